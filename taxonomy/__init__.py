@@ -1,0 +1,1 @@
+"""Support-queue automation-potential analytics."""

@@ -1,0 +1,5 @@
+import sys
+
+from taxonomy.cli import main
+
+sys.exit(main())

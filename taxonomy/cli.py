@@ -1,0 +1,239 @@
+"""The ``taxonomy`` command line.
+
+Each subcommand parses its arguments and calls one function of the package,
+imported lazily so ``taxonomy --help`` is instant. Errors the user can cause
+(:class:`~taxonomy.errors.TaxonomyError`) print one line and exit 2; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from taxonomy.errors import TaxonomyError
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {value!r}") from None
+
+
+def _add_common(p: argparse.ArgumentParser, *, label: bool = True) -> None:
+    if label:
+        p.add_argument(
+            "--label",
+            help="write under OUTPUT/label=LABEL/ instead of the production namespace "
+            "(experiments and backfills with changed settings)",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taxonomy",
+        description="Support-queue automation-potential analytics: how much of each customer's "
+        "support queue (by agent hours) an AI agent can take over, where, and what to build next.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "ingest",
+        help="read exports (CSV, JSONL, Parquet, Intercom, Zendesk) into the canonical schema",
+        description="Read support-conversation exports, validate them, and write "
+        "OUTPUT/conversations_raw/ (partitioned by customer_id and date) plus OUTPUT/quarantine/ "
+        "for rows that fail validation. INPUT is one export file or a landing root laid out as "
+        "<root>/<customer_id>/<YYYY-MM-DD>/<file>; local path or s3://bucket/prefix.",
+    )
+    p.add_argument("--input", required=True, metavar="URI", help="export file or landing root")
+    p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
+    p.add_argument("--start", type=_date, metavar="YYYY-MM-DD", help="first date to ingest (inclusive)")
+    p.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last date to ingest (inclusive)")
+    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "csv", "jsonl", "parquet", "intercom", "zendesk"],
+        help="export format (default: auto, from file extension and content)",
+    )
+    p.add_argument(
+        "--column-map",
+        metavar="SRC=DST[,SRC=DST...]",
+        help="rename source columns to canonical names, e.g. 'ticket_id=conversation_id,body=text'",
+    )
+    p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "classify",
+        help="add a tier (informational / personalized / action_led) to every row of a file",
+        description="Classify each row's text into a tier. Keeps every input column and adds tier, "
+        "tier_confidence, p_informational, p_personalized, p_action_led and model_version.",
+    )
+    p.add_argument("--input", required=True, metavar="FILE", help="CSV, JSONL or Parquet file")
+    p.add_argument("--output", required=True, metavar="FILE.parquet", help="where to write the result")
+    p.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+
+    p = sub.add_parser(
+        "train-tiers",
+        help="train the tier classifier (seeded, reproducible) into models/tier-classifier/<version>/",
+    )
+    p.add_argument("--version", help="model version to write (default: the current one)")
+    p.add_argument("--models-dir", default=None, help="models folder (default: the project's models/)")
+
+    p = sub.add_parser(
+        "run",
+        help="ingest, classify, find topics, score and publish: the main job",
+        description="Run the whole pipeline for the analysis window ending at --as-of and publish "
+        "conversations/, topics/, scores/ and trends/ under OUTPUT (Hive-partitioned Parquet, "
+        "as_of=YYYY-MM-DD/customer_id=ID/).",
+    )
+    p.add_argument("--input", required=True, metavar="URI", help="export file or landing root")
+    p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
+    p.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help="end of the window, exclusive (default: the day after the latest conversation)"
+    )
+    p.add_argument("--window-days", type=int, metavar="N", help="window length in days (default: 28)")
+    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
+    p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
+    p.add_argument(
+        "--format", default="auto", choices=["auto", "csv", "jsonl", "parquet", "intercom", "zendesk"]
+    )
+    _add_common(p)
+
+    p = sub.add_parser("show", help="print a customer's scores, ladder and top topics")
+    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
+    p.add_argument("--customer", required=True, metavar="ID")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
+    _add_common(p)
+
+    p = sub.add_parser("report", help="render the CSM HTML pages (one per customer, plus a portfolio)")
+    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
+    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "pull",
+        help="pull one customer's conversations from Intercom or Zendesk into the landing zone",
+        description="Pull conversations updated in [--start, --end] from the customer's support platform "
+        "(per the sources file) and land the raw API pages, gzipped JSONL, under "
+        "LANDING/<customer_id>/<YYYY-MM-DD>/. Credentials come from environment variables only.",
+    )
+    p.add_argument("--customer", required=True, metavar="ID")
+    p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD")
+    p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD")
+    p.add_argument("--landing", required=True, metavar="URI", help="landing root (local path or s3://...)")
+    p.add_argument("--sources", default="sources.yaml", metavar="FILE", help="sources file (default: sources.yaml)")
+
+    p = sub.add_parser(
+        "make-sample",
+        help="generate synthetic multi-customer exports (the bundled sample, or millions of rows for benchmarks)",
+    )
+    p.add_argument("--output", required=True, metavar="DIR", help="landing root to write")
+    p.add_argument("--customers", type=int, default=4, help="number of customers (default: 4)")
+    p.add_argument("--conversations", type=int, default=None, help="total conversations (default: the bundled sample's size)")
+    p.add_argument("--days", type=int, default=63, help="days of history (default: 63)")
+    p.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def _column_map(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    mapping = {}
+    for pair in text.split(","):
+        src, sep, dst = pair.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise TaxonomyError(f"--column-map entries look like SRC=DST, got {pair!r}")
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run one parsed subcommand; return the exit code."""
+    from taxonomy.config import load_config
+
+    if args.command == "ingest":
+        from taxonomy.ingest import ingest, print_report
+
+        report = ingest(
+            args.input,
+            args.output,
+            start=args.start,
+            end=args.end,
+            customers=args.customer,
+            fmt=args.format,
+            column_map=_column_map(args.column_map),
+            label=args.label,
+            config=load_config(args.config),
+        )
+        print_report(report)
+        return 0
+    if args.command == "classify":
+        from taxonomy.tiers import classify_file
+
+        classify_file(args.input, args.output, text_column=args.text_column)
+        return 0
+    if args.command == "train-tiers":
+        from taxonomy.tiers import train_and_save
+
+        train_and_save(version=args.version, models_dir=args.models_dir)
+        return 0
+    if args.command == "run":
+        from taxonomy.pipeline import print_run_summary, run
+
+        result = run(
+            args.input,
+            args.output,
+            as_of=args.as_of,
+            customers=args.customer,
+            fmt=args.format,
+            label=args.label,
+            config=load_config(args.config, window_days=args.window_days),
+        )
+        print_run_summary(result)
+        return 0
+    if args.command == "show":
+        from taxonomy.pipeline import show
+
+        print(show(args.output, args.customer, as_of=args.as_of, label=args.label))
+        return 0
+    if args.command == "report":
+        from taxonomy.report import render_reports
+
+        for path in render_reports(args.output, as_of=args.as_of, customers=args.customer, label=args.label):
+            print(path)
+        return 0
+    if args.command == "pull":
+        from taxonomy.pull import pull_cli
+
+        print(pull_cli(args.customer, args.start, args.end, args.landing, sources_file=args.sources))
+        return 0
+    if args.command == "make-sample":
+        from taxonomy.samples import write_sample
+
+        print(write_sample(args.output, customers=args.customers, conversations=args.conversations, days=args.days, seed=args.seed))
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``taxonomy`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return dispatch(args)
+    except TaxonomyError as exc:
+        print(f"taxonomy {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("taxonomy: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Run configuration: one typed object, defaults in one place, loaded from YAML.
+
+Every setting has a default here. A YAML file (``--config``) overrides any subset;
+unknown keys are an error, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from taxonomy.errors import TaxonomyError
+from taxonomy.schema import TIERS
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Validation limits for incoming exports."""
+
+    # A file with more than this share of bad rows stops the batch instead of quarantining them.
+    max_bad_row_share: float = 0.20
+    # Handle times above this are not plausible for one conversation (24 h).
+    max_handle_time_seconds: float = 86_400.0
+    # Texts longer than this are truncated (characters) so one pathological row cannot blow memory.
+    max_text_chars: int = 20_000
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """How achievable automation rates per tier are chosen.
+
+    Defaults, used when too few peers have outcome data: knowledge content
+    answers most informational requests (0.80); a data connector can read
+    and explain most personal records but some need a human judgement (0.60);
+    procedures that change state need checks and approvals, so fewer close
+    end to end (0.35).
+    """
+
+    default_rates: dict[str, float] = field(
+        default_factory=lambda: {"informational": 0.80, "personalized": 0.60, "action_led": 0.35}
+    )
+    # Peers = customers in the same run with outcome data and at least this many conversations.
+    peer_min_conversations: int = 200
+    peer_min_customers: int = 3
+    # Achievable rate for a tier = this percentile of peers' observed automated rate in that tier.
+    peer_percentile: float = 0.75
+
+
+@dataclass(frozen=True)
+class TopicsConfig:
+    """Topic discovery settings."""
+
+    seed: int = 42
+    min_topic_size: int = 5
+    max_topics: int = 150
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run can be told."""
+
+    window_days: int = 28
+    embedding_batch_size: int = 64
+    overrides_dir: str | None = None
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise TaxonomyError(f"expected a mapping, got {type(data).__name__}", file=where)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise TaxonomyError(f"unknown setting (known: {', '.join(sorted(known))})", file=where, field=key)
+        sub = {"ingest": IngestConfig, "scoring": ScoringConfig, "topics": TopicsConfig}.get(key)
+        kwargs[key] = _build(sub, value, where) if sub and cls is Config else value
+    return cls(**kwargs)
+
+
+def validate(cfg: Config, where: str = "config") -> Config:
+    """Check ranges; raise TaxonomyError naming the field on the first problem."""
+    if not 1 <= int(cfg.window_days) <= 366:
+        raise TaxonomyError("must be between 1 and 366", file=where, field="window_days")
+    if not 0 <= cfg.ingest.max_bad_row_share <= 1:
+        raise TaxonomyError("must be between 0 and 1", file=where, field="ingest.max_bad_row_share")
+    rates = cfg.scoring.default_rates
+    if set(rates) != set(TIERS) or not all(0 <= float(v) <= 1 for v in rates.values()):
+        raise TaxonomyError(f"needs a rate in [0, 1] for each of {TIERS}", file=where, field="scoring.default_rates")
+    if not 0 < cfg.scoring.peer_percentile <= 1:
+        raise TaxonomyError("must be in (0, 1]", file=where, field="scoring.peer_percentile")
+    return cfg
+
+
+def load_config(path: str | None = None, **overrides: Any) -> Config:
+    """Load the defaults, then ``path`` (YAML) if given, then keyword overrides.
+
+    Args:
+        path: A YAML file with any subset of the settings.
+        **overrides: Top-level settings to override last (e.g. ``window_days=7``); None values are ignored.
+
+    Raises:
+        TaxonomyError: unreadable file, bad YAML, unknown key or out-of-range value.
+    """
+    data: dict[str, Any] = {}
+    where = path or "config"
+    if path:
+        try:
+            import fsspec
+
+            with fsspec.open(path, "rt", encoding="utf-8") as fh:
+                data = yaml.safe_load(fh) or {}
+        except FileNotFoundError:
+            raise TaxonomyError("config file not found", file=path) from None
+        except yaml.YAMLError as exc:
+            raise TaxonomyError(f"not valid YAML ({exc.__class__.__name__})", file=path) from None
+    cfg = _build(Config, data, where)
+    extra = {k: v for k, v in overrides.items() if v is not None}
+    if extra:
+        cfg = dataclasses.replace(cfg, **extra)
+    return validate(cfg, where)

@@ -1,0 +1,42 @@
+"""The one exception type for errors a user can cause.
+
+A ``TaxonomyError`` names the file, row and field it is about, so the CLI and
+the DAG tasks can print one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TaxonomyError(Exception):
+    """A problem with the user's input, configuration or arguments.
+
+    Args:
+        message: What is wrong and, where it helps, what to do about it.
+        file: The file (or URI) the problem is in, if any.
+        row: The 1-based data row, if the problem is in one row.
+        field: The column or field name, if the problem is in one field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.row = row
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        return f"{': '.join([', '.join(where)] if where else [])}{': ' if where else ''}{self.message}"

@@ -1,0 +1,188 @@
+"""Schemas of every dataset the pipeline reads or writes, in one place.
+
+Every stage reads and writes through these. Column order is the order here.
+
+Canonical conversation (``CONVERSATION``), produced by ingestion from any export:
+
+- ``customer_id``: the tenant, a company whose queue we analyse. Must match
+  ``CUSTOMER_ID_PATTERN`` (it becomes a path segment, so nothing else is allowed).
+- ``conversation_id``: unique within a customer.
+- ``created_at``: when the end-user opened the conversation, UTC.
+- ``updated_at``: last change in the source system, UTC (null if unknown); on
+  duplicate ``(customer_id, conversation_id)`` rows the latest update wins.
+- ``text``: the end-user's opening request, plain text, HTML stripped,
+  whitespace normalised, PII redacted.
+- ``handle_time_seconds``: agent handling time, float >= 0, null when the source has none.
+- ``channel``, ``automated`` (resolved without a human; null when unknown),
+  ``csat``, ``language``, ``transcript``: optional, null when the source lacks them.
+- ``source_file``, ``source_row``: lineage, the export file and 1-based row.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+TIERS: tuple[str, ...] = ("informational", "personalized", "action_led")
+# The automation lever each tier needs (TIERS.md: knowledge content, data connectors, procedures).
+TIER_LEVERS: dict[str, str] = {
+    "informational": "knowledge_content",
+    "personalized": "data_connector",
+    "action_led": "procedure",
+}
+
+CUSTOMER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+UTC_DATETIME = pl.Datetime("us", "UTC")
+EMBEDDING_DIM = 384
+
+CONVERSATION: dict[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "conversation_id": pl.String(),
+    "created_at": UTC_DATETIME,
+    "updated_at": UTC_DATETIME,
+    "text": pl.String(),
+    "handle_time_seconds": pl.Float64(),
+    "channel": pl.String(),
+    "automated": pl.Boolean(),
+    "csat": pl.Float64(),
+    "language": pl.String(),
+    "transcript": pl.String(),
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),
+}
+REQUIRED_COLUMNS: tuple[str, ...] = ("customer_id", "conversation_id", "created_at", "text")
+OPTIONAL_COLUMNS: tuple[str, ...] = tuple(
+    c for c in CONVERSATION if c not in REQUIRED_COLUMNS and c not in ("source_file", "source_row")
+)
+
+# Rows ingestion refused, with why. customer_id is the raw value as a string (it may be
+# invalid, so quarantine is never partitioned by it).
+QUARANTINE: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),
+    "customer_id": pl.String(),
+    "conversation_id": pl.String(),
+    "field": pl.String(),
+    "reason": pl.String(),
+    "record": pl.String(),  # the offending record as JSON, PII-redacted, truncated
+    "ingested_at": UTC_DATETIME,
+}
+
+# Canonical conversation plus what enrichment adds (embedding and tier).
+TIER_COLUMNS: dict[str, pl.DataType] = {
+    "tier": pl.String(),
+    "tier_confidence": pl.Float64(),
+    "p_informational": pl.Float64(),
+    "p_personalized": pl.Float64(),
+    "p_action_led": pl.Float64(),
+    "tier_source": pl.String(),  # "model" or "override"
+    "model_version": pl.String(),
+}
+ENRICHED: dict[str, pl.DataType] = {
+    **CONVERSATION,
+    **TIER_COLUMNS,
+    "embedding": pl.Array(pl.Float32(), EMBEDDING_DIM),
+}
+
+# Published outputs, partitioned as_of=YYYY-MM-DD/customer_id=ID/.
+CONVERSATIONS_OUT: dict[str, pl.DataType] = {
+    "conversation_id": pl.String(),
+    "customer_id": pl.String(),
+    "created_at": UTC_DATETIME,
+    "text": pl.String(),
+    "handle_time_seconds": pl.Float64(),
+    "automated": pl.Boolean(),
+    "tier": pl.String(),
+    "tier_confidence": pl.Float64(),
+    "tier_source": pl.String(),
+    "topic_id": pl.String(),
+}
+TOPICS_OUT: dict[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "topic_id": pl.String(),
+    "label": pl.String(),
+    "keywords": pl.List(pl.String()),
+    "tier": pl.String(),
+    "share_informational": pl.Float64(),
+    "share_personalized": pl.Float64(),
+    "share_action_led": pl.Float64(),
+    "conversations": pl.Int64(),
+    "handle_time_seconds": pl.Float64(),
+    "volume_share": pl.Float64(),
+    "handle_time_share": pl.Float64(),
+    "current_automation_rate": pl.Float64(),
+    "automation_potential": pl.Float64(),
+    "hours_to_win": pl.Float64(),
+    "example_conversation_ids": pl.List(pl.String()),
+    "next_best_action": pl.String(),
+    "action_kind": pl.String(),
+    "rank": pl.Int64(),
+}
+SCORES_OUT: dict[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "as_of": pl.Date(),
+    "window_start": pl.Date(),
+    "window_end": pl.Date(),
+    "conversations": pl.Int64(),
+    "handle_time_hours": pl.Float64(),
+    "missing_handle_time_share": pl.Float64(),
+    **{f"volume_share_{t}": pl.Float64() for t in TIERS},
+    **{f"handle_time_share_{t}": pl.Float64() for t in TIERS},
+    "automation_potential": pl.Float64(),
+    "automation_potential_volume": pl.Float64(),
+    "automation_potential_hours_per_month": pl.Float64(),
+    "potential_knowledge_only": pl.Float64(),
+    "potential_with_data_connectors": pl.Float64(),
+    "potential_with_procedures": pl.Float64(),
+    "current_automation_rate": pl.Float64(),
+    "automation_gap": pl.Float64(),
+    "other_topic_share": pl.Float64(),
+    "rates_source": pl.String(),
+    "model_version": pl.String(),
+    "pipeline_version": pl.String(),
+    "run_id": pl.String(),
+}
+TRENDS_OUT: dict[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "week": pl.Date(),
+    "tier": pl.String(),
+    "topic_id": pl.String(),
+    "conversations": pl.Int64(),
+    "handle_time_seconds": pl.Float64(),
+}
+
+# Dataset name -> schema. Paths are built by taxonomy.storage from these names.
+DATASETS: dict[str, dict[str, pl.DataType]] = {
+    "conversations_raw": CONVERSATION,
+    "quarantine": QUARANTINE,
+    "enriched": ENRICHED,
+    "conversations": CONVERSATIONS_OUT,
+    "topics": TOPICS_OUT,
+    "scores": SCORES_OUT,
+    "trends": TRENDS_OUT,
+}
+
+
+def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Return ``df`` with exactly the schema's columns, in order, cast to its types.
+
+    Columns the schema has and ``df`` lacks are added as nulls; extra columns are dropped.
+
+    Args:
+        df: Any frame holding (some of) the schema's columns.
+        schema: One of the schemas above.
+
+    Returns:
+        A frame whose ``schema`` equals ``schema``.
+    """
+    cols = [
+        (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in schema.items()
+    ]
+    return df.select(cols)
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with the given schema."""
+    return pl.DataFrame(schema=schema)

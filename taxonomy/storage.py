@@ -1,0 +1,215 @@
+"""Paths and object stores: one abstraction over a local folder and S3.
+
+Everything the pipeline writes goes through :class:`Store`, which
+
+- builds partition paths from validated keys only (a customer id can never
+  escape its partition or the output root),
+- writes each partition as a single Parquet file, atomically: a local write goes
+  to a temporary name in the same folder and is renamed into place; an S3 write
+  is one PUT, which S3 makes visible all at once. Readers therefore see the old
+  complete partition or the new complete one, never a half-written file.
+
+S3 (or any S3-speaking server) is reached through ``s3fs``; set
+``AWS_ENDPOINT_URL`` to point it at MinIO, moto or another compatible store.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import fsspec
+import polars as pl
+import pyarrow.parquet as pq
+
+from taxonomy.errors import TaxonomyError
+from taxonomy.schema import CUSTOMER_ID_PATTERN
+
+PART_FILE = "part-0.parquet"
+LABEL_PATTERN = CUSTOMER_ID_PATTERN
+
+
+def validate_customer_id(customer_id: object, *, file: str | None = None, row: int | None = None) -> str:
+    """Return ``customer_id`` if it is safe to use as a path segment, else raise.
+
+    Args:
+        customer_id: The candidate id.
+        file: Source file, for the error message.
+        row: Source row, for the error message.
+
+    Raises:
+        TaxonomyError: if the id does not match ``^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$``
+            (this rejects ``..``-style traversal, ``/``, ``=``, empty, over-long and non-ASCII ids).
+    """
+    if not isinstance(customer_id, str) or not CUSTOMER_ID_PATTERN.fullmatch(customer_id) or ".." in customer_id:
+        raise TaxonomyError(
+            f"invalid customer id {customer_id!r}: use 1-64 ASCII letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit",
+            file=file,
+            row=row,
+            field="customer_id",
+        )
+    return customer_id
+
+
+def validate_label(label: str) -> str:
+    """Validate an output label (the namespace of an experiment or backfill)."""
+    if not LABEL_PATTERN.fullmatch(label) or ".." in label:
+        raise TaxonomyError(f"invalid output label {label!r}: use 1-64 ASCII letters, digits, '_', '.' or '-'")
+    return label
+
+
+def _partition_value(key: str, value: object) -> str:
+    if key == "customer_id":
+        return validate_customer_id(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if not CUSTOMER_ID_PATTERN.fullmatch(text) or ".." in text:
+        raise TaxonomyError(f"invalid partition value {text!r} for {key}")
+    return text
+
+
+class Store:
+    """An output (or landing) root on a local path or ``s3://bucket/prefix``.
+
+    Args:
+        root: Local folder or ``s3://`` URI.
+        label: Optional namespace; outputs then live under ``<root>/label=<label>/``
+            so experiments and backfills never overwrite production outputs.
+    """
+
+    def __init__(self, root: str, label: str | None = None) -> None:
+        self.protocol, path = fsspec.core.split_protocol(str(root))
+        self.protocol = self.protocol or "file"
+        if self.protocol == "file":
+            path = os.path.abspath(os.path.expanduser(path))
+        self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(self.protocol, **_fs_options(self.protocol))
+        self.root = path.rstrip("/")
+        self.label = validate_label(label) if label else None
+        self.base = posixpath.join(self.root, f"label={self.label}") if self.label else self.root
+
+    def __repr__(self) -> str:
+        return f"Store({self.uri(self.base)!r})"
+
+    def uri(self, path: str) -> str:
+        """The user-facing URI of a path in this store."""
+        return path if self.protocol == "file" else f"{self.protocol}://{path}"
+
+    def dataset(self, name: str) -> str:
+        """The folder of a dataset (e.g. ``scores``)."""
+        return posixpath.join(self.base, name)
+
+    def partition(self, name: str, **keys: object) -> str:
+        """The folder of one Hive-style partition, keys in the order given.
+
+        Example:
+            ``store.partition("scores", as_of=date(2026, 1, 1), customer_id="acme")`` ->
+            ``<base>/scores/as_of=2026-01-01/customer_id=acme``
+        """
+        parts = [f"{k}={_partition_value(k, v)}" for k, v in keys.items()]
+        path = posixpath.join(self.dataset(name), *parts)
+        # Belt and braces: whatever the keys, never leave the output root.
+        if not posixpath.normpath(path).startswith(self.root):
+            raise TaxonomyError(f"refusing to write outside the output root: {path}")
+        return path
+
+    # -- writing ---------------------------------------------------------------------------
+    def write_partition(self, df: pl.DataFrame, folder: str, *, metadata: dict[str, str] | None = None) -> str:
+        """Write ``df`` as the one file of partition ``folder``, atomically, replacing it.
+
+        Returns:
+            The URI of the written file.
+        """
+        table = df.to_arrow()
+        if metadata:
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+        buf = io.BytesIO()
+        # Fixed writer settings so identical rows give identical bytes (idempotent re-runs).
+        pq.write_table(table, buf, compression="zstd", write_statistics=True)
+        target = posixpath.join(folder, PART_FILE)
+        self.write_bytes_atomic(target, buf.getvalue())
+        return self.uri(target)
+
+    def write_bytes_atomic(self, path: str, data: bytes) -> None:
+        """Write bytes to ``path`` so that readers see the old or the new file, never a part."""
+        if self.protocol == "file":
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = posixpath.join(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            # One PUT: S3 never shows a partially uploaded object.
+            self.fs.pipe_file(path, data)
+
+    def delete_partition(self, folder: str) -> None:
+        """Remove a partition folder if it exists."""
+        if self.fs.exists(folder):
+            self.fs.rm(folder, recursive=True)
+
+    # -- reading ---------------------------------------------------------------------------
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def read_partition(self, folder: str) -> pl.DataFrame | None:
+        """Read a partition written by :meth:`write_partition`, or None if absent."""
+        target = posixpath.join(folder, PART_FILE)
+        if not self.fs.exists(target):
+            return None
+        with self.fs.open(target, "rb") as fh:
+            return pl.read_parquet(fh.read())
+
+    def list_partitions(self, name: str, key: str, within: str | None = None) -> list[str]:
+        """Values of partition ``key`` directly under ``within`` (default: the dataset folder)."""
+        folder = within or self.dataset(name)
+        if not self.fs.exists(folder):
+            return []
+        prefix = f"{key}="
+        values = []
+        for entry in self.fs.ls(folder, detail=False):
+            base = posixpath.basename(entry.rstrip("/"))
+            if base.startswith(prefix):
+                values.append(base[len(prefix):])
+        return sorted(values)
+
+    def walk_files(self, path: str) -> Iterator[str]:
+        """Every file at or below ``path`` (a file path yields itself), sorted, hidden names skipped."""
+        if self.fs.isfile(path):
+            yield path
+            return
+        for found in sorted(self.fs.find(path)):
+            if not any(seg.startswith(".") for seg in found[len(path):].split("/")):
+                yield found
+
+    def open(self, path: str, mode: str = "rb") -> Any:
+        return self.fs.open(path, mode)
+
+
+def _fs_options(protocol: str) -> dict[str, Any]:
+    if protocol == "s3":
+        # Retries with backoff on throttling and 5xx are botocore's "standard" mode.
+        opts: dict[str, Any] = {"config_kwargs": {"retries": {"max_attempts": 5, "mode": "standard"}}}
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+        if endpoint:
+            opts["client_kwargs"] = {"endpoint_url": endpoint}
+        # Listings must reflect writes made moments ago (by this or another task).
+        opts["use_listings_cache"] = False
+        return opts
+    return {}
+
+
+def open_store(uri: str, label: str | None = None) -> Store:
+    """Open the store at ``uri`` (local path or ``s3://``)."""
+    return Store(uri, label=label)
