@@ -1,1 +1,8 @@
-"""Support-queue automation-potential analytics."""
+"""Support-queue automation-potential analytics.
+
+Ingest support-conversation exports, classify each conversation into a tier
+(informational, personalized, action_led), find topics, weight everything by
+agent handle time, and publish each customer's automation-potential scores.
+"""
+
+__version__ = "0.1.0"

@@ -198,7 +198,7 @@ def dispatch(args: argparse.Namespace) -> int:
         print_run_summary(result)
         return 0
     if args.command == "show":
-        from taxonomy.pipeline import show
+        from taxonomy.publish import show
 
         print(show(args.output, args.customer, as_of=args.as_of, label=args.label))
         return 0

@@ -63,7 +63,11 @@ class Config:
     """Everything a run can be told."""
 
     window_days: int = 28
+    # "torch" = all-MiniLM-L6-v2 through sentence-transformers; "hashing" is a test stand-in only.
+    embedding_backend: str = "torch"
     embedding_batch_size: int = 64
+    # "cpu", or "cuda" where torch sees a GPU.
+    device: str = "cpu"
     overrides_dir: str | None = None
     ingest: IngestConfig = field(default_factory=IngestConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)

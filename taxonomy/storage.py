@@ -171,6 +171,15 @@ class Store:
         with self.fs.open(target, "rb") as fh:
             return pl.read_parquet(fh.read())
 
+    def read_metadata(self, folder: str) -> dict[str, str] | None:
+        """The key-value metadata written with a partition, or None if the partition is absent."""
+        target = posixpath.join(folder, PART_FILE)
+        if not self.fs.exists(target):
+            return None
+        with self.fs.open(target, "rb") as fh:
+            meta = pq.read_schema(fh).metadata or {}
+        return {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
+
     def list_partitions(self, name: str, key: str, within: str | None = None) -> list[str]:
         """Values of partition ``key`` directly under ``within`` (default: the dataset folder)."""
         folder = within or self.dataset(name)

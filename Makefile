@@ -1,0 +1,33 @@
+# The README's two commands: `make demo` (the main job on the bundled sample) and `make test`.
+# Both create .venv and install everything on a fresh machine; nothing needs installing by hand.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test install run-cli clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing into $(VENV) (CPU torch 2.13.0; first time takes a few minutes)..."
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job on the bundled sample, run by Airflow (airflow dags test, SQLite metadata DB).
+demo: $(STAMP)
+	@bash scripts/demo_airflow.sh
+
+## The same job without Airflow: `taxonomy run` straight from the CLI.
+run-cli: $(STAMP)
+	@$(VENV)/bin/taxonomy run --input examples/landing --output .demo/output-cli
+	@echo "Outputs: .demo/output-cli/"
+
+## The whole test suite (real model, real Airflow, moto S3 server, headless Chromium).
+test: $(STAMP)
+	@bash scripts/install_chromium.sh
+	@$(PY) -m pytest
+
+clean:
+	rm -rf .demo .pytest_cache tests/artifacts

@@ -1,0 +1,388 @@
+"""The pipeline's stages, as the DAG runs them, and ``run`` that chains them.
+
+Stages and the partitions they own (all under the output root, or under
+``label=<name>/`` for a labelled run):
+
+1. :func:`ingest_customer`: landing day -> ``conversations_raw/customer_id=/date=/``
+2. :func:`enrich_customer`: embed + tier -> ``enriched/customer_id=/date=/``
+3. :func:`analyse_customer`: topics over the trailing window -> ``analysis/as_of=/customer_id=/``
+   (staged conversations with topics), ``analysis_topics/`` and ``topic_state/`` (centroids that keep
+   topic ids stable from one day to the next)
+4. :func:`publish`: peer rates, scores, validation -> ``conversations/``, ``topics/``, ``scores/``,
+   ``trends/`` partitioned ``as_of=/customer_id=/``
+
+Each stage reads and writes only its own partitions, so any one can be cleared
+and re-run and gives the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import polars as pl
+
+from taxonomy.config import Config, load_config
+from taxonomy.errors import TaxonomyError
+from taxonomy.schema import ENRICHED, TIER_COLUMNS, conform
+from taxonomy.storage import PART_FILE, Store, open_store, validate_customer_id
+
+ANALYSIS_COLUMNS = [
+    "conversation_id", "customer_id", "created_at", "text", "handle_time_seconds", "automated",
+    *TIER_COLUMNS, "topic_id",
+]
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` did: where outputs went, per-stage seconds, and the ingest report."""
+
+    output: str  # the output root as given (the label, if any, is applied on top)
+    as_of: date
+    window_days: int
+    customers: list[str]
+    published: dict[str, list[str]]
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    ingest_report: object | None = None
+    label: str | None = None
+
+
+def _config(config: Config | str | None, **overrides: object) -> Config:
+    """A Config from an object or a YAML path, with non-None keyword overrides applied."""
+    if isinstance(config, Config):
+        import dataclasses
+
+        return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    return load_config(config, **overrides)
+
+
+# -- stage 0: which customers landed data ----------------------------------------------------
+def discover_customers(landing_uri: str, day: date) -> list[str]:
+    """Customers with a landing folder ``<landing>/<customer_id>/<day>/`` holding at least one file.
+
+    Folder names that are not valid customer ids are skipped (never used as a path).
+    """
+    store = open_store(landing_uri)
+    if not store.exists(store.root):
+        raise TaxonomyError("landing root does not exist", file=store.uri(store.root))
+    found = []
+    for entry in store.fs.ls(store.root, detail=False):
+        name = entry.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            validate_customer_id(name)
+        except TaxonomyError:
+            continue
+        folder = f"{store.root}/{name}/{day.isoformat()}"
+        if store.exists(folder) and any(True for _ in store.walk_files(folder)):
+            found.append(name)
+    return sorted(found)
+
+
+# -- stage 1: ingest -----------------------------------------------------------------------------
+def ingest_customer(
+    landing_uri: str,
+    output_uri: str,
+    customer_id: str,
+    day: date,
+    *,
+    label: str | None = None,
+    config_path: str | None = None,
+) -> str:
+    """Ingest one customer's landing folder for ``day``; return the ``conversations_raw`` partition URI."""
+    from taxonomy.ingest import ingest
+
+    validate_customer_id(customer_id)
+    ingest(
+        landing_uri, output_uri, start=day, end=day, customers=[customer_id], label=label,
+        config=load_config(config_path),
+    )
+    store = Store(output_uri, label=label)
+    return store.uri(store.partition("conversations_raw", customer_id=customer_id, date=day))
+
+
+# -- stage 2: enrich (embed + tier) ---------------------------------------------------------------
+_EMBEDDERS: dict[tuple, object] = {}
+
+
+def _embedder(cfg: Config):  # noqa: ANN202 - returns an Embedder
+    from taxonomy.embed import get_embedder
+
+    key = (cfg.embedding_backend, cfg.embedding_batch_size, cfg.device)
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = get_embedder(cfg.embedding_backend, batch_size=cfg.embedding_batch_size, device=cfg.device)
+    return _EMBEDDERS[key]
+
+
+def embed_unique(texts: list[str], embedder) -> np.ndarray:  # noqa: ANN001
+    """Embed ``texts``, computing each distinct text once."""
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    uniques, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    return embedder.encode([str(t) for t in uniques])[inverse]
+
+
+def enrich_frame(raw: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, str]:
+    """Add the embedding and the model's tier to canonical conversations.
+
+    Returns:
+        The frame conformed to ``schema.ENRICHED`` and the tier model's version.
+    """
+    from taxonomy.tiers import load_classifier
+
+    classifier = load_classifier()
+    texts = raw.get_column("text").to_list()
+    vectors = embed_unique(texts, _embedder(cfg))
+    tiers = classifier.predict(texts, vectors) if texts else pl.DataFrame(schema=TIER_COLUMNS)
+    enriched = pl.concat([raw, tiers], how="horizontal").with_columns(
+        pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1] if len(vectors) else 384))
+    )
+    return conform(enriched, ENRICHED), classifier.version
+
+
+def enrich_customer(
+    output_uri: str,
+    customer_id: str,
+    day: date,
+    *,
+    label: str | None = None,
+    config_path: str | Config | None = None,
+) -> str:
+    """Embed and tier one customer-day of ``conversations_raw``; return the ``enriched`` partition URI.
+
+    The partition records the fingerprint of its input and model; when both are unchanged it is
+    not recomputed (re-runs and backfills of processed days cost next to nothing).
+    """
+    cfg = _config(config_path)
+    store = Store(output_uri, label=label)
+    src = store.partition("conversations_raw", customer_id=customer_id, date=day)
+    dst = store.partition("enriched", customer_id=customer_id, date=day)
+    src_file = f"{src}/{PART_FILE}"
+    if not store.exists(src_file):
+        raise TaxonomyError(f"no ingested data for {customer_id} on {day}: run ingest first", file=store.uri(src))
+    data = store.fs.cat_file(src_file)
+    from taxonomy.tiers import load_classifier
+
+    stamp = {
+        "taxonomy.input_sha256": hashlib.sha256(data).hexdigest(),
+        "taxonomy.embedder": _embedder(cfg).version,
+        "taxonomy.tier_model": load_classifier().version,
+    }
+    old = store.read_metadata(dst)
+    if old is not None and all(old.get(k) == v for k, v in stamp.items()):
+        return store.uri(dst)
+    raw = pl.read_parquet(data)
+    enriched, _ = enrich_frame(raw, cfg)
+    store.write_partition(enriched, dst, metadata=stamp)
+    return store.uri(dst)
+
+
+# -- stage 3: analyse (topics over the window) ----------------------------------------------------
+def window_bounds(as_of: date, window_days: int) -> tuple[date, date]:
+    """First and last day (inclusive) of the window that ends the day before ``as_of``."""
+    return as_of - timedelta(days=window_days), as_of - timedelta(days=1)
+
+
+def load_window(store: Store, customer_id: str, as_of: date, window_days: int) -> pl.DataFrame:
+    """One customer's enriched conversations created in the window, latest version of each."""
+    start, last = window_bounds(as_of, window_days)
+    folder = store.dataset("enriched") + f"/customer_id={validate_customer_id(customer_id)}"
+    frames = []
+    for value in store.list_partitions("enriched", "date", within=folder):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            continue
+        if start <= day <= last:
+            frame = store.read_partition(store.partition("enriched", customer_id=customer_id, date=day))
+            if frame is not None and frame.height:
+                frames.append(frame.with_columns(pl.lit(day).alias("_landed")))
+    if not frames:
+        return conform(pl.DataFrame(), ENRICHED)
+    lo = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
+    hi = datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc)
+    df = pl.concat(frames, how="vertical_relaxed").filter(
+        (pl.col("created_at") >= lo) & (pl.col("created_at") < hi)
+    )
+    # A conversation re-exported on a later day: its latest update wins, then its latest landing.
+    df = df.sort(["conversation_id", "updated_at", "_landed"], nulls_last=False).unique(
+        subset=["conversation_id"], keep="last", maintain_order=True
+    )
+    return conform(df.sort("conversation_id"), ENRICHED)
+
+
+def previous_topic_state(store: Store, customer_id: str, as_of: date) -> pl.DataFrame | None:
+    """The topic centroids of the latest run before ``as_of`` for this customer, if any."""
+    earlier = [d for d in store.list_partitions("topic_state", "as_of") if d < as_of.isoformat()]
+    for value in reversed(earlier):
+        state = store.read_partition(store.partition("topic_state", as_of=value, customer_id=customer_id))
+        if state is not None:
+            return state
+    return None
+
+
+def analyse_customer(
+    output_uri: str,
+    customer_id: str,
+    as_of: date,
+    *,
+    window_days: int | None = None,
+    label: str | None = None,
+    config_path: str | Config | None = None,
+) -> str:
+    """Find topics in one customer's trailing window and stage the result for :func:`publish`.
+
+    Returns:
+        The URI of the staged ``analysis`` partition.
+    """
+    from taxonomy.tiers import apply_overrides, load_overrides
+    from taxonomy.topics import discover_topics
+
+    cfg = _config(config_path, window_days=window_days)
+    store = Store(output_uri, label=label)
+    validate_customer_id(customer_id)
+    df = load_window(store, customer_id, as_of, cfg.window_days)
+    embeddings = np.asarray(df.get_column("embedding").to_numpy(), dtype=np.float32).reshape(df.height, -1) \
+        if df.height else np.zeros((0, 384), dtype=np.float32)
+    result = discover_topics(df, embeddings, previous=previous_topic_state(store, customer_id, as_of), config=cfg.topics)
+    staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left")
+    staged = apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir))
+    keys = {"as_of": as_of, "customer_id": customer_id}
+    store.write_partition(staged.select(ANALYSIS_COLUMNS), store.partition("analysis", **keys))
+    store.write_partition(result.topics, store.partition("analysis_topics", **keys))
+    store.write_partition(result.centroids, store.partition("topic_state", **keys))
+    return store.uri(store.partition("analysis", **keys))
+
+
+def publish(
+    output_uri: str,
+    as_of: date,
+    customers: Iterable[str],
+    *,
+    window_days: int | None = None,
+    label: str | None = None,
+    config_path: str | Config | None = None,
+    run_id: str | None = None,
+) -> dict[str, list[str]]:
+    """Score the analysed customers against each other and publish; see :mod:`taxonomy.publish`."""
+    from taxonomy.publish import publish_scores
+
+    cfg = _config(config_path, window_days=window_days)
+    return publish_scores(Store(output_uri, label=label), as_of, list(customers), cfg, run_id=run_id)
+
+
+# -- the whole job ---------------------------------------------------------------------------------
+def run(
+    input_uri: str,
+    output_uri: str,
+    *,
+    as_of: date | None = None,
+    customers: list[str] | None = None,
+    fmt: str = "auto",
+    label: str | None = None,
+    config: Config | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Ingest, enrich, analyse and publish every customer for the window ending at ``as_of``.
+
+    Without ``as_of`` the window ends the day after the latest conversation ingested.
+    A customer whose analysis fails is reported in ``failed`` and the others still publish.
+    """
+    from taxonomy.ingest import ingest
+
+    cfg = config or load_config()
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    start = as_of - timedelta(days=cfg.window_days) if as_of else None
+    end = as_of - timedelta(days=1) if as_of else None
+    report = ingest(input_uri, output_uri, start=start, end=end, customers=customers, fmt=fmt, label=label, config=cfg)
+    seconds["ingest"] = time.perf_counter() - t0
+    store = Store(output_uri, label=label)
+    raw_parts = _raw_partitions(store, customers)
+    if not raw_parts:
+        raise TaxonomyError("no conversations were ingested: nothing to analyse", file=input_uri)
+    if as_of is None:
+        as_of = _latest_created(store, raw_parts) + timedelta(days=1)
+    first, last = window_bounds(as_of, cfg.window_days)
+    todo = [(c, d) for c, d in raw_parts if first <= d <= last]
+
+    t0 = time.perf_counter()
+    for cid, day in _progress(todo, "embed + tier", progress):
+        enrich_customer(output_uri, cid, day, label=label, config_path=cfg)
+    seconds["enrich"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    analysed, failed = [], {}
+    for cid in _progress(sorted({c for c, _ in todo}), "topics", progress):
+        try:
+            analyse_customer(output_uri, cid, as_of, label=label, config_path=cfg)
+            analysed.append(cid)
+        except TaxonomyError as exc:
+            failed[cid] = str(exc)
+    seconds["analyse"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    published = publish(output_uri, as_of, analysed, label=label, config_path=cfg)
+    seconds["publish"] = time.perf_counter() - t0
+    return RunResult(output_uri, as_of, cfg.window_days, analysed, published, failed, seconds, report, label)
+
+
+def _raw_partitions(store: Store, customers: list[str] | None) -> list[tuple[str, date]]:
+    parts = []
+    for cid in store.list_partitions("conversations_raw", "customer_id"):
+        if customers and cid not in customers:
+            continue
+        folder = store.dataset("conversations_raw") + f"/customer_id={validate_customer_id(cid)}"
+        parts += [(cid, date.fromisoformat(d)) for d in store.list_partitions("conversations_raw", "date", within=folder)]
+    return sorted(parts)
+
+
+def _latest_created(store: Store, parts: list[tuple[str, date]]) -> date:
+    latest = None
+    for cid, day in parts:
+        frame = store.read_partition(store.partition("conversations_raw", customer_id=cid, date=day))
+        if frame is not None and frame.height:
+            value = frame.get_column("created_at").max()
+            latest = value if latest is None or value > latest else latest
+    if latest is None:
+        raise TaxonomyError("every ingested partition is empty: nothing to analyse")
+    return latest.date()
+
+
+def _progress(items: list, desc: str, enabled: bool) -> Iterable:
+    import sys
+
+    if not enabled or not sys.stderr.isatty() or len(items) < 2:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="part" if desc.startswith("embed") else "customer", leave=False)
+
+
+def print_run_summary(result: RunResult) -> None:
+    """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
+    from taxonomy.publish import read_published
+
+    store = Store(result.output, label=result.label)
+    first, last = window_bounds(result.as_of, result.window_days)
+    print(f"Published as of {result.as_of} (window {first} .. {last}) under {store.uri(store.base)}/")
+    print("  datasets: " + ", ".join(f"{name}/ ({len(uris)} partitions)" for name, uris in result.published.items()))
+    print(f"  {'customer':<20} {'convs':>6} {'hours':>7} {'potential':>9} {'h/month':>8} {'current':>8} {'gap':>6}  top topic to automate")
+    for cid in result.customers:
+        s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
+        topics = read_published(store, "topics", result.as_of, cid).sort("rank")
+        top = topics.row(0, named=True)["label"] if topics.height else "-"
+        cur = "n/a" if s["current_automation_rate"] is None else f"{100 * s['current_automation_rate']:.1f}%"
+        gap = "n/a" if s["automation_gap"] is None else f"{100 * s['automation_gap']:.1f}%"
+        print(
+            f"  {cid:<20} {s['conversations']:>6} {s['handle_time_hours']:>7.1f} {100 * s['automation_potential']:>8.1f}%"
+            f" {s['automation_potential_hours_per_month']:>8.0f} {cur:>8} {gap:>6}  {top[:40]}"
+        )
+    for cid, why in result.failed.items():
+        print(f"  {cid:<20} FAILED: {why}")
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
+    print(f"  stage times: {timing}")

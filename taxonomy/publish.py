@@ -1,0 +1,145 @@
+"""Publishing: peer rates across customers, scores, validation, and reading results back.
+
+``publish_scores`` is the one place that writes the CSM-facing datasets
+(``conversations/``, ``topics/``, ``trends/``, ``scores/``). Each partition is
+validated with its Great Expectations suite first and written atomically; a
+customer's ``scores/`` partition is written last, so a scores row only ever
+appears once everything it summarises is in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+import polars as pl
+
+from taxonomy import __version__ as PIPELINE_VERSION
+from taxonomy.config import Config
+from taxonomy.errors import TaxonomyError
+from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TOPICS_OUT, TRENDS_OUT, conform
+from taxonomy.storage import Store, validate_customer_id
+
+PUBLISHED = ("conversations", "topics", "trends", "scores")  # in write order: scores last
+
+
+def deterministic_run_id(as_of: date, customers: list[str], cfg: Config, model_version: str) -> str:
+    """A run id that is the same whenever the same inputs and settings are published again."""
+    blob = json.dumps([as_of.isoformat(), sorted(customers), cfg.to_dict(), model_version], sort_keys=True, default=str)
+    return f"{as_of.isoformat()}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+def publish_scores(
+    store: Store, as_of: date, customers: list[str], cfg: Config, *, run_id: str | None = None
+) -> dict[str, list[str]]:
+    """Score each analysed customer, with achievable rates from the peers in this run, and publish.
+
+    Args:
+        store: The output store (already namespaced by label).
+        as_of: The as-of date whose ``analysis/`` partitions to publish.
+        customers: Customers analysed for ``as_of``.
+        cfg: Run configuration (window and scoring settings).
+        run_id: Recorded in every scores row; default: deterministic from inputs and settings.
+
+    Returns:
+        Dataset name -> URIs of the partitions written.
+    """
+    from taxonomy.pipeline import window_bounds
+    from taxonomy.scoring import achievable_rates, customer_tier_stats, score_customer
+    from taxonomy.validate import require_valid
+
+    staged: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
+    for cid in sorted(set(customers)):
+        keys = {"as_of": as_of, "customer_id": validate_customer_id(cid)}
+        conversations = store.read_partition(store.partition("analysis", **keys))
+        topics = store.read_partition(store.partition("analysis_topics", **keys))
+        if conversations is None or topics is None:
+            raise TaxonomyError(f"customer {cid} has no analysis for {as_of}: run analyse first")
+        staged[cid] = (conversations, topics)
+    if not staged:
+        raise TaxonomyError(f"no customer to publish for {as_of}")
+
+    rates, rates_source = achievable_rates({c: customer_tier_stats(v[0]) for c, v in staged.items()}, cfg.scoring)
+    versions = sorted({v for conv, _ in staged.values() for v in conv.get_column("model_version").drop_nulls().unique()})
+    model_version = ",".join(versions) or "none"
+    run_id = run_id or deterministic_run_id(as_of, list(staged), cfg, model_version)
+    window_start, window_end = window_bounds(as_of, cfg.window_days)
+    written: dict[str, list[str]] = {name: [] for name in PUBLISHED}
+    for cid, (conversations, topics) in staged.items():
+        result = score_customer(
+            conform(conversations, CONVERSATIONS_OUT), topics, rates, rates_source,
+            customer_id=cid, as_of=as_of, window_start=window_start, window_end=window_end,
+            model_version=model_version, pipeline_version=PIPELINE_VERSION, run_id=run_id,
+        )
+        frames = {
+            "conversations": conform(conversations, CONVERSATIONS_OUT),
+            "topics": conform(result.topics, TOPICS_OUT),
+            "trends": conform(result.trends, TRENDS_OUT),
+            "scores": conform(result.scores, SCORES_OUT),
+        }
+        for name in PUBLISHED:
+            folder = store.partition(name, as_of=as_of, customer_id=cid)
+            require_valid(frames[name], name, file=store.uri(folder))
+        for name in PUBLISHED:
+            folder = store.partition(name, as_of=as_of, customer_id=cid)
+            written[name].append(store.write_partition(frames[name], folder))
+    return written
+
+
+def latest_as_of(store: Store, customer_id: str | None = None) -> date:
+    """The latest as-of date with published scores (for one customer, if given)."""
+    values = store.list_partitions("scores", "as_of")
+    if customer_id:
+        values = [v for v in values if store.exists(store.partition("scores", as_of=v, customer_id=customer_id))]
+    if not values:
+        who = f" for customer {customer_id}" if customer_id else ""
+        raise TaxonomyError(f"no published scores{who}", file=store.uri(store.dataset("scores")))
+    return date.fromisoformat(values[-1])
+
+
+def read_published(store: Store, name: str, as_of: date, customer_id: str) -> pl.DataFrame:
+    """One published partition; raises TaxonomyError if it is missing."""
+    frame = store.read_partition(store.partition(name, as_of=as_of, customer_id=customer_id))
+    if frame is None:
+        raise TaxonomyError(f"no {name} for customer {customer_id} as of {as_of}", file=store.uri(store.dataset(name)))
+    return frame
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:5.1f}%"
+
+
+def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label: str | None = None, top: int = 10) -> str:
+    """A customer's scores, ladder and top topics as readable text (``taxonomy show``)."""
+    store = Store(output_uri, label=label)
+    validate_customer_id(customer_id)
+    as_of = as_of or latest_as_of(store, customer_id)
+    s = read_published(store, "scores", as_of, customer_id).row(0, named=True)
+    topics = read_published(store, "topics", as_of, customer_id).sort("rank").head(top)
+    lines = [
+        f"{customer_id}  as of {as_of}  (window {s['window_start']} .. {s['window_end']})",
+        f"  conversations {s['conversations']:,}   agent hours {s['handle_time_hours']:,.1f}"
+        f"   missing handle time {_pct(s['missing_handle_time_share'])}",
+        f"  automation potential {_pct(s['automation_potential'])} of hours"
+        f" ({s['automation_potential_hours_per_month']:,.0f} h/month), {_pct(s['automation_potential_volume'])} of conversations",
+        f"  current automation {_pct(s['current_automation_rate'])}   gap {_pct(s['automation_gap'])}",
+        "  tier          volume   hours",
+    ]
+    for tier in ("informational", "personalized", "action_led"):
+        lines.append(f"    {tier:<12} {_pct(s[f'volume_share_{tier}'])}  {_pct(s[f'handle_time_share_{tier}'])}")
+    lines += [
+        "  ladder: knowledge content {} -> + data connectors {} -> + procedures {}".format(
+            _pct(s["potential_knowledge_only"]), _pct(s["potential_with_data_connectors"]),
+            _pct(s["potential_with_procedures"]),
+        ),
+        f"  rates: {s['rates_source']}   model: {s['model_version']}",
+        "  top topics by hours automation could still win:",
+        f"    {'topic':<7} {'label':<38} {'tier':<13} {'hours':>6} {'to win':>7}  next best action",
+    ]
+    for t in topics.iter_rows(named=True):
+        lines.append(
+            f"    {t['topic_id']:<7} {t['label'][:38]:<38} {t['tier'] or '-':<13} {t['handle_time_seconds'] / 3600:6.1f}"
+            f" {t['hours_to_win'] or 0:7.1f}  {t['next_best_action']}"
+        )
+    return "\n".join(lines)
