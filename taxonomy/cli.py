@@ -158,6 +158,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from taxonomy.config import load_config
 
     if args.command == "ingest":
+        column_map = _column_map(args.column_map)
         from taxonomy.ingest import ingest, print_report
 
         report = ingest(
@@ -167,7 +168,7 @@ def dispatch(args: argparse.Namespace) -> int:
             end=args.end,
             customers=args.customer,
             fmt=args.format,
-            column_map=_column_map(args.column_map),
+            column_map=column_map,
             label=args.label,
             config=load_config(args.config),
         )

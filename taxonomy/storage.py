@@ -150,6 +150,7 @@ class Store:
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+            _sweep_stale_temporaries(path)
         else:
             # One PUT: S3 never shows a partially uploaded object.
             self.fs.pipe_file(path, data)
@@ -204,6 +205,17 @@ class Store:
 
     def open(self, path: str, mode: str = "rb") -> Any:
         return self.fs.open(path, mode)
+
+
+def _sweep_stale_temporaries(path: str) -> None:
+    """Remove temporaries a killed writer of ``path`` left behind (readers never look at them)."""
+    folder, name = os.path.split(path)
+    for entry in os.listdir(folder):
+        if entry.startswith(".tmp-") and entry.endswith(f"-{name}"):
+            try:
+                os.unlink(os.path.join(folder, entry))
+            except FileNotFoundError:
+                pass
 
 
 def _fs_options(protocol: str) -> dict[str, Any]:

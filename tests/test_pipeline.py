@@ -1,0 +1,132 @@
+"""End to end through the pipeline's stages on small landing folders (test embedder, real tier head)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import os
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from taxonomy.cli import main
+from taxonomy.config import Config
+from taxonomy.pipeline import discover_customers, run, window_bounds
+from taxonomy.publish import show
+from taxonomy.storage import Store
+
+AS_OF = date(2026, 3, 1)
+TEXTS = {
+    "informational": ["how do I reset my password", "what are your opening hours", "do you ship to canada"],
+    "personalized": ["where is my order 5521", "why is my transfer still pending", "my refund is not showing"],
+    "action_led": ["cancel my subscription now", "my card was stolen please block it", "refund my damaged order"],
+}
+MINUTES = {"informational": 5, "personalized": 10, "action_led": 30}
+
+
+def write_landing(root: Path, customers: dict[str, int], days: int = 10, marker: str | None = None) -> None:
+    """Write canonical CSV exports: ``customers`` maps id -> conversations per day."""
+    for cid, per_day in customers.items():
+        for d in range(days):
+            day = AS_OF - timedelta(days=days - d)
+            folder = root / cid / day.isoformat()
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / "export.csv", "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["conversation_id", "created_at", "text", "handle_time_seconds", "automated"])
+                for i in range(per_day):
+                    tier = list(TEXTS)[i % 3]
+                    text = TEXTS[tier][(i // 3 + d) % 3]
+                    if marker and d == 0 and i == 0:
+                        text = f"{text} {marker}"
+                    ts = datetime(day.year, day.month, day.day, 9, tzinfo=timezone.utc) + timedelta(minutes=i)
+                    w.writerow([f"{cid}-{d}-{i}", ts.isoformat(), text, MINUTES[tier] * 60, str(i % 2 == 0).lower()])
+
+
+@pytest.fixture()
+def cfg() -> Config:
+    return dataclasses.replace(Config(), embedding_backend="hashing", window_days=7)
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*.parquet"))
+        if "quarantine" not in p.parts  # quarantine records carry their ingestion time
+        and not p.name.startswith(".")
+    }
+
+
+def test_run_publishes_every_dataset_and_is_idempotent(tmp_path: Path, cfg: Config) -> None:
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_landing(landing, {"acme": 12, "globex": 9}, days=10)
+    result = run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    assert result.customers == ["acme", "globex"] and not result.failed
+    store = Store(str(out))
+    for name in ("conversations", "topics", "scores", "trends"):
+        for cid in ("acme", "globex"):
+            assert store.read_partition(store.partition(name, as_of=AS_OF, customer_id=cid)) is not None, name
+    conv = store.read_partition(store.partition("conversations", as_of=AS_OF, customer_id="acme"))
+    assert conv.height == 12 * 7  # 7-day window out of 10 landed days
+    assert conv["topic_id"].null_count() == 0 and conv["tier"].null_count() == 0
+    scores = store.read_partition(store.partition("scores", as_of=AS_OF, customer_id="acme")).row(0, named=True)
+    first, last = window_bounds(AS_OF, 7)
+    assert (scores["window_start"], scores["window_end"], scores["conversations"]) == (first, last, 84)
+    assert 0 <= scores["automation_potential"] <= 1
+    assert scores["current_automation_rate"] == pytest.approx(0.5, abs=0.05)
+
+    before = _digest(out)
+    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    assert _digest(out) == before  # same inputs, same bytes
+
+    text = show(str(out), "acme")
+    assert "acme" in text and "ladder" in text and "top topics" in text
+
+
+def test_label_never_touches_production(tmp_path: Path, cfg: Config) -> None:
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_landing(landing, {"acme": 6}, days=8)
+    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    before = _digest(out)
+    run(str(landing), str(out), as_of=AS_OF, config=dataclasses.replace(cfg, window_days=3), label="exp", progress=False)
+    after = _digest(out)
+    assert {k: v for k, v in after.items() if not k.startswith("label=")} == before
+    assert any(k.startswith("label=exp/scores/") for k in after)
+
+
+def test_one_customers_text_never_reaches_another(tmp_path: Path, cfg: Config) -> None:
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    marker = "ZZMARKERQQ"
+    write_landing(landing, {"acme": 6}, days=8, marker=marker)
+    write_landing(landing, {"globex": 6}, days=8)
+    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    for path in out.rglob("*.parquet"):
+        found = marker.encode() in path.read_bytes() or any(
+            marker in str(v) for col in pl.read_parquet(path).columns for v in pl.read_parquet(path)[col].to_list()
+        )
+        if found:
+            assert "customer_id=acme" in str(path) or "quarantine" in str(path), path
+
+
+def test_discover_customers_skips_unsafe_folders(tmp_path: Path) -> None:
+    write_landing(tmp_path, {"acme": 1, "globex": 1}, days=2)
+    os.makedirs(tmp_path / "bad=id" / (AS_OF - timedelta(days=1)).isoformat())
+    (tmp_path / "bad=id" / (AS_OF - timedelta(days=1)).isoformat() / "x.csv").write_text("a\n")
+    assert discover_customers(str(tmp_path), AS_OF - timedelta(days=1)) == ["acme", "globex"]
+    assert discover_customers(str(tmp_path), AS_OF) == []
+
+
+def test_cli_run_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_landing(landing, {"acme": 6}, days=4)
+    config = tmp_path / "c.yaml"
+    config.write_text("embedding_backend: hashing\n")
+    assert main(["run", "--input", str(landing), "--output", str(out), "--config", str(config)]) == 0
+    printed = capsys.readouterr().out
+    assert "acme" in printed and "Published as of 2026-03-01" in printed  # day after the latest conversation
+    assert main(["show", "--output", str(out), "--customer", "acme"]) == 0
+    assert main(["show", "--output", str(out), "--customer", "nobody"]) == 2
+    assert "no published scores for customer nobody" in capsys.readouterr().err
