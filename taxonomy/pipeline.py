@@ -118,25 +118,18 @@ def _embedder(cfg: Config):  # noqa: ANN202 - returns an Embedder
     return _EMBEDDERS[key]
 
 
-def embed_unique(texts: list[str], embedder) -> np.ndarray:  # noqa: ANN001
-    """Embed ``texts``, computing each distinct text once."""
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    uniques, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    return embedder.encode([str(t) for t in uniques])[inverse]
-
-
-def enrich_frame(raw: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, str]:
-    """Add the embedding and the model's tier to canonical conversations.
+def enrich_frame(raw: pl.DataFrame, cfg: Config, store: Store, customer_id: str) -> tuple[pl.DataFrame, str]:
+    """Add the embedding (through the cache) and the model's tier to canonical conversations.
 
     Returns:
         The frame conformed to ``schema.ENRICHED`` and the tier model's version.
     """
+    from taxonomy.embed_cache import embed_with_cache
     from taxonomy.tiers import load_classifier
 
     classifier = load_classifier()
     texts = raw.get_column("text").to_list()
-    vectors = embed_unique(texts, _embedder(cfg))
+    vectors, _ = embed_with_cache(texts, _embedder(cfg), store, customer_id)
     tiers = classifier.predict(texts, vectors) if texts else pl.DataFrame(schema=TIER_COLUMNS)
     enriched = pl.concat([raw, tiers], how="horizontal").with_columns(
         pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1] if len(vectors) else 384))
@@ -176,7 +169,7 @@ def enrich_customer(
     if old is not None and all(old.get(k) == v for k, v in stamp.items()):
         return store.uri(dst)
     raw = pl.read_parquet(data)
-    enriched, _ = enrich_frame(raw, cfg)
+    enriched, _ = enrich_frame(raw, cfg, store, customer_id)
     store.write_partition(enriched, dst, metadata=stamp)
     return store.uri(dst)
 
