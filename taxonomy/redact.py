@@ -70,7 +70,8 @@ _EMAIL_RE = re.compile(
 )
 
 # -- IBAN ---------------------------------------------------------------------------------
-_IBAN_RE = re.compile(r"[A-Z]" + _PRE1 + r"[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" + _POST)
+# Case-insensitive: people type IBANs in lower case too; the mod-97 check keeps precision.
+_IBAN_RE = re.compile(r"[A-Z]" + _PRE1 + r"[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" + _POST, re.IGNORECASE)
 _IBAN_LENGTHS: dict[str, int] = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
     "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20,
@@ -199,7 +200,7 @@ def _ssn(m: re.Match[str]) -> str:
 
 def _iban(m: re.Match[str]) -> str:
     s = m.group()
-    compact = s.replace(" ", "")
+    compact = s.replace(" ", "").upper()
     if _IBAN_LENGTHS.get(compact[:2]) != len(compact):
         return s
     rearranged = compact[4:] + compact[:4]

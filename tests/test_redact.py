@@ -165,3 +165,8 @@ def test_text_without_digits_or_at_is_unchanged(text: str) -> None:
     if "@" in text or "://" in text or "_" in text or "earer " in text or ":" in text:
         return
     assert redact_text(text) == text
+
+
+def test_lowercase_iban_is_redacted() -> None:
+    # People who type in lower case type their IBAN that way too.
+    assert redact_text("my iban is fr7630006000011234567890189 pls refund") == "my iban is <IBAN> pls refund"
