@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="rename source columns to canonical names, e.g. 'ticket_id=conversation_id,body=text'",
     )
     p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
+    p.add_argument("--sources", metavar="FILE", help="sources file with per-customer reader options (see examples/sources.yaml)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -100,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
     p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
     p.add_argument(
-        "--format", default="auto", choices=["auto", "csv", "jsonl", "parquet", "intercom", "zendesk"]
+        "--format", default="auto", choices=["auto", "csv", "jsonl", "parquet", "intercom", "zendesk"],
+        help="export format (default: auto, from file extension and content)",
     )
+    p.add_argument("--sources", metavar="FILE", help="sources file with per-customer reader options (see examples/sources.yaml)")
     _add_common(p)
 
     p = sub.add_parser("show", help="print a customer's scores, ladder and top topics")
@@ -153,6 +156,15 @@ def _column_map(text: str | None) -> dict[str, str] | None:
     return mapping
 
 
+def _customer_options(sources: str | None) -> dict[str, dict[str, str]] | None:
+    """Per-customer reader options from a sources file (None without one)."""
+    if not sources:
+        return None
+    from taxonomy.connectors.sources import ingest_options, load_sources
+
+    return {cid: ingest_options(sources, cid) for cid in load_sources(sources)}
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run one parsed subcommand; return the exit code."""
     from taxonomy.config import load_config
@@ -171,6 +183,7 @@ def dispatch(args: argparse.Namespace) -> int:
             column_map=column_map,
             label=args.label,
             config=load_config(args.config),
+            customer_options=_customer_options(args.sources),
         )
         print_report(report)
         return 0
@@ -195,6 +208,7 @@ def dispatch(args: argparse.Namespace) -> int:
             fmt=args.format,
             label=args.label,
             config=load_config(args.config, window_days=args.window_days),
+            customer_options=_customer_options(args.sources),
         )
         print_run_summary(result)
         return 0

@@ -26,6 +26,9 @@ class IngestConfig:
     max_handle_time_seconds: float = 86_400.0
     # Texts longer than this are truncated (characters) so one pathological row cannot blow memory.
     max_text_chars: int = 20_000
+    # Vendor reader options for every export, e.g. {"zendesk.handle_time_field": "360028417751"};
+    # per-customer options come from the sources file (--sources).
+    source_options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -92,14 +92,23 @@ def ingest_customer(
     *,
     label: str | None = None,
     config_path: str | None = None,
+    sources_file: str | None = None,
 ) -> str:
-    """Ingest one customer's landing folder for ``day``; return the ``conversations_raw`` partition URI."""
+    """Ingest one customer's landing folder for ``day``; return the ``conversations_raw`` partition URI.
+
+    ``sources_file``, if given, supplies the customer's reader options (e.g. a Zendesk handle-time field).
+    """
     from taxonomy.ingest import ingest
 
     validate_customer_id(customer_id)
+    options = None
+    if sources_file:
+        from taxonomy.connectors.sources import ingest_options
+
+        options = {customer_id: ingest_options(sources_file, customer_id)}
     ingest(
         landing_uri, output_uri, start=day, end=day, customers=[customer_id], label=label,
-        config=load_config(config_path),
+        config=load_config(config_path), customer_options=options,
     )
     store = Store(output_uri, label=label)
     return store.uri(store.partition("conversations_raw", customer_id=customer_id, date=day))
@@ -278,6 +287,7 @@ def run(
     fmt: str = "auto",
     label: str | None = None,
     config: Config | None = None,
+    customer_options: dict[str, dict[str, str]] | None = None,
     progress: bool = True,
 ) -> RunResult:
     """Ingest, enrich, analyse and publish every customer for the window ending at ``as_of``.
@@ -292,7 +302,10 @@ def run(
     t0 = time.perf_counter()
     start = as_of - timedelta(days=cfg.window_days) if as_of else None
     end = as_of - timedelta(days=1) if as_of else None
-    report = ingest(input_uri, output_uri, start=start, end=end, customers=customers, fmt=fmt, label=label, config=cfg)
+    report = ingest(
+        input_uri, output_uri, start=start, end=end, customers=customers, fmt=fmt, label=label, config=cfg,
+        customer_options=customer_options,
+    )
     seconds["ingest"] = time.perf_counter() - t0
     store = Store(output_uri, label=label)
     raw_parts = _raw_partitions(store, customers)
