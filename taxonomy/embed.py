@@ -64,6 +64,10 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            # The "Loading weights" bar is noise in pipeline logs and the demo's summary.
+            hf_logging.disable_progress_bar()
 
             self._model = SentenceTransformer(packaged_model_dir(), device=self.device, local_files_only=True)
         return self._model
@@ -106,9 +110,36 @@ class HashingEmbedder:
 
 
 def get_embedder(backend: str = "torch", batch_size: int = 64, device: str = "cpu") -> Embedder:
-    """The embedder for a backend name (``torch``; ``hashing`` for tests)."""
+    """The embedder for a backend name.
+
+    Args:
+        backend: ``torch`` (sentence-transformers, fp32), ``onnx`` (ONNX Runtime, int8, CPU;
+            :mod:`taxonomy.embed_onnx`), ``onnx-fp32`` (ONNX Runtime, unquantised), or ``hashing``
+            (tests only).
+        batch_size: Texts per forward pass.
+        device: ``cpu``, or ``cuda`` for the torch backend where torch sees a GPU.
+
+    Raises:
+        TaxonomyError: unknown backend, or a device the backend cannot use here.
+    """
+    from taxonomy.errors import TaxonomyError
+
+    if device != "cpu" and backend.startswith("onnx"):
+        raise TaxonomyError(f"the {backend!r} backend runs on CPU only; use embedding_backend 'torch' for {device!r}",
+                            field="device")
     if backend == "torch":
+        if device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise TaxonomyError(f"device {device!r} asked for, but torch sees no CUDA GPU on this machine "
+                                    "(use device 'cpu')", field="device")
         return SentenceTransformerEmbedder(batch_size=batch_size, device=device)
+    if backend in ("onnx", "onnx-int8", "onnx-fp32"):
+        from taxonomy.embed_onnx import OnnxEmbedder
+
+        return OnnxEmbedder(batch_size=batch_size, quantization="fp32" if backend == "onnx-fp32" else "int8")
     if backend == "hashing":
         return HashingEmbedder()
-    raise ValueError(f"unknown embedding backend {backend!r}")
+    raise TaxonomyError(f"unknown embedding backend {backend!r} (known: torch, onnx, onnx-fp32, hashing)",
+                        field="embedding_backend")
