@@ -217,13 +217,18 @@ def load_window(store: Store, customer_id: str, as_of: date, window_days: int) -
     return conform(df.sort("conversation_id"), ENRICHED)
 
 
-def previous_topic_state(store: Store, customer_id: str, as_of: date) -> pl.DataFrame | None:
-    """The topic centroids of the latest run before ``as_of`` for this customer, if any."""
+def previous_topic_state(store: Store, customer_id: str, as_of: date, embedder_version: str) -> pl.DataFrame | None:
+    """The topic centroids of the latest run before ``as_of`` for this customer, if any.
+
+    Centroids from another embedding model live in another vector space: they are ignored
+    (topics then get fresh ids) rather than matched wrongly.
+    """
     earlier = [d for d in store.list_partitions("topic_state", "as_of") if d < as_of.isoformat()]
     for value in reversed(earlier):
-        state = store.read_partition(store.partition("topic_state", as_of=value, customer_id=customer_id))
-        if state is not None:
-            return state
+        folder = store.partition("topic_state", as_of=value, customer_id=customer_id)
+        meta = store.read_metadata(folder)
+        if meta is not None:
+            return store.read_partition(folder) if meta.get("taxonomy.embedder") == embedder_version else None
     return None
 
 
@@ -250,13 +255,17 @@ def analyse_customer(
     df = load_window(store, customer_id, as_of, cfg.window_days)
     embeddings = np.asarray(df.get_column("embedding").to_numpy(), dtype=np.float32).reshape(df.height, -1) \
         if df.height else np.zeros((0, 384), dtype=np.float32)
-    result = discover_topics(df, embeddings, previous=previous_topic_state(store, customer_id, as_of), config=cfg.topics)
+    embedder_version = _embedder(cfg).version
+    previous = previous_topic_state(store, customer_id, as_of, embedder_version)
+    result = discover_topics(df, embeddings, previous=previous, config=cfg.topics)
     staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left")
     staged = apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir))
     keys = {"as_of": as_of, "customer_id": customer_id}
     store.write_partition(staged.select(ANALYSIS_COLUMNS), store.partition("analysis", **keys))
     store.write_partition(result.topics, store.partition("analysis_topics", **keys))
-    store.write_partition(result.centroids, store.partition("topic_state", **keys))
+    store.write_partition(
+        result.centroids, store.partition("topic_state", **keys), metadata={"taxonomy.embedder": embedder_version}
+    )
     return store.uri(store.partition("analysis", **keys))
 
 
@@ -373,6 +382,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+def _num(value: float | None, fmt: str) -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
 def print_run_summary(result: RunResult) -> None:
     """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
     from taxonomy.publish import read_published
@@ -390,8 +403,8 @@ def print_run_summary(result: RunResult) -> None:
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
         print(
-            f"  {cid:<18} {s['conversations']:>6} {s['handle_time_hours']:>7.1f} {_pct(s['automation_potential']):>9}"
-            f" {s['automation_potential_hours_per_month']:>8.0f} {_pct(s['automation_potential_volume']):>9}"
+            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_pct(s['automation_potential']):>9}"
+            f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']):>9}"
             f" {_pct(s['current_automation_rate']):>8} {_pct(s['automation_gap']):>6}  {top[:40]}"
         )
     print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")

@@ -110,6 +110,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:5.1f}%"
 
 
+def _num(value: float | None, fmt: str = ",.1f") -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
 def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label: str | None = None, top: int = 10) -> str:
     """A customer's scores, ladder and top topics as readable text (``taxonomy show``)."""
     store = Store(output_uri, label=label)
@@ -119,10 +123,10 @@ def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label:
     topics = read_published(store, "topics", as_of, customer_id).sort("rank").head(top)
     lines = [
         f"{customer_id}  as of {as_of}  (window {s['window_start']} .. {s['window_end']})",
-        f"  conversations {s['conversations']:,}   agent hours {s['handle_time_hours']:,.1f}"
+        f"  conversations {s['conversations']:,}   agent hours {_num(s['handle_time_hours'])}"
         f"   missing handle time {_pct(s['missing_handle_time_share'])}",
         f"  automation potential {_pct(s['automation_potential'])} of hours"
-        f" ({s['automation_potential_hours_per_month']:,.0f} h/month), {_pct(s['automation_potential_volume'])} of conversations",
+        f" ({_num(s['automation_potential_hours_per_month'], ',.0f')} h/month), {_pct(s['automation_potential_volume'])} of conversations",
         f"  current automation {_pct(s['current_automation_rate'])}   gap {_pct(s['automation_gap'])}",
         "  tier          volume   hours",
     ]
@@ -139,7 +143,8 @@ def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label:
     ]
     for t in topics.iter_rows(named=True):
         lines.append(
-            f"    {t['topic_id']:<7} {t['label'][:38]:<38} {t['tier'] or '-':<13} {t['handle_time_seconds'] / 3600:6.1f}"
-            f" {t['hours_to_win'] or 0:7.1f}  {t['next_best_action']}"
+            f"    {t['topic_id']:<7} {t['label'][:38]:<38} {t['tier'] or '-':<13}"
+            f" {_num(None if t['handle_time_seconds'] is None else t['handle_time_seconds'] / 3600):>6}"
+            f" {_num(t['hours_to_win']):>7}  {t['next_best_action']}"
         )
     return "\n".join(lines)

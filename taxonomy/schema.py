@@ -176,6 +176,9 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     Returns:
         A frame whose ``schema`` equals ``schema``.
     """
+    if df.width == 0:
+        # select() of literals alone would make one row of nulls.
+        return pl.DataFrame(schema=schema).clear(n=df.height) if df.height else pl.DataFrame(schema=schema)
     cols = [
         (pl.col(name) if name in df.columns else pl.lit(None)).cast(dtype).alias(name)
         for name, dtype in schema.items()

@@ -130,3 +130,17 @@ def test_cli_run_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["show", "--output", str(out), "--customer", "acme"]) == 0
     assert main(["show", "--output", str(out), "--customer", "nobody"]) == 2
     assert "no published scores for customer nobody" in capsys.readouterr().err
+
+
+def test_customer_without_handle_times_shows_na(tmp_path: Path, cfg: Config) -> None:
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_landing(landing, {"acme": 6}, days=3)
+    for path in landing.rglob("*.csv"):
+        header, *rows = list(csv.reader(path.open()))
+        with path.open("w", newline="") as fh:  # blank out handle_time_seconds (column 4)
+            csv.writer(fh).writerows([header] + [row[:3] + [""] + row[4:] for row in rows])
+    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    scores = Store(str(out)).read_partition(Store(str(out)).partition("scores", as_of=AS_OF, customer_id="acme"))
+    assert scores["handle_time_hours"][0] in (None, 0.0) and scores["missing_handle_time_share"][0] == 1.0
+    text = show(str(out), "acme")
+    assert "missing handle time 100.0%" in text and "n/a" in text
