@@ -3,8 +3,9 @@
 
 Each run's logical date (= data interval end) is its `as_of`, the exclusive end of
 the analysis window. The run finds the customers whose support exports for the day
-before landed in `<landing>/<customer_id>/<YYYY-MM-DD>/`, then runs one **mapped
-task group per customer**: `ingest` -> `enrich` (embed + tier) -> `analyse`
+before landed in `<landing>/<customer_id>/<YYYY-MM-DD>/` (plus those the sources file
+pulls from an API), then runs one **mapped task group per customer**: `extract` (pull
+from Intercom / Zendesk, if the customer has an API source) -> `ingest` -> `enrich` (embed + tier) -> `analyse`
 (topics over the trailing window ending at `as_of`). `ingest` also catches up any
 landed day of the window not ingested yet (first run, labelled run, missed day).
 `publish` then scores every customer that made it and writes `conversations/`,
@@ -17,8 +18,8 @@ Params (trigger form / `--conf` / `backfill create --dag-run-conf`): `customers`
 (subset), `window_days`, `config_path`, `label` (writes under `label=<name>/`).
 Settings: `TAXONOMY_SCHEDULE`, `TAXONOMY_START_DATE`, `TAXONOMY_RETRY_DELAY_SECONDS`
 (environment, read at parse time); storage roots `taxonomy_landing_uri` /
-`taxonomy_output_uri` (Airflow Variables, else `TAXONOMY_LANDING_URI` /
-`TAXONOMY_OUTPUT_URI`), read when tasks run. See docs/airflow.md.
+`taxonomy_output_uri`, sources file `taxonomy_sources_file` (Airflow Variables, else the
+same names upper-cased in the environment), read when tasks run. See docs/airflow.md.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def support_taxonomy():
     def per_customer(customer_id: str):
         # map_index_template: the grid shows each customer's id instead of a map index.
         @task(map_index_template="{{ customer_id }}")
+        def extract(customer_id: str) -> dict[str, str]:
+            from taxonomy.airflow_tasks import extract_task
+
+            return extract_task(get_current_context(), customer_id)
+
+        @task(map_index_template="{{ customer_id }}")
         def ingest(customer_id: str) -> dict[str, str]:
             from taxonomy.airflow_tasks import ingest_task
 
@@ -95,9 +102,10 @@ def support_taxonomy():
 
             return analyse_task(get_current_context(), customer_id)
 
-        enriched = enrich(customer_id, ingest(customer_id))
+        ingested = ingest(customer_id)
+        extract(customer_id) >> ingested
         analysed = analyse(customer_id)
-        enriched >> analysed
+        enrich(customer_id, ingested) >> analysed
         return analysed
 
     @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS, outlets=OUTPUTS)

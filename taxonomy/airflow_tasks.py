@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 
 LANDING_VARIABLE = "taxonomy_landing_uri"
 OUTPUT_VARIABLE = "taxonomy_output_uri"
+SOURCES_VARIABLE = "taxonomy_sources_file"
 LANDING_ENV = "TAXONOMY_LANDING_URI"
 OUTPUT_ENV = "TAXONOMY_OUTPUT_URI"
+SOURCES_ENV = "TAXONOMY_SOURCES_FILE"
 DEFAULT_LANDING_URI = "/opt/airflow/data/landing"
 DEFAULT_OUTPUT_URI = "/opt/airflow/data/output"
 
@@ -58,6 +60,7 @@ class RunSettings:
         window_days: Window length override, or None for the config's.
         config_path: YAML settings file, or None for the defaults.
         label: Output namespace (``label=<name>/``), or None for production.
+        sources_file: Which customers are pulled from an API (and their reader options), or None.
     """
 
     landing_uri: str
@@ -68,6 +71,7 @@ class RunSettings:
     window_days: int | None
     config_path: str | None
     label: str | None
+    sources_file: str | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -127,6 +131,7 @@ def settings_from_context(context: Mapping[str, Any], get_variable: VariableGett
         window_days=int(window) if window is not None else None,
         config_path=params.get("config_path") or None,
         label=params.get("label") or None,
+        sources_file=storage_root(SOURCES_VARIABLE, SOURCES_ENV, "", get_variable) or None,
     )
 
 
@@ -138,8 +143,18 @@ def discover_task(context: Mapping[str, Any]) -> list[str]:
     """
     from taxonomy.pipeline import discover_customers
 
+    from taxonomy.storage import open_store
+
     s = settings_from_context(context)
-    found = sorted({cid for day in s.days for cid in discover_customers(s.landing_uri, day)})
+    found: set[str] = set()
+    if s.sources_file:
+        from taxonomy.connectors.sources import load_sources
+
+        found |= set(load_sources(s.sources_file))  # pulled by the extract step, nothing landed yet
+    # With API customers only, the landing root appears with the first pull.
+    if not (s.sources_file and not open_store(s.landing_uri).exists(open_store(s.landing_uri).root)):
+        found |= {cid for day in s.days for cid in discover_customers(s.landing_uri, day)}
+    found = sorted(found)
     if s.customers is not None:
         missing = sorted(set(s.customers) - set(found))
         if missing:
@@ -147,6 +162,23 @@ def discover_task(context: Mapping[str, Any]) -> list[str]:
         found = [cid for cid in found if cid in s.customers]
     log.info("customers with exports on %s under %s: %s", _days(s.days), s.landing_uri, found)
     return found
+
+
+def extract_task(context: Mapping[str, Any], customer_id: str) -> dict[str, str]:
+    """Pull the interval's conversations from the customer's support platform, if it has an API source.
+
+    Returns:
+        ``{day (ISO): landed file URI}``; empty when the customer only drops export files.
+    """
+    from taxonomy.pull import extract_for_interval
+
+    s = _customer_settings(context, customer_id)
+    landed = {}
+    for day in s.days:
+        uri = extract_for_interval(customer_id, day, s.landing_uri, s.sources_file)
+        if uri:
+            landed[day.isoformat()] = uri
+    return landed
 
 
 def ingest_task(context: Mapping[str, Any], customer_id: str) -> dict[str, str]:
@@ -164,7 +196,9 @@ def ingest_task(context: Mapping[str, Any], customer_id: str) -> dict[str, str]:
 
     s = _customer_settings(context, customer_id)
     return {
-        day.isoformat(): ingest_customer(s.landing_uri, s.output_uri, customer_id, day, **s.options)
+        day.isoformat(): ingest_customer(
+            s.landing_uri, s.output_uri, customer_id, day, sources_file=s.sources_file, **s.options
+        )
         for day in days_to_ingest(s, customer_id)
     }
 

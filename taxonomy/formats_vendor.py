@@ -7,8 +7,9 @@ hold one conversation object, a list page ``{"type": "conversation.list",
 one page per line (the puller lands raw pages). Mapping:
 
 - ``conversation_id`` = ``id``; ``created_at`` / ``updated_at`` = epoch seconds.
-- ``text`` = ``source.body`` (HTML; the cleaner strips it); when the body is empty,
-  ``source.subject`` or ``title``.
+- ``text`` = ``source.body`` (HTML; the cleaner strips it); when the body is empty, the
+  first conversation part written by the end-user (author type user, lead or contact),
+  else ``source.subject`` or ``title``.
 - ``channel`` = ``source.type`` (``conversation`` is the Messenger, so ``chat``;
   ``email``, ``phone_call``, ``whatsapp``, ... kept as they are).
 - ``handle_time_seconds`` = ``statistics.adjusted_handling_time`` (active teammate
@@ -119,6 +120,8 @@ def intercom_record(conv: dict[str, Any]) -> Record:
     rating = conv.get("conversation_rating") if isinstance(conv.get("conversation_rating"), dict) else {}
     text = source.get("body")
     if not _has_text(text):
+        text = _first_end_user_part(conv)
+    if not _has_text(text):
         text = source.get("subject") if _has_text(source.get("subject")) else conv.get("title")
     channel = source.get("type")
     return {
@@ -145,6 +148,21 @@ def _intercom_automated(conv: dict[str, Any]) -> bool | None:
         return False
     agent = conv.get("ai_agent") if isinstance(conv.get("ai_agent"), dict) else {}
     return agent.get("resolution_state") in AI_RESOLVED_STATES
+
+
+# Part authors that are the end-user (not an admin, bot or team).
+END_USER_AUTHORS = frozenset({"user", "lead", "contact"})
+
+
+def _first_end_user_part(conv: dict[str, Any]) -> str | None:
+    """Body of the first conversation part the end-user wrote (when ``source.body`` is empty)."""
+    parts = conv.get("conversation_parts")
+    parts = parts.get("conversation_parts") if isinstance(parts, dict) else None
+    for part in parts if isinstance(parts, list) else []:
+        author = part.get("author") if isinstance(part, dict) and isinstance(part.get("author"), dict) else {}
+        if author.get("type") in END_USER_AUTHORS and _has_text(part.get("body")):
+            return part["body"]
+    return None
 
 
 def _intercom_transcript(conv: dict[str, Any]) -> str | None:

@@ -128,10 +128,12 @@ def test_daily_dag_schedule_catchup_and_serial_runs(parsed: dict) -> None:
 def test_daily_dag_is_mapped_per_customer_then_publishes(parsed: dict) -> None:
     tasks = parsed["dags"]["support_taxonomy"]["tasks"]
     assert set(tasks) == {
-        "discover", "customer.ingest", "customer.enrich", "customer.analyse", "publish", "check_customers"
+        "discover", "customer.extract", "customer.ingest", "customer.enrich", "customer.analyse", "publish",
+        "check_customers",
     }
-    assert all(tasks[f"customer.{t}"]["mapped_group"] for t in ("ingest", "enrich", "analyse"))
-    assert tasks["customer.ingest"]["upstream"] == ["discover"]
+    assert all(tasks[f"customer.{t}"]["mapped_group"] for t in ("extract", "ingest", "enrich", "analyse"))
+    assert tasks["customer.extract"]["upstream"] == ["discover"]
+    assert tasks["customer.ingest"]["upstream"] == ["customer.extract", "discover"]
     assert tasks["customer.enrich"]["upstream"] == ["customer.ingest", "discover"]
     assert tasks["customer.analyse"]["upstream"] == ["customer.enrich", "discover"]
     assert tasks["publish"]["upstream"] == ["customer.analyse"]

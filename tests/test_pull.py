@@ -256,3 +256,33 @@ def test_catch_up_reaches_back_at_most_max_catchup_days(tmp_path: Path, zendesk:
         max_catchup_days=2,
     )  # fmt: skip
     assert result.caught_up_from == D25 and [d.day.day for d in result.days] == [25, 26, 27]
+
+
+def test_dag_extract_step_pulls_then_ingest_reads_it(
+    tmp_path: Path, intercom: FakeIntercom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily DAG's per-customer group: discover finds the API customer, extract lands, ingest reads."""
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from taxonomy import airflow_tasks
+
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    monkeypatch.setenv("AIRFLOW_CONN_INTERCOM_ACME", json.dumps({"conn_type": "http", "password": TOKEN, "host": intercom.url}))
+    monkeypatch.setenv(airflow_tasks.SOURCES_ENV, sources_file(tmp_path, "intercom", intercom.url))
+    monkeypatch.setenv(airflow_tasks.LANDING_ENV, str(landing))
+    monkeypatch.setenv(airflow_tasks.OUTPUT_ENV, str(out))
+    start = datetime(2026, 11, 24, tzinfo=UTC)
+    ctx = {
+        "data_interval_start": start, "data_interval_end": datetime(2026, 11, 25, tzinfo=UTC),
+        "params": {}, "dag_run": SimpleNamespace(run_after=None),
+    }
+    monkeypatch.setattr(airflow_tasks, "_airflow_variable", lambda key: None)
+    assert airflow_tasks.discover_task(ctx) == ["acme"]  # nothing landed yet: known from the sources file
+    landed = airflow_tasks.extract_task(ctx, "acme")
+    assert list(landed) == ["2026-11-24"] and landed["2026-11-24"].endswith("intercom-pull.jsonl.gz")
+    ingested = airflow_tasks.ingest_task(ctx, "acme")
+    raw = pl.read_parquet(Path(ingested["2026-11-24"]) / "part-0.parquet")
+    assert sorted(raw["conversation_id"].to_list()) == ["c1", "c2", "c3", "c4"]
+    assert all(TOKEN not in str(v) for v in raw.rows())
