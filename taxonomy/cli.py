@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from taxonomy.errors import TaxonomyError
+from taxonomy.errors import StorageError, TaxonomyError
 
 
 def _date(value: str) -> date:
@@ -245,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TaxonomyError as exc:
         print(f"taxonomy {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(f"taxonomy {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("taxonomy: interrupted", file=sys.stderr)
         return 130

@@ -40,3 +40,11 @@ class TaxonomyError(Exception):
         if self.field:
             where.append(f"field '{self.field}'")
         return f"{': '.join([', '.join(where)] if where else [])}{': ' if where else ''}{self.message}"
+
+
+class StorageError(Exception):
+    """The object store or file system failed even after retries (not the user's input).
+
+    Kept apart from :class:`TaxonomyError` on purpose: Airflow retries these (an outage
+    passes), while bad input fails at once. The CLI prints it as one line.
+    """

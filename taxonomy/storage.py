@@ -15,6 +15,7 @@ S3 (or any S3-speaking server) is reached through ``s3fs``; set
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import posixpath
@@ -27,7 +28,7 @@ import fsspec
 import polars as pl
 import pyarrow.parquet as pq
 
-from taxonomy.errors import TaxonomyError
+from taxonomy.errors import StorageError, TaxonomyError
 from taxonomy.schema import CUSTOMER_ID_PATTERN
 
 PART_FILE = "part-0.parquet"
@@ -62,6 +63,32 @@ def validate_label(label: str) -> str:
     if not LABEL_PATTERN.fullmatch(label) or ".." in label:
         raise TaxonomyError(f"invalid output label {label!r}: use 1-64 ASCII letters, digits, '_', '.' or '-'")
     return label
+
+
+def _guarded(method):  # noqa: ANN001, ANN202 - decorator
+    """Turn an I/O failure that survived the client's retries into one clear StorageError."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (TaxonomyError, FileNotFoundError):
+            raise
+        except Exception as exc:  # botocore/aiohttp/OSError: all mean the store is failing
+            if not _is_io_error(exc):
+                raise
+            target = self.uri(str(args[0])) if args else self.uri(self.base)
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise StorageError(f"storage failed on {method.__name__} {target} (after retries): {reason}") from exc
+
+    return wrapper
+
+
+def _is_io_error(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs", "urllib3"))
 
 
 def _partition_value(key: str, value: object) -> str:
@@ -136,6 +163,7 @@ class Store:
         self.write_bytes_atomic(target, buf.getvalue())
         return self.uri(target)
 
+    @_guarded
     def write_bytes_atomic(self, path: str, data: bytes) -> None:
         """Write bytes to ``path`` so that readers see the old or the new file, never a part."""
         if self.protocol == "file":
@@ -155,15 +183,18 @@ class Store:
             # One PUT: S3 never shows a partially uploaded object.
             self.fs.pipe_file(path, data)
 
+    @_guarded
     def delete_partition(self, folder: str) -> None:
         """Remove a partition folder if it exists."""
         if self.fs.exists(folder):
             self.fs.rm(folder, recursive=True)
 
     # -- reading ---------------------------------------------------------------------------
+    @_guarded
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(path))
 
+    @_guarded
     def read_partition(self, folder: str) -> pl.DataFrame | None:
         """Read a partition written by :meth:`write_partition`, or None if absent."""
         target = posixpath.join(folder, PART_FILE)
@@ -172,6 +203,7 @@ class Store:
         with self.fs.open(target, "rb") as fh:
             return pl.read_parquet(fh.read())
 
+    @_guarded
     def read_metadata(self, folder: str) -> dict[str, str] | None:
         """The key-value metadata written with a partition, or None if the partition is absent."""
         target = posixpath.join(folder, PART_FILE)
@@ -181,6 +213,7 @@ class Store:
             meta = pq.read_schema(fh).metadata or {}
         return {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
 
+    @_guarded
     def list_partitions(self, name: str, key: str, within: str | None = None) -> list[str]:
         """Values of partition ``key`` directly under ``within`` (default: the dataset folder)."""
         folder = within or self.dataset(name)
