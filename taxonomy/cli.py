@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
     p.add_argument("--customer", required=True, metavar="ID")
     p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="topics to list (default: 10)")
     _add_common(p)
 
     p = sub.add_parser("report", help="render the CSM HTML pages (one per customer, plus a portfolio)")
@@ -215,7 +216,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "show":
         from taxonomy.publish import show
 
-        print(show(args.output, args.customer, as_of=args.as_of, label=args.label))
+        print(show(args.output, args.customer, as_of=args.as_of, label=args.label, top=args.top))
         return 0
     if args.command == "report":
         from taxonomy.report import render_reports

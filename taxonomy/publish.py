@@ -128,10 +128,10 @@ def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label:
         f"  automation potential {_pct(s['automation_potential'])} of hours"
         f" ({_num(s['automation_potential_hours_per_month'], ',.0f')} h/month), {_pct(s['automation_potential_volume'])} of conversations",
         f"  current automation {_pct(s['current_automation_rate'])}   gap {_pct(s['automation_gap'])}",
-        "  tier          volume   hours",
+        "  tier             volume   hours",
     ]
     for tier in ("informational", "personalized", "action_led"):
-        lines.append(f"    {tier:<12} {_pct(s[f'volume_share_{tier}'])}  {_pct(s[f'handle_time_share_{tier}'])}")
+        lines.append(f"    {tier:<14} {_pct(s[f'volume_share_{tier}'])}  {_pct(s[f'handle_time_share_{tier}'])}")
     lines += [
         "  ladder: knowledge content {} -> + data connectors {} -> + procedures {}".format(
             _pct(s["potential_knowledge_only"]), _pct(s["potential_with_data_connectors"]),
