@@ -144,3 +144,31 @@ def test_seed_set_regenerates_identically_and_is_balanced() -> None:
     counts = seed.group_by("tier").len()
     assert counts["len"].min() >= 500 and counts["len"].max() <= 1.2 * counts["len"].min()
     assert seed.filter(pl.col("kind") == "handwritten")["text"].is_duplicated().sum() == 0
+
+
+def test_seed_v1_still_regenerates_and_v2_extends_it() -> None:
+    import csv
+    import importlib.util
+    import io
+
+    spec = importlib.util.spec_from_file_location("seed_generate", DEFAULT_MODELS_DIR / "tier-seed" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["text", "tier", "industry", "kind", "group"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(module.build("v1"))
+    v1 = (DEFAULT_MODELS_DIR / "tier-seed" / "seed-v1.csv").read_text(encoding="utf-8")
+    assert buf.getvalue() == v1  # tier-clf-v1's training file is still reproducible
+    v2 = (DEFAULT_MODELS_DIR / SEED_FILE).read_text(encoding="utf-8")
+    assert SEED_FILE.endswith("seed-v2.csv") and v2.startswith(v1) and len(v2) > len(v1)
+    added = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE).slice(v1.count("\n") - 1)
+    assert set(added["industry"]) <= set(pl.read_csv(DEFAULT_MODELS_DIR / "tier-seed" / "seed-v1.csv")["industry"])
+    assert "banking" not in set(added["industry"])  # new rows are other industries' messages
+
+
+def test_previous_version_still_loads() -> None:
+    clf = load_classifier("tier-clf-v1")
+    texts = ["where is my parcel", "cancel my subscription now"]
+    out = clf.predict(texts, HashingEmbedder().encode(texts))
+    assert set(out["model_version"]) == {"tier-clf-v1"} and out["tier"].null_count() == 0

@@ -1,12 +1,13 @@
-"""Build the multi-industry tier seed set ``seed-v1.csv`` from our hand-written sources.
+"""Build the multi-industry tier seed set ``seed-v2.csv`` (or ``seed-v1.csv``) from our hand-written sources.
 
 Inputs (all written by the team, see PROVENANCE.md):
-- ``handwritten-v1.txt``: whole messages, one per line, labelled by hand.
+- ``handwritten-v1.txt``: whole messages, one per line, labelled by hand;
+- ``handwritten-v2.txt``: messages added for v2 (appended after v1's rows, so v2 = v1 + new rows).
 - ``fragments-v1.yaml``: per-industry slot values combined with the form templates below.
 
 Every row keeps ``group``: the hand-written sentence or template-fragment it came from, so
 evaluation can split by group and never test on a re-styled copy of a training sentence.
-Deterministic: ``python models/tier-seed/generate.py`` rewrites the same file byte for byte.
+Deterministic: ``python models/tier-seed/generate.py [v1|v2]`` rewrites the same file byte for byte.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 
 HERE = Path(__file__).parent
 SEED = 20261125
+VERSION = "v2"
 TIER_CODES = {"I": "informational", "P": "personalized", "A": "action_led"}
 
 # Form templates: the form decides the tier, the slot carries the industry's topic.
@@ -88,14 +90,15 @@ def restyle(text: str, rng: random.Random) -> str:
     return out.strip()
 
 
-def handwritten() -> list[dict[str, str]]:
+def handwritten(name: str = "handwritten-v1.txt", group_prefix: str = "hw") -> list[dict[str, str]]:
+    """Rows of one hand-written file; ``group`` is ``<group_prefix>-<line number>``."""
     rows, industry = [], None
-    for n, line in enumerate((HERE / "handwritten-v1.txt").read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate((HERE / name).read_text(encoding="utf-8").splitlines(), 1):
         if line.startswith("## "):
             industry = line[3:].strip()
         elif line[:2] in {"I ", "P ", "A "}:
             rows.append({"text": line[2:].strip(), "tier": TIER_CODES[line[0]], "industry": industry,
-                         "kind": "handwritten", "group": f"hw-{n}"})
+                         "kind": "handwritten", "group": f"{group_prefix}-{n}"})
     return rows
 
 
@@ -124,9 +127,12 @@ def templated(rng: random.Random, per_industry_tier: int = 45) -> list[dict[str,
     return rows
 
 
-def build() -> list[dict[str, str]]:
+def build(version: str = VERSION) -> list[dict[str, str]]:
+    """All seed rows of ``version`` ("v1" or "v2"); v2's rows are v1's followed by the v2 additions."""
     rng = random.Random(SEED)
     base = handwritten() + templated(rng)
+    if version == "v2":  # appended last, so every v1 row (and its random re-styling) is unchanged
+        base += handwritten("handwritten-v2.txt", "hw2")
     rows = []
     for row in base:
         rows.append(row)
@@ -137,14 +143,16 @@ def build() -> list[dict[str, str]]:
     return rows
 
 
-def main() -> None:
-    rows = build()
-    with open(HERE / "seed-v1.csv", "w", newline="", encoding="utf-8") as fh:
+def main(version: str = VERSION) -> None:
+    rows = build(version)
+    with open(HERE / f"seed-{version}.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["text", "tier", "industry", "kind", "group"], lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    print(f"wrote {len(rows)} rows to {HERE / 'seed-v1.csv'}")
+    print(f"wrote {len(rows)} rows to {HERE / f'seed-{version}.csv'}")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1] if len(sys.argv) > 1 else VERSION)
