@@ -102,6 +102,10 @@ def validate(cfg: Config, where: str = "config") -> Config:
     """Check ranges; raise TaxonomyError naming the field on the first problem."""
     if not 1 <= int(cfg.window_days) <= 366:
         raise TaxonomyError("must be between 1 and 366", file=where, field="window_days")
+    if cfg.embedding_backend not in ("torch", "onnx", "onnx-fp32", "hashing"):
+        raise TaxonomyError("must be torch, onnx, onnx-fp32 or hashing", file=where, field="embedding_backend")
+    if not (cfg.device == "cpu" or str(cfg.device).startswith("cuda")):
+        raise TaxonomyError("must be cpu or cuda[:N]", file=where, field="device")
     if not 0 <= cfg.ingest.max_bad_row_share <= 1:
         raise TaxonomyError("must be between 0 and 1", file=where, field="ingest.max_bad_row_share")
     rates = cfg.scoring.default_rates

@@ -34,6 +34,8 @@ def test_yaml_overrides_and_keyword_overrides(tmp_path) -> None:
         ("scoring:\n  default_rates: {informational: 2, personalized: 0.5, action_led: 0.1}\n", "scoring.default_rates"),
         ("scoring:\n  nope: 1\n", "nope"),
         ("ingest:\n  max_bad_row_share: 1.5\n", "ingest.max_bad_row_share"),
+        ("embedding_backend: bert\n", "embedding_backend"),
+        ("device: tpu\n", "device"),
     ],
 )
 def test_bad_settings_name_the_field(tmp_path, text: str, field: str) -> None:
