@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 ## The same job without Airflow: `taxonomy run` straight from the CLI.
 run-cli: $(STAMP)
-	@$(VENV)/bin/taxonomy run --input examples/landing --output .demo/output-cli
+	@$(VENV)/bin/taxonomy run --input examples/landing --output .demo/output-cli --config examples/config.yaml
 	@echo "Outputs: .demo/output-cli/"
 
 ## The whole test suite (real model, real Airflow, moto S3 server, headless Chromium).
