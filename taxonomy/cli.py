@@ -199,7 +199,8 @@ def dispatch(args: argparse.Namespace) -> int:
         train_and_save(version=args.version, models_dir=args.models_dir)
         return 0
     if args.command == "run":
-        from taxonomy.pipeline import print_run_summary, run
+        from taxonomy.pipeline import run
+        from taxonomy.publish import print_run_summary
 
         result = run(
             args.input,

@@ -376,39 +376,3 @@ def _progress(items: list, desc: str, enabled: bool) -> Iterable:
     from tqdm import tqdm
 
     return tqdm(items, desc=desc, unit="part" if desc.startswith("embed") else "customer", leave=False)
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def _num(value: float | None, fmt: str) -> str:
-    return "n/a" if value is None else format(value, fmt)
-
-
-def print_run_summary(result: RunResult) -> None:
-    """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
-    from taxonomy.publish import read_published
-
-    store = Store(result.output, label=result.label)
-    first, last = window_bounds(result.as_of, result.window_days)
-    print(f"Published as of {result.as_of} (window {first} .. {last}) under {store.uri(store.base)}/")
-    print("  datasets: " + ", ".join(f"{name}/ ({len(uris)} partitions)" for name, uris in result.published.items()))
-    print(
-        f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential':>9} {'h/month':>8}"
-        f" {'by volume':>9} {'current':>8} {'gap':>6}  top topic to automate"
-    )
-    for cid in result.customers:
-        s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
-        topics = read_published(store, "topics", result.as_of, cid).sort("rank")
-        top = topics.row(0, named=True)["label"] if topics.height else "-"
-        print(
-            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_pct(s['automation_potential']):>9}"
-            f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']):>9}"
-            f" {_pct(s['current_automation_rate']):>8} {_pct(s['automation_gap']):>6}  {top[:40]}"
-        )
-    print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
-    for cid, why in result.failed.items():
-        print(f"  {cid:<20} FAILED: {why}")
-    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
-    print(f"  stage times: {timing}")
