@@ -126,7 +126,8 @@ def test_shipped_model_gets_clear_cases_right_with_the_real_embedder() -> None:
     assert out["tier"].to_list() == list(cases.values())
 
 
-def test_seed_set_regenerates_identically_and_is_balanced() -> None:
+def _regenerated_seed_csv(*version: str) -> str:
+    """The seed CSV that models/tier-seed/generate.py builds (for ``version``, else the current one)."""
     import csv
     import importlib.util
     import io
@@ -137,8 +138,12 @@ def test_seed_set_regenerates_identically_and_is_balanced() -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["text", "tier", "industry", "kind", "group"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(module.build())
-    assert buf.getvalue() == (DEFAULT_MODELS_DIR / SEED_FILE).read_text(encoding="utf-8")
+    writer.writerows(module.build(*version))
+    return buf.getvalue()
+
+
+def test_seed_set_regenerates_identically_and_is_balanced() -> None:
+    assert _regenerated_seed_csv() == (DEFAULT_MODELS_DIR / SEED_FILE).read_text(encoding="utf-8")
     seed = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE)
     assert seed["industry"].n_unique() >= 8
     counts = seed.group_by("tier").len()
@@ -147,19 +152,8 @@ def test_seed_set_regenerates_identically_and_is_balanced() -> None:
 
 
 def test_seed_v1_still_regenerates_and_v2_extends_it() -> None:
-    import csv
-    import importlib.util
-    import io
-
-    spec = importlib.util.spec_from_file_location("seed_generate", DEFAULT_MODELS_DIR / "tier-seed" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["text", "tier", "industry", "kind", "group"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(module.build("v1"))
     v1 = (DEFAULT_MODELS_DIR / "tier-seed" / "seed-v1.csv").read_text(encoding="utf-8")
-    assert buf.getvalue() == v1  # tier-clf-v1's training file is still reproducible
+    assert _regenerated_seed_csv("v1") == v1  # tier-clf-v1's training file is still reproducible
     v2 = (DEFAULT_MODELS_DIR / SEED_FILE).read_text(encoding="utf-8")
     assert SEED_FILE.endswith("seed-v2.csv") and v2.startswith(v1) and len(v2) > len(v1)
     added = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE).slice(v1.count("\n") - 1)
