@@ -102,6 +102,23 @@ class FormFeatures:
             raise ValueError(
                 f"expected embeddings of shape ({len(texts)}, {EMBEDDING_DIM}), got {embeddings.shape}"
             )
-        lexical = self._vec.transform([normalise(t) for t in texts])
         dense = sparse.csr_matrix(np.nan_to_num(embeddings) * self.embedding_weight)
-        return sparse.hstack([lexical, dense], format="csr")
+        return sparse.hstack([self.lexical(texts), dense], format="csr")
+
+    def lexical(self, texts: list[str]) -> sparse.csr_matrix:
+        """The TF-IDF block alone (the first ``len(terms_)`` columns of :meth:`transform`)."""
+        return self._vec.transform([normalise(t) for t in texts])
+
+    def scores(self, texts: list[str], embeddings: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """``transform(texts, embeddings) @ coef.T`` without building the (slow) stacked matrix.
+
+        The two blocks are multiplied separately: sparse n-grams, then the dense embedding.
+        """
+        embeddings = np.asarray(embeddings, dtype=np.float64)
+        if embeddings.ndim != 2 or embeddings.shape[0] != len(texts) or embeddings.shape[1] != EMBEDDING_DIM:
+            raise ValueError(
+                f"expected embeddings of shape ({len(texts)}, {EMBEDDING_DIM}), got {embeddings.shape}"
+            )
+        n = len(self.terms_)
+        lexical = np.asarray(self.lexical(texts) @ coef[:, :n].T)
+        return lexical + (np.nan_to_num(embeddings) * self.embedding_weight) @ coef[:, n:].T

@@ -108,7 +108,7 @@ class FittedHead:
 
     def logits(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
         """Uncalibrated class scores, shape ``(n, 3)``."""
-        return np.asarray(self.features.transform(texts, embeddings) @ self.coef.T) + self.intercept
+        return self.features.scores(texts, embeddings, self.coef) + self.intercept
 
     def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, rows sum to 1, columns in ``TIERS`` order."""
