@@ -11,9 +11,10 @@ e.g. ``"refund / damaged order"``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # Placeholders written by taxonomy.redact ("<EMAIL>", "<CARD>", ...) are not topic words.
 _PLACEHOLDER_RE = re.compile(r"<[A-Z]+>")
@@ -31,12 +32,29 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {
 })
 
 
+_TOKEN_RE = re.compile(_TOKEN_PATTERN + "|\x00")  # \x00 separates documents
+_STOP = frozenset(STOP_WORDS)
+
+
 def _clean(text: str) -> str:
-    return _PLACEHOLDER_RE.sub(" ", text or "")
+    return _PLACEHOLDER_RE.sub(" ", text or "").replace("\x00", " ")
+
+
+def _class_counts(texts: list[str]) -> Counter[str]:
+    """Unigram and bigram counts over ``texts`` (CountVectorizer's analysis: lowercase, tokens of
+    ``_TOKEN_PATTERN``, stop words dropped before bigrams are formed, no bigram across texts)."""
+    tokens = [t for t in _TOKEN_RE.findall("\x00".join(_clean(t) for t in texts).lower()) if t not in _STOP]
+    counts = Counter(tokens)
+    counts.pop("\x00", None)
+    counts.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a != "\x00" and b != "\x00")
+    return counts
 
 
 def ctfidf_keywords(texts: list[str], labels: np.ndarray, classes: list[int], n_keywords: int = N_KEYWORDS) -> dict[int, list[str]]:
     """Top c-TF-IDF terms of each class.
+
+    Terms are counted per class in one pass over its texts (no document-term matrix): the
+    same counts as scikit-learn's ``CountVectorizer(ngram_range=(1, 2))`` summed per class.
 
     Args:
         texts: One text per row.
@@ -48,31 +66,21 @@ def ctfidf_keywords(texts: list[str], labels: np.ndarray, classes: list[int], n_
         class -> its terms, best first; ties broken alphabetically so the result is deterministic.
         A class whose texts hold no usable word gets an empty list.
     """
-    vectorizer = CountVectorizer(
-        stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=_TOKEN_PATTERN, lowercase=True
-    )
-    try:
-        counts = vectorizer.fit_transform([_clean(t) for t in texts])
-    except ValueError:  # empty vocabulary: only stop words, numbers or placeholders
-        return {c: [] for c in classes}
-    vocab = vectorizer.get_feature_names_out()
-    class_index = {c: i for i, c in enumerate(classes)}
-    rows = np.array([class_index.get(int(label), -1) for label in labels])
-    tf = np.zeros((len(classes), len(vocab)), dtype=np.float64)
-    for i in range(len(classes)):
-        members = np.flatnonzero(rows == i)
-        if len(members):
-            tf[i] = np.asarray(counts[members].sum(axis=0)).ravel()
-    words_per_class = tf.sum(axis=1, keepdims=True)
-    avg_words = max(float(words_per_class.mean()), 1.0)
-    term_freq = np.maximum(tf.sum(axis=0), 1.0)
-    scores = tf / np.maximum(words_per_class, 1.0) * np.log1p(avg_words / term_freq)
-    # Alphabetical vocab order + stable sort on -score = ties broken alphabetically.
-    order = np.argsort(-scores, axis=1, kind="stable")
+    labels = np.asarray(labels)
+    counts = [_class_counts([texts[i] for i in np.flatnonzero(labels == c)]) for c in classes]
+    words_per_class = np.array([float(sum(c.values())) for c in counts])
+    avg_words = max(float(words_per_class.mean()), 1.0) if len(classes) else 1.0
+    term_freq: Counter[str] = Counter()
+    for c in counts:
+        term_freq.update(c)
     out: dict[int, list[str]] = {}
-    for c, i in class_index.items():
-        top = [int(j) for j in order[i, :n_keywords] if scores[i, j] > 0]
-        out[c] = [str(vocab[j]) for j in top]
+    for c, class_counts, words in zip(classes, counts, words_per_class):
+        terms = sorted(class_counts)  # alphabetical + stable sort on -score = ties broken alphabetically
+        tf = np.array([class_counts[t] for t in terms], dtype=np.float64)
+        freq = np.array([term_freq[t] for t in terms], dtype=np.float64)
+        scores = tf / max(words, 1.0) * np.log1p(avg_words / freq)
+        top = np.argsort(-scores, kind="stable")[:n_keywords]
+        out[c] = [terms[j] for j in top if scores[j] > 0]
     return out
 
 
