@@ -3,22 +3,30 @@
 How (tuned on the Banking77 training split, see ``benchmarks/topics_banking77.py``):
 
 1. Rows are put in a canonical order (by ``conversation_id``), so the result does not
-   depend on the order of the input.
-2. Each embedding is smoothed with its nearest neighbours (``x + mean of its 5 nearest``,
-   renormalised): this denoises short texts and lifts NMI on Banking77 by about 0.01.
+   depend on the order of the input. Vectors are float32 and every similarity is a chunked
+   BLAS product of unit vectors (no full distance matrix of the window).
+2. Ward runs on at most ``MAX_EXACT_ROWS`` (2,500) rows: all of them, or a sample seeded
+   by ``TopicsConfig.seed``. Each sampled embedding is smoothed with its nearest sampled
+   neighbours (``x + mean of its 5 nearest``, renormalised): this denoises short texts and
+   lifts NMI on Banking77 by about 0.01.
 3. Ward agglomerative clustering builds one tree; the number of topics is the smallest
    cut whose topics are *cohesive*: the size-weighted mean pairwise cosine similarity
-   between two conversations of the same topic reaches ``cohesion`` (0.63). This makes
-   ``k`` follow the number of distinct requests in the data, not the number of rows.
+   between two conversations of the same topic reaches ``cohesion`` (0.63), computed from
+   cluster sums in O(n d), not from pairs. This makes ``k`` follow the number of distinct
+   requests in the data, not the number of rows.
 4. Clusters smaller than ``min_topic_size`` are folded into the nearest topic when they
    are similar enough to it, else into the small ``"other"`` topic.
-5. Topic ids are matched to the previous run's centroids (Hungarian assignment on
+5. Rows outside the sample take the similarity-weighted vote of their 5 nearest sampled
+   rows. Cost: O(n x 2,500 x d) products plus Ward on 2,500 rows; under 1 s and about 125 MB
+   for 10,000 rows on 2 cores. On all 8,399 Banking77 rows the 2,500-row sample loses about
+   0.004 NMI against a 5,000-row one at a third of the time.
+6. Topic ids are matched to the previous run's centroids (Hungarian assignment on
    cosine, accepted above ``match_threshold``); new topics get fresh ids ``tNNNN`` above
    every id ever issued. Topics that vanish stay in the centroid state with zero
    conversations, so they can come back under their old id and their ids are never reused.
 
 Everything is deterministic (same input, same library versions: same bytes out): no random
-initialisation is involved except the seeded subsample used above ``MAX_EXACT_ROWS`` rows.
+initialisation is involved except the seeded sample used above ``MAX_EXACT_ROWS`` rows.
 """
 
 from __future__ import annotations
@@ -47,8 +55,9 @@ NEIGHBOURS = 5
 # A row of a too-small cluster joins the nearest topic when its cosine to that topic's
 # centroid is at least this (Banking77: same-intent rows sit at about 0.75 from their centroid).
 FOLD_SIMILARITY = 0.5
-# Ward needs O(n^2) memory (5,000 rows: about 100 MB); above this many rows it runs on a
-# seeded subsample and every other row takes the weighted vote of its nearest sampled rows.
+# Ward needs O(n^2) time and memory; above this many rows it runs on a seeded sample and
+# every other row takes the weighted vote of its nearest sampled rows. Banking77 (8,399 rows,
+# mean of 8 seeds): NMI 0.794 at 2,500, 0.795 at 3,000, 0.798 at 5,000 (about 3x the time), 0.790 at 2,000.
 MAX_EXACT_ROWS = 2500
 
 _CENTROID_TYPE = pl.Array(pl.Float32(), DIM)

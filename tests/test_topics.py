@@ -231,3 +231,30 @@ def test_previous_state_read_back_as_lists_or_from_another_model() -> None:
     other_model = pl.DataFrame({"topic_id": ["t0041"], "centroid": [[1.0, 0.0]], "conversations": [3]})
     fresh = run(df, previous=other_model, cohesion=HASHING_COHESION)
     assert min(int(t[1:]) for t in fresh.topics["topic_id"]) == 42  # no match possible, numbering goes on
+
+
+def test_neighbours_match_brute_force_and_skip_self() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((300, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    sample = np.sort(rng.choice(300, 120, replace=False))
+    index, sims = topics_mod.sample_neighbours(x, sample, 4, chunk=64)  # several chunks
+    full = x @ x[sample].T
+    full[sample, np.arange(len(sample))] = -np.inf  # a sampled row is not its own neighbour
+    expected = np.argsort(-full, axis=1, kind="stable")[:, :4]
+    assert np.array_equal(index, expected)
+    assert np.allclose(sims, np.take_along_axis(full, expected, axis=1))
+
+
+def test_keyword_counts_match_countvectorizer() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from taxonomy import topic_labels
+
+    texts = ["Refund for <EMAIL> didn't arrive", "the refund, again: refund!", "", "123 45", "card\x00 lost",
+             "Where is my new card? new card please", "lost card lost card"]
+    vectorizer = CountVectorizer(stop_words=topic_labels.STOP_WORDS, ngram_range=(1, 2),
+                                 token_pattern=topic_labels._TOKEN_PATTERN)
+    matrix = vectorizer.fit_transform([topic_labels._clean(t) for t in texts])
+    expected = dict(zip(vectorizer.get_feature_names_out(), np.asarray(matrix.sum(axis=0)).ravel()))
+    assert dict(topic_labels._class_counts(texts)) == {k: v for k, v in expected.items() if v}
