@@ -234,13 +234,11 @@ def enrich_task(context: Mapping[str, Any], customer_id: str, ingested: Mapping[
     Returns:
         ``{day (ISO): enriched partition URI}``.
     """
-    from taxonomy.pipeline import enrich_customer
+    from taxonomy.pipeline import enrich_customer_days
 
     s = _customer_settings(context, customer_id)
-    return {
-        day: enrich_customer(s.output_uri, customer_id, date.fromisoformat(day), **s.options)
-        for day in sorted(ingested)
-    }
+    done = enrich_customer_days(s.output_uri, customer_id, [date.fromisoformat(d) for d in ingested], **s.options)
+    return {day.isoformat(): uri for day, uri in sorted(done.items())}
 
 
 def analyse_task(context: Mapping[str, Any], customer_id: str) -> dict[str, str]:

@@ -6,14 +6,17 @@ module stays small. See :mod:`taxonomy.ingest` for the layout and the rules.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
 
+from taxonomy import __version__ as PIPELINE_VERSION
 from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
 from taxonomy.formats import supported
@@ -29,11 +32,13 @@ from taxonomy.ingest import (
     read_export,
 )
 from taxonomy.schema import QUARANTINE, conform
-from taxonomy.storage import Store, validate_customer_id
+from taxonomy.storage import PART_FILE, Store, validate_customer_id
 
 # Days are validated together (one GX run per dataset) until this many rows are staged: GX has a
 # fixed cost of a few hundred milliseconds per run, which would dominate a per-day validation.
 CHUNK_ROWS = 200_000
+# Partition metadata key: what a conversations_raw partition was ingested from (see _changed).
+STAMP = "taxonomy.landing_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -114,16 +119,22 @@ def run_ingest(
     with _progress(len(files)) as bar:
         try:
             for day in sorted(by_day):
-                results = []
-                for lf in by_day[day]:
+                fingerprints = _changed(src, out, report, by_day[day], day, read, customer_options or {})
+                todo = [lf for lf in by_day[day] if lf.customer is None or lf.customer in fingerprints]
+                bar.update(len(by_day[day]) - len(todo))
+                results, owners = [], {}
+                for lf in todo:
                     opts = (customer_options or {}).get(lf.customer or "", options)
                     res = read_export(src, lf.path, customer_id=lf.customer, **{**read, "options": opts})
                     if lf.customer is None and customers:
                         res = _select(res, pl.col("customer_id").is_in(customers))
                     results.append(res)
+                    owners[res.file] = lf.customer
                     bar.update()
-                scope = {lf.customer for lf in by_day[day] if lf.customer} | set(customers or [])
+                reused = {lf.customer for lf in by_day[day]} - set(fingerprints) - {None}
+                scope = ({lf.customer for lf in by_day[day] if lf.customer} | set(customers or [])) - reused
                 staged.append(_stage(results, {r.file: day for r in results}, day, scope, config, when))
+                staged[-1].fingerprints, staged[-1].owners = fingerprints, owners
                 if sum(st.rows for st in staged) >= CHUNK_ROWS:
                     chunk, staged = staged, []
                     _flush(out, report, chunk, config)
@@ -160,6 +171,51 @@ def _select(res: FileResult, keep: pl.Expr) -> FileResult:
                       res.skipped + res.accepted.height - kept.height)
 
 
+def _changed(src: Store, out: Store, report: IngestReport, files: list[LandingFile], day: date,
+             read: dict[str, Any], customer_options: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The customers of one landing day that must be (re-)ingested, with their input fingerprints.
+
+    A customer's day is skipped when its ``conversations_raw`` partition was written from the
+    same files (by content), options and settings, and the quarantine batches it reported are
+    all present: its report rows are then taken from the partition's metadata, so re-running an
+    ingested day costs a hash of its files. A day with a shared drop (files with no customer
+    folder) is always read whole, since those rows may belong to any customer.
+    """
+    if any(lf.customer is None for lf in files):
+        return {lf.customer: "" for lf in files if lf.customer}
+    by_customer: dict[str, list[LandingFile]] = defaultdict(list)
+    for lf in files:
+        by_customer[lf.customer].append(lf)
+    settings = {k: v for k, v in read.items() if k != "ingested_at"}
+    changed = {}
+    for cid, lfs in by_customer.items():
+        h = hashlib.sha256(json.dumps([PIPELINE_VERSION, settings, customer_options.get(cid)], sort_keys=True,
+                                      default=lambda o: o.to_dict() if hasattr(o, "to_dict") else str(o)).encode())
+        for lf in sorted(lfs, key=lambda f: f.path):
+            h.update(f"\0{lf.path[len(src.root):]}\0".encode())
+            h.update(hashlib.sha256(src.fs.cat_file(lf.path)).digest())
+        fingerprint = h.hexdigest()
+        if not _reuse(out, report, cid, day, fingerprint):
+            changed[cid] = fingerprint
+    return changed
+
+
+def _reuse(out: Store, report: IngestReport, cid: str, day: date, fingerprint: str) -> bool:
+    """Count an unchanged customer-day from its partition's metadata; False if it must be re-ingested."""
+    folder = out.partition("conversations_raw", customer_id=cid, date=day)
+    meta = out.read_metadata(folder)
+    if not meta or meta.get(STAMP) != fingerprint or "taxonomy.file_reports" not in meta:
+        return False
+    files = [FileReport(**{**r, "reasons": Counter(r["reasons"])}) for r in json.loads(meta["taxonomy.file_reports"])]
+    for f in files:
+        batch = out.partition("quarantine", date=day, batch=batch_id(f.file))
+        if f.quarantined and not out.exists(f"{batch}/{PART_FILE}"):
+            return False
+    report.files.extend(files)
+    report.partitions.append((cid, day, int(meta["taxonomy.rows"]), out.uri(f"{folder}/{PART_FILE}")))
+    return True
+
+
 @dataclass
 class _Staged:
     """One landing day (or one single file), checked and ready to write."""
@@ -170,6 +226,9 @@ class _Staged:
     qdate: date
     scope: set[str]
     landing: bool
+    # Customer -> fingerprint of its landing files (see _changed), stamped on its partition.
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, str | None] = field(default_factory=dict)  # file -> its folder's customer
 
     @property
     def rows(self) -> int:
@@ -219,7 +278,13 @@ def _flush(out: Store, report: IngestReport, staged: list[_Staged], cfg: Config)
         require_valid(pl.concat(quarantined), "quarantine", file=where)
     for st in staged:
         for key in sorted(st.final):
-            uri = out.write_partition(st.final[key], out.partition("conversations_raw", customer_id=key[0], date=key[1]))
+            meta = None
+            if st.fingerprints.get(key[0]):
+                files = [{**vars(r), "reasons": dict(r.reasons)} for r in st.reports if st.owners.get(r.file) == key[0]]
+                meta = {STAMP: st.fingerprints[key[0]], "taxonomy.rows": str(st.final[key].height),
+                        "taxonomy.file_reports": json.dumps(files, sort_keys=True)}
+            uri = out.write_partition(st.final[key], out.partition("conversations_raw", customer_id=key[0], date=key[1]),
+                                      metadata=meta)
             report.partitions.append((key[0], key[1], st.final[key].height, uri))
         for cid in sorted(st.scope):
             if st.landing and (cid, st.qdate) not in st.final:

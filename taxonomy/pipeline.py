@@ -4,7 +4,7 @@ Stages and the partitions they own (all under the output root, or under
 ``label=<name>/`` for a labelled run):
 
 1. :func:`ingest_customer`: landing day -> ``conversations_raw/customer_id=/date=/``
-2. :func:`enrich_customer`: embed + tier -> ``enriched/customer_id=/date=/``
+2. :func:`enrich_customer_days`: embed + tier -> ``enriched/customer_id=/date=/``
 3. :func:`analyse_customer`: topics over the trailing window -> ``analysis/as_of=/customer_id=/``
    (staged conversations with topics), ``analysis_topics/`` and ``topic_state/`` (centroids that keep
    topic ids stable from one day to the next)
@@ -156,31 +156,57 @@ def enrich_customer(
 ) -> str:
     """Embed and tier one customer-day of ``conversations_raw``; return the ``enriched`` partition URI.
 
-    The partition records the fingerprint of its input and model; when both are unchanged it is
-    not recomputed (re-runs and backfills of processed days cost next to nothing).
+    See :func:`enrich_customer_days`, which does several days of one customer at once.
     """
-    cfg = _config(config_path)
-    store = Store(output_uri, label=label)
-    src = store.partition("conversations_raw", customer_id=customer_id, date=day)
-    dst = store.partition("enriched", customer_id=customer_id, date=day)
-    src_file = f"{src}/{PART_FILE}"
-    if not store.exists(src_file):
-        raise TaxonomyError(f"no ingested data for {customer_id} on {day}: run ingest first", file=store.uri(src))
-    data = store.fs.cat_file(src_file)
+    return enrich_customer_days(output_uri, customer_id, [day], label=label, config_path=config_path)[day]
+
+
+def enrich_customer_days(
+    output_uri: str,
+    customer_id: str,
+    days: Iterable[date],
+    *,
+    label: str | None = None,
+    config_path: str | Config | None = None,
+) -> dict[date, str]:
+    """Embed and tier some days of one customer's ``conversations_raw``, one ``enriched`` partition each.
+
+    The days are embedded and classified together (one cache lookup, one model call), then
+    written one partition per day. Each partition records the fingerprint of its input and
+    models; a day whose fingerprint is unchanged is not recomputed, so re-runs and backfills of
+    processed days cost next to nothing.
+
+    Returns:
+        Day -> URI of its ``enriched`` partition.
+    """
     from taxonomy.tiers import load_classifier
 
-    stamp = {
-        "taxonomy.input_sha256": hashlib.sha256(data).hexdigest(),
-        "taxonomy.embedder": _embedder(cfg).version,
-        "taxonomy.tier_model": load_classifier().version,
-    }
-    old = store.read_metadata(dst)
-    if old is not None and all(old.get(k) == v for k, v in stamp.items()):
-        return store.uri(dst)
-    raw = pl.read_parquet(data)
-    enriched, _ = enrich_frame(raw, cfg, store, customer_id)
-    store.write_partition(enriched, dst, metadata=stamp)
-    return store.uri(dst)
+    cfg = _config(config_path)
+    store = Store(output_uri, label=label)
+    validate_customer_id(customer_id)
+    models = {"taxonomy.embedder": _embedder(cfg).version, "taxonomy.tier_model": load_classifier().version}
+    out: dict[date, str] = {}
+    todo: list[tuple[date, dict[str, str], bytes]] = []
+    for day in sorted(set(days)):
+        src = store.partition("conversations_raw", customer_id=customer_id, date=day)
+        dst = store.partition("enriched", customer_id=customer_id, date=day)
+        out[day] = store.uri(dst)
+        src_file = f"{src}/{PART_FILE}"
+        if not store.exists(src_file):
+            raise TaxonomyError(f"no ingested data for {customer_id} on {day}: run ingest first", file=store.uri(src))
+        data = store.fs.cat_file(src_file)
+        stamp = {"taxonomy.input_sha256": hashlib.sha256(data).hexdigest(), **models}
+        old = store.read_metadata(dst)
+        if old is None or any(old.get(k) != v for k, v in stamp.items()):
+            todo.append((day, stamp, data))
+    if todo:
+        raw = pl.concat([pl.read_parquet(data).with_columns(pl.lit(i).alias("_part")) for i, (_, _, data) in enumerate(todo)])
+        enriched, _ = enrich_frame(raw.drop("_part"), cfg, store, customer_id)
+        parts = raw.get_column("_part").to_numpy()
+        for i, (day, stamp, _) in enumerate(todo):
+            dst = store.partition("enriched", customer_id=customer_id, date=day)
+            store.write_partition(enriched.filter(pl.Series(parts == i)), dst, metadata=stamp)
+    return out
 
 
 # -- stage 3: analyse (topics over the window) ----------------------------------------------------
@@ -326,8 +352,11 @@ def run(
     todo = [(c, d) for c, d in raw_parts if first <= d <= last]
 
     t0 = time.perf_counter()
-    for cid, day in _progress(todo, "embed + tier", progress):
-        enrich_customer(output_uri, cid, day, label=label, config_path=cfg)
+    by_customer: dict[str, list[date]] = {}
+    for cid, day in todo:
+        by_customer.setdefault(cid, []).append(day)
+    for cid in _progress(sorted(by_customer), "embed + tier", progress):
+        enrich_customer_days(output_uri, cid, by_customer[cid], label=label, config_path=cfg)
     seconds["enrich"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -375,4 +404,4 @@ def _progress(items: list, desc: str, enabled: bool) -> Iterable:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="part" if desc.startswith("embed") else "customer", leave=False)
+    return tqdm(items, desc=desc, unit="customer", leave=False)

@@ -153,27 +153,34 @@ class Store:
         Returns:
             The URI of the written file.
         """
+        return self.write_parquet(df, posixpath.join(folder, PART_FILE), metadata=metadata)
+
+    def write_parquet(self, df: pl.DataFrame, path: str, *, metadata: dict[str, str] | None = None) -> str:
+        """Write ``df`` to the Parquet file ``path``, atomically, replacing it; return its URI."""
         table = df.to_arrow()
         if metadata:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
         buf = io.BytesIO()
         # Fixed writer settings so identical rows give identical bytes (idempotent re-runs).
         pq.write_table(table, buf, compression="zstd", write_statistics=True)
-        target = posixpath.join(folder, PART_FILE)
-        self.write_bytes_atomic(target, buf.getvalue())
-        return self.uri(target)
+        self.write_bytes_atomic(path, buf.getvalue())
+        return self.uri(path)
 
     @_guarded
     def write_bytes_atomic(self, path: str, data: bytes) -> None:
-        """Write bytes to ``path`` so that readers see the old or the new file, never a part."""
+        """Write bytes to ``path`` so that readers see the old or the new file, never a part.
+
+        Locally: a temporary file in the same folder, then an atomic rename, so a crashed or
+        killed writer never leaves a half-written file. There is no fsync per file (it cost
+        2 ms a file, a fifth of a 100k-conversation run's non-embedding time): after a power
+        loss the last files written may be missing, never partial, and a re-run rewrites them.
+        """
         if self.protocol == "file":
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = posixpath.join(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
             try:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
                 os.replace(tmp, path)
             finally:
                 if os.path.exists(tmp):

@@ -36,7 +36,8 @@ def test_cache_is_per_customer_and_per_model_and_outside_labels(tmp_path) -> Non
     assert computed == 0  # a labelled run reuses production's cache
     _, computed = embed_with_cache(["hello"], emb, Store(str(tmp_path)), "globex")
     assert computed == 1
-    files = [p for p in tmp_path.rglob("part-0.parquet")]
+    files = list(tmp_path.rglob("*.parquet"))
+    assert files
     assert all("label=" not in str(p) for p in files)
     assert all(b"hello" not in p.read_bytes() for p in files)  # hashes and vectors only, no text
 
@@ -46,3 +47,19 @@ def test_keys_and_slugs() -> None:
     slug = model_slug("all-MiniLM-L6-v2@gt-0.1")
     assert slug.startswith("all-MiniLM-L6-v2-gt-0.1-") and len(slug) <= 64
     assert model_slug("x@1") != model_slug("x#1")
+
+
+def test_each_call_adds_a_shard_of_new_keys_and_shards_merge(tmp_path, monkeypatch) -> None:
+    import taxonomy.embed_cache as cache
+
+    monkeypatch.setattr(cache, "MAX_SHARDS", 3)
+    store, emb = Store(str(tmp_path)), CountingEmbedder()
+    first, _ = embed_with_cache(["day one"], emb, store, "acme")
+    embed_with_cache(["day one", "day two"], emb, store, "acme")
+    shards = sorted(tmp_path.rglob("*.parquet"))
+    assert len(shards) == 2 and emb.calls == ["day one", "day two"]  # the second shard holds only "day two"
+    embed_with_cache(["day three"], emb, store, "acme")
+    embed_with_cache(["day four"], emb, store, "acme")  # a fourth shard: over the limit, merged into one
+    assert len(list(tmp_path.rglob("*.parquet"))) == 1
+    again, computed = embed_with_cache(["day four", "day one", "day two"], emb, store, "acme")
+    assert computed == 0 and np.allclose(again[1], first[0])

@@ -103,6 +103,38 @@ def test_reingest_is_idempotent(landing: Path, tmp_path: Path) -> None:
     assert report.ok and {p: p.read_bytes() for p in sorted(out.rglob("*.parquet"))} == first
 
 
+def test_reingest_reads_only_changed_customer_days(landing: Path, tmp_path: Path, monkeypatch) -> None:
+    import taxonomy.formats_landing as fl
+
+    out = tmp_path / "out"
+    write_csv(landing / "acme" / DAY / "bad.csv", [*good_rows(9, "b"), {**good_rows(1, "z")[0], "text": ""}], COLS)
+    first = ingest(str(landing), str(out), options=ZD)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
+    reads: list[str] = []
+    real = fl.read_export
+    monkeypatch.setattr(fl, "read_export", lambda src, path, **kw: reads.append(Path(path).name) or real(src, path, **kw))
+    again = ingest(str(landing), str(out), options=ZD)
+    assert reads == [] and again.ok  # nothing changed: counted from the partitions' metadata
+    assert again.totals() == first.totals() and sorted(again.partitions) == sorted(first.partitions)
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*.parquet"))} == before
+    assert ingest(str(landing), str(out), options={}).ok and len(reads) == 5  # other settings: all read again
+    reads.clear()
+    ingest(str(landing), str(out), options=ZD)
+    reads.clear()
+    write_csv(landing / "acme" / DAY / "bad.csv", good_rows(10, "b"), COLS)  # one customer's day changes
+    report = ingest(str(landing), str(out), options=ZD)
+    assert sorted(reads) == ["bad.csv", "export.csv"] and report.ok and report.totals()["quarantined"] == 0
+    reads.clear()
+    shutil.rmtree(out / "quarantine")
+    write_csv(landing / "acme" / DAY / "bad.csv", [*good_rows(9, "b"), {**good_rows(1, "z")[0], "text": ""}], COLS)
+    ingest(str(landing), str(out), options=ZD)
+    reads.clear()
+    for batch in (out / "quarantine").rglob("part-0.parquet"):
+        batch.unlink()  # a reported quarantine batch went missing: that day is ingested again
+    ingest(str(landing), str(out), options=ZD)
+    assert sorted(reads) == ["bad.csv", "export.csv"] and len(read_quarantine(out)) == 1
+
+
 def test_each_bad_row_class_goes_to_quarantine(tmp_path: Path) -> None:
     rows = good_rows(40)
     bad = [
