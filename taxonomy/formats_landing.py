@@ -6,6 +6,7 @@ module stays small. See :mod:`taxonomy.ingest` for the layout and the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -186,11 +187,12 @@ def _changed(src: Store, out: Store, report: IngestReport, files: list[LandingFi
     by_customer: dict[str, list[LandingFile]] = defaultdict(list)
     for lf in files:
         by_customer[lf.customer].append(lf)
-    settings = {k: v for k, v in read.items() if k != "ingested_at"}
+    settings = {"fmt": read["fmt"], "column_map": read["column_map"], "options": read["options"],
+                "ingest": read["config"].ingest}  # only what changes how files are read
     changed = {}
     for cid, lfs in by_customer.items():
         h = hashlib.sha256(json.dumps([PIPELINE_VERSION, settings, customer_options.get(cid)], sort_keys=True,
-                                      default=lambda o: o.to_dict() if hasattr(o, "to_dict") else str(o)).encode())
+                                      default=lambda o: dataclasses.asdict(o) if dataclasses.is_dataclass(o) else str(o)).encode())
         for lf in sorted(lfs, key=lambda f: f.path):
             h.update(f"\0{lf.path[len(src.root):]}\0".encode())
             h.update(hashlib.sha256(src.fs.cat_file(lf.path)).digest())

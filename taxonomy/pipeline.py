@@ -18,19 +18,24 @@ and re-run and gives the same result.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from taxonomy import __version__ as PIPELINE_VERSION
 from taxonomy.config import Config, load_config
 from taxonomy.errors import TaxonomyError
 from taxonomy.schema import ENRICHED, TIER_COLUMNS, conform
 from taxonomy.storage import PART_FILE, Store, open_store, validate_customer_id
 
+# Partition metadata key: the fingerprint of the inputs an analysis was computed from.
+FINGERPRINT = "taxonomy.fingerprint"
 ANALYSIS_COLUMNS = [
     "conversation_id", "customer_id", "created_at", "text", "handle_time_seconds", "automated",
     *TIER_COLUMNS, "topic_id",
@@ -243,19 +248,47 @@ def load_window(store: Store, customer_id: str, as_of: date, window_days: int) -
     return conform(df.sort("conversation_id"), ENRICHED)
 
 
+def _previous_state(store: Store, customer_id: str, as_of: date) -> tuple[str, dict[str, str]] | None:
+    """Folder and metadata of this customer's latest topic state before ``as_of``, if any."""
+    earlier = [d for d in store.list_partitions("topic_state", "as_of") if d < as_of.isoformat()]
+    for value in reversed(earlier):
+        folder = store.partition("topic_state", as_of=value, customer_id=customer_id)
+        meta = store.read_metadata(folder)
+        if meta is not None:
+            return folder, meta
+    return None
+
+
 def previous_topic_state(store: Store, customer_id: str, as_of: date, embedder_version: str) -> pl.DataFrame | None:
     """The topic centroids of the latest run before ``as_of`` for this customer, if any.
 
     Centroids from another embedding model live in another vector space: they are ignored
     (topics then get fresh ids) rather than matched wrongly.
     """
-    earlier = [d for d in store.list_partitions("topic_state", "as_of") if d < as_of.isoformat()]
-    for value in reversed(earlier):
-        folder = store.partition("topic_state", as_of=value, customer_id=customer_id)
-        meta = store.read_metadata(folder)
-        if meta is not None:
-            return store.read_partition(folder) if meta.get("taxonomy.embedder") == embedder_version else None
-    return None
+    found = _previous_state(store, customer_id, as_of)
+    if found is None or found[1].get("taxonomy.embedder") != embedder_version:
+        return None
+    return store.read_partition(found[0])
+
+
+def analysis_fingerprint(store: Store, customer_id: str, as_of: date, cfg: Config, embedder_version: str) -> str:
+    """What an analysis depends on: the window's enriched partitions (by their input and model
+    stamps), the previous topic state, the settings, the overrides file and the code version."""
+    import dataclasses
+
+    start, last = window_bounds(as_of, cfg.window_days)
+    folder = store.dataset("enriched") + f"/customer_id={validate_customer_id(customer_id)}"
+    days = [v for v in store.list_partitions("enriched", "date", within=folder) if start.isoformat() <= v <= last.isoformat()]
+    stamps = [(v, store.read_metadata(store.partition("enriched", customer_id=customer_id, date=date.fromisoformat(v))))
+              for v in days]
+    previous = _previous_state(store, customer_id, as_of)
+    overrides = None
+    if cfg.overrides_dir:
+        path = Path(cfg.overrides_dir) / f"{customer_id}.yaml"
+        overrides = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+    blob = [PIPELINE_VERSION, as_of.isoformat(), cfg.window_days, dataclasses.asdict(cfg.topics), embedder_version,
+            stamps, previous and (previous[0][len(store.base):], previous[1].get(FINGERPRINT)), overrides]
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def analyse_customer(
@@ -269,6 +302,9 @@ def analyse_customer(
 ) -> str:
     """Find topics in one customer's trailing window and stage the result for :func:`publish`.
 
+    The outputs record an :func:`analysis_fingerprint` of their inputs; when it is unchanged
+    (a re-run of an analysed date) nothing is recomputed.
+
     Returns:
         The URI of the staged ``analysis`` partition.
     """
@@ -278,20 +314,27 @@ def analyse_customer(
     cfg = _config(config_path, window_days=window_days)
     store = Store(output_uri, label=label)
     validate_customer_id(customer_id)
+    keys = {"as_of": as_of, "customer_id": customer_id}
+    embedder_version = _embedder(cfg).version
+    fingerprint = analysis_fingerprint(store, customer_id, as_of, cfg, embedder_version)
+    done = store.read_metadata(store.partition("analysis", **keys))
+    if done is not None and done.get(FINGERPRINT) == fingerprint and all(
+        store.exists(f"{store.partition(name, **keys)}/{PART_FILE}") for name in ("analysis_topics", "topic_state")
+    ):
+        return store.uri(store.partition("analysis", **keys))
     df = load_window(store, customer_id, as_of, cfg.window_days)
     embeddings = np.asarray(df.get_column("embedding").to_numpy(), dtype=np.float32).reshape(df.height, -1) \
         if df.height else np.zeros((0, 384), dtype=np.float32)
-    embedder_version = _embedder(cfg).version
     previous = previous_topic_state(store, customer_id, as_of, embedder_version)
     result = discover_topics(df, embeddings, previous=previous, config=cfg.topics)
     staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left")
     staged = apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir))
-    keys = {"as_of": as_of, "customer_id": customer_id}
-    store.write_partition(staged.select(ANALYSIS_COLUMNS), store.partition("analysis", **keys))
-    store.write_partition(result.topics, store.partition("analysis_topics", **keys))
-    store.write_partition(
-        result.centroids, store.partition("topic_state", **keys), metadata={"taxonomy.embedder": embedder_version}
-    )
+    stamp = {FINGERPRINT: fingerprint}
+    store.write_partition(result.topics, store.partition("analysis_topics", **keys), metadata=stamp)
+    store.write_partition(result.centroids, store.partition("topic_state", **keys),
+                          metadata={**stamp, "taxonomy.embedder": embedder_version})
+    # Written last: its fingerprint says the other two are complete.
+    store.write_partition(staged.select(ANALYSIS_COLUMNS), store.partition("analysis", **keys), metadata=stamp)
     return store.uri(store.partition("analysis", **keys))
 
 

@@ -86,6 +86,28 @@ def test_run_publishes_every_dataset_and_is_idempotent(tmp_path: Path, cfg: Conf
     assert "acme" in text and "ladder" in text and "top topics" in text
 
 
+def test_rerun_recomputes_only_what_changed(tmp_path: Path, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    import taxonomy.topics as topics
+
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_landing(landing, {"acme": 6, "globex": 6}, days=8)
+    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    calls: list[int] = []
+    real = topics.discover_topics
+    monkeypatch.setattr(topics, "discover_topics", lambda df, *a, **k: calls.append(df.height) or real(df, *a, **k))
+    before = _digest(out)
+    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    assert calls == [] and _digest(out) == before  # nothing changed: no topic discovery at all
+    write_landing(landing, {"globex": 6}, days=7, marker="and my parcel")  # one customer's exports change
+    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    assert calls == [42]  # globex only (6 a day over the 7-day window)
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    (overrides / "acme.yaml").write_text("customer_id: acme\nrules: []\n")
+    run(str(landing), str(out), as_of=AS_OF, config=dataclasses.replace(cfg, overrides_dir=str(overrides)), progress=False)
+    assert calls == [42, 42]  # a new overrides file for acme: acme again
+
+
 def test_label_never_touches_production(tmp_path: Path, cfg: Config) -> None:
     landing, out = tmp_path / "landing", tmp_path / "out"
     write_landing(landing, {"acme": 6}, days=8)
