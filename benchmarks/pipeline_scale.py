@@ -2,24 +2,25 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.pipeline_scale --sizes 10000 100000            # ~1 h on 2 cores (torch)
-    .venv/bin/python -m benchmarks.pipeline_scale --sizes 10000 100000 1000000 --backend onnx --profile
-    .venv/bin/python -m benchmarks.pipeline_scale --sizes 2000 --backend hashing   # plumbing check, 1 min
+    .venv/bin/python -m benchmarks.pipeline_scale --sizes 10000 100000 1000000 --backend onnx   # ~45 min, 2 cores
+    .venv/bin/python -m benchmarks.pipeline_scale --sizes 2000 20000 --backend hashing          # plumbing, 2 min
 
 For each size: synthetic exports from the project's generator (``taxonomy make-sample``,
 ``--customers`` customers, all inside one ``--days`` window), then ``pipeline.run`` in a fresh
 child process twice on the same output root: *cold*, then a *re-run* of the already processed
-dates (everything ingested again, every vector served by the embedding cache). Per run:
+dates (every stage finds its inputs unchanged and skips). Per run:
 
 - wall seconds per stage (ingest, enrich, analyse, publish) and the seconds spent inside the
   embedder's ``encode`` (measured by wrapping the configured embedder);
 - ``other_vs_embedding``: (total - embedding) / embedding: issue 7 wants < 0.25 cold;
 - ``rerun_share``: re-run total / cold total: issue 7 wants < 0.10;
 - peak resident memory of the child (``ru_maxrss``): issue 7 wants <= 4 GB at 1M;
-- seconds per 1,000 conversations at each size, whose constancy shows linear growth.
+- seconds per 1,000 conversations at each size and the marginal cost between sizes, whose
+  flatness shows linear growth;
+- a sampled profile of every run (``benchmarks/_sampler.py``, every 10 ms: own time per
+  function, and inclusive time of the pipeline's functions); the page shows the largest cold run's.
 
-``--profile`` also runs the largest size's cold run under cProfile and keeps the top functions
-by own time. Writes ``benchmarks/results/pipeline_scale.{json,md}``.
+Writes ``benchmarks/results/pipeline_scale.{json,md}``.
 """
 
 from __future__ import annotations
@@ -54,11 +55,12 @@ class TimedEmbedder:
         return out
 
 
-def child(landing: str, output: str, backend: str, window_days: int, profile_to: str | None) -> dict[str, Any]:
-    """One ``pipeline.run`` in this process; returns stage seconds, embedding seconds and peak RSS."""
+def child(landing: str, output: str, backend: str, window_days: int) -> dict[str, Any]:
+    """One ``pipeline.run`` in this process, sampled; returns stage and embedding seconds, peak RSS, profile."""
     import resource
 
     import taxonomy.embed as embed
+    from benchmarks._sampler import timed
     from taxonomy.config import load_config
     from taxonomy.pipeline import run
 
@@ -71,44 +73,27 @@ def child(landing: str, output: str, backend: str, window_days: int, profile_to:
 
     embed.get_embedder = timed_get_embedder  # pipeline imports it at call time
     cfg = load_config(None, embedding_backend=backend, window_days=window_days)
-    started = time.perf_counter()
-    if profile_to:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        result = profiler.runcall(run, landing, output, config=cfg, progress=False)
-        profiler.dump_stats(profile_to)
-    else:
-        result = run(landing, output, config=cfg, progress=False)
+    result, seconds, sampler = timed(run, landing, output, config=cfg, progress=False)
     return {
-        "total_seconds": time.perf_counter() - started, "stage_seconds": result.seconds,
+        "total_seconds": seconds, "stage_seconds": result.seconds,
         "embed_seconds": sum(e.seconds for e in made), "texts_embedded": sum(e.texts for e in made),
         "customers": len(result.customers), "failed": len(result.failed),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "profile_own": sampler.top(12, seconds), "profile_taxonomy": sampler.top(15, seconds, within="taxonomy/"),
     }
 
 
-def run_child(landing: str, output: str, backend: str, window_days: int, profile_to: str | None = None) -> dict:
+def run_child(landing: str, output: str, backend: str, window_days: int) -> dict:
     """:func:`child` in a fresh interpreter, so peak memory and caches belong to this run only."""
     cmd = [sys.executable, "-m", "benchmarks.pipeline_scale", "--child", landing, output,
-           "--backend", backend, "--window-days", str(window_days)] + (["--profile-to", profile_to] if profile_to else [])
+           "--backend", backend, "--window-days", str(window_days)]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode:
         raise RuntimeError(f"pipeline run failed ({out.returncode}):\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def top_costs(profile_path: str, n: int = 15) -> list[dict[str, Any]]:
-    """The ``n`` functions with the most own time in a cProfile dump."""
-    import pstats
-
-    stats = pstats.Stats(profile_path)
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]  # type: ignore[attr-defined]
-    return [{"function": f"{Path(f).name}:{line}({name})", "own_seconds": round(tt, 2), "cumulative_seconds": round(ct, 2),
-             "calls": nc} for (f, line, name), (_cc, nc, tt, ct, _callers) in rows]
-
-
-def one_size(n: int, args: argparse.Namespace, work: Path, profile: bool) -> dict[str, Any]:
+def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Generate ``n`` conversations, run cold and re-run; the record for this size."""
     from taxonomy.samples import write_sample
 
@@ -118,32 +103,50 @@ def one_size(n: int, args: argparse.Namespace, work: Path, profile: bool) -> dic
     generate = time.perf_counter() - started
     cold = run_child(str(landing), str(output), args.backend, args.days)
     rerun = run_child(str(landing), str(output), args.backend, args.days)
-    record = {"conversations": n, "generate_seconds": generate, "cold": cold, "rerun": rerun,
-              "rerun_share": rerun["total_seconds"] / cold["total_seconds"],
-              "other_vs_embedding": (cold["total_seconds"] - cold["embed_seconds"]) / max(cold["embed_seconds"], 1e-9),
-              "cold_seconds_per_1k": 1000 * cold["total_seconds"] / n}
-    if profile:
-        prof = str(work / f"profile-{n}.pstats")
-        run_child(str(landing), str(work / f"output-prof-{n}"), args.backend, args.days, prof)
-        record["profile_top"] = top_costs(prof)
-    return record
+    other = cold["total_seconds"] - cold["embed_seconds"]
+    return {"conversations": n, "generate_seconds": generate, "cold": cold, "rerun": rerun,
+            "rerun_share": rerun["total_seconds"] / cold["total_seconds"],
+            "other_seconds": other, "other_vs_embedding": other / max(cold["embed_seconds"], 1e-9),
+            "cold_seconds_per_1k": 1000 * cold["total_seconds"] / n}
+
+
+def growth(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Marginal cost between consecutive sizes: seconds per 1,000 extra conversations, in all and
+    outside embedding. Linear growth means these stay flat as the size grows tenfold."""
+    rows = []
+    for a, b in zip(sizes, sizes[1:]):
+        extra = (b["conversations"] - a["conversations"]) / 1000
+        rows.append({"from": a["conversations"], "to": b["conversations"],
+                     "total_per_1k": (b["cold"]["total_seconds"] - a["cold"]["total_seconds"]) / extra,
+                     "embedding_per_1k": (b["cold"]["embed_seconds"] - a["cold"]["embed_seconds"]) / extra,
+                     "other_per_1k": (b["other_seconds"] - a["other_seconds"]) / extra,
+                     "peak_rss_mb_per_1k": (b["cold"]["peak_rss_mb"] - a["cold"]["peak_rss_mb"]) / extra})
+    return rows
 
 
 def to_markdown(result: dict[str, Any]) -> str:
     """The results page."""
-    rows = [[r["conversations"], r["cold"]["total_seconds"], r["cold"]["embed_seconds"], r["other_vs_embedding"],
-             r["rerun"]["total_seconds"], r["rerun_share"], r["cold_seconds_per_1k"], r["cold"]["peak_rss_mb"],
-             " / ".join(f"{k} {v:.1f}" for k, v in r["cold"]["stage_seconds"].items())] for r in result["sizes"]]
-    table = markdown_table(["conversations", "cold s", "embedding s", "other / embedding", "re-run s",
+    rows = [[r["conversations"], r["cold"]["total_seconds"], r["cold"]["embed_seconds"], r["other_seconds"],
+             r["other_vs_embedding"], r["rerun"]["total_seconds"], r["rerun_share"], r["cold_seconds_per_1k"],
+             r["cold"]["peak_rss_mb"], " / ".join(f"{k} {v:.1f}" for k, v in r["cold"]["stage_seconds"].items())]
+            for r in result["sizes"]]
+    table = markdown_table(["conversations", "cold s", "embedding s", "other s", "other / embedding", "re-run s",
                             "re-run / cold", "cold s per 1k", "peak RSS MB", "cold stages (s)"], rows)
     lines = ["# Pipeline scale and re-run", "", machine_markdown(result["machine"]),
-             f"- Settings: {json.dumps(result['settings'])}", "", table, ""]
-    for r in result["sizes"]:
-        if "profile_top" in r:
-            lines += [f"Top own-time functions, cold run at {r['conversations']}:", ""]
-            lines += [markdown_table(["function", "own s", "cumulative s", "calls"],
-                                     [[p["function"], p["own_seconds"], p["cumulative_seconds"], p["calls"]]
-                                      for p in r["profile_top"]]), ""]
+             f"- Settings: {json.dumps(result['settings'])}",
+             f"- Targets: {json.dumps(result['targets'])}", "", table, ""]
+    if result["growth"]:
+        lines += ["Growth between sizes (marginal seconds per 1,000 extra conversations; flat = linear):", "",
+                  markdown_table(["from", "to", "total s / 1k", "embedding s / 1k", "other s / 1k", "peak RSS MB / 1k"],
+                                 [[g["from"], g["to"], g["total_per_1k"], g["embedding_per_1k"], g["other_per_1k"],
+                                   g["peak_rss_mb_per_1k"]] for g in result["growth"]]), ""]
+    largest = result["sizes"][-1]
+    lines += [f"Where the cold run at {largest['conversations']} spends its time (sampled every 10 ms; native code "
+              "counts for its Python caller):", "",
+              markdown_table(["function (own time)", "share", "seconds"],
+                             [[p["function"], p["share"], p["seconds"]] for p in largest["cold"]["profile_own"]]), "",
+              markdown_table(["pipeline function (inclusive)", "share", "seconds"],
+                             [[p["function"], p["share"], p["seconds"]] for p in largest["cold"]["profile_taxonomy"]]), ""]
     lines.append("Command: `.venv/bin/python -m benchmarks.pipeline_scale` (see benchmarks/README.md).")
     return "\n".join(lines)
 
@@ -155,21 +158,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=28, help="history = analysis window (default: %(default)s)")
     parser.add_argument("--backend", default="torch", help="embedding backend (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--profile", action="store_true", help="cProfile the largest size's cold run")
     parser.add_argument("--workdir", default=None, help="keep generated data here (default: a temp dir)")
     parser.add_argument("--name", default="pipeline_scale")
     parser.add_argument("--child", nargs=2, metavar=("LANDING", "OUTPUT"), help=argparse.SUPPRESS)
     parser.add_argument("--window-days", type=int, default=28, help=argparse.SUPPRESS)
-    parser.add_argument("--profile-to", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.child:
-        print(json.dumps(child(*args.child, args.backend, args.window_days, args.profile_to)))
+        print(json.dumps(child(*args.child, args.backend, args.window_days)))
         return
     info = machine(PACKAGES)
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="scale-") as tmp:
-        sizes = [one_size(n, args, Path(tmp), args.profile and n == max(args.sizes)) for n in sorted(args.sizes)]
-    result = {"benchmark": "pipeline_scale", "machine": stamp_end(info), "sizes": sizes,
+        sizes = [one_size(n, args, Path(tmp)) for n in sorted(args.sizes)]
+    result = {"benchmark": "pipeline_scale", "machine": stamp_end(info), "sizes": sizes, "growth": growth(sizes),
               "settings": {"customers": args.customers, "days": args.days, "backend": args.backend, "seed": args.seed},
               "targets": {"other_vs_embedding_max": 0.25, "rerun_share_max": 0.10, "peak_rss_mb_max": 4096}}
     json_path, md_path = write_results(args.name, result, to_markdown(result))
