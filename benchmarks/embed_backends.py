@@ -7,7 +7,9 @@ Run from the repository root::
 
 Speed: every backend encodes the same texts (batches of 64) in interleaved rounds, the
 order rotating each round, so a load spike from other processes hits all backends alike;
-the result is the median messages/s and the median of the per-round ratios to torch.
+the result is the median messages/s and the median of the per-round ratios to torch, and
+beside them each backend's fastest round (the one least disturbed by other processes: the
+best estimate of an idle machine) and the ratio of the fastest rounds.
 
 Quality, on a seeded random sample of the Banking77 training split, each backend's
 vectors against the fp32 torch vectors of the same texts:
@@ -36,6 +38,7 @@ from benchmarks._common import (
     ATTRIBUTION, banking77_sample, cached_vectors, machine, machine_markdown, markdown_table, stamp_end, write_results,
 )
 from taxonomy.embed import Embedder, get_embedder
+from taxonomy.embed_onnx import MAX_BATCH_TOKENS
 
 PACKAGES = ["torch", "sentence-transformers", "transformers", "tokenizers", "onnxruntime", "onnx",
             "numpy", "scikit-learn"]
@@ -66,6 +69,10 @@ def time_backends(embedders: dict[str, Embedder], texts: list[str], repeats: int
         ratios = [b / s for b, s in zip(wall[base], wall[name])]
         cpu_ratios = [b / s for b, s in zip(cpu[base], cpu[name])]
         out[name] = {"messages_per_s": rates, "median_messages_per_s": float(np.median(rates)),
+                     # The fastest round is the one least disturbed by other processes: the best
+                     # estimate of an idle machine's speed, and its ratio to torch's fastest round.
+                     "best_messages_per_s": float(max(rates)),
+                     "best_round_ratio": float(min(wall[base]) / min(wall[name])),
                      "ratio_per_round": ratios, "median_ratio": float(np.median(ratios)),
                      "cpu_seconds": cpu[name], "cpu_ratio_per_round": cpu_ratios,
                      "median_cpu_ratio": float(np.median(cpu_ratios))}
@@ -157,7 +164,7 @@ def run(backends: list[str], quality_n: int, speed_n: int, repeats: int, seed: i
     result = {
         "benchmark": "embed_backends", "machine": stamp_end(info), "data": ATTRIBUTION,
         "settings": {"quality_sample": len(texts), "speed_sample": min(speed_n, len(texts)), "repeats": repeats,
-                     "batch_size": 64, "seed": seed, "intents_in_sample": sample["intent"].n_unique(),
+                     "batch_size": 64, "max_batch_tokens": MAX_BATCH_TOKENS, "seed": seed, "intents_in_sample": sample["intent"].n_unique(),
                      "threads_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "TAXONOMY_CACHE")}},
         "versions_of_vectors": {n: e.version for n, e in embedders.items()},
         "quality_pass_seconds": first_seconds, "speed": speed, "quality": quality(sample, vectors, backends[0]),
@@ -173,7 +180,10 @@ def verdict(result: dict[str, Any]) -> dict[str, dict[str, bool]]:
     for name, q in list(result["quality"]["backends"].items())[1:]:  # the first is the reference
         out[name] = {"tier_agreement": q["tier_agreement"] >= BARS["tier_agreement_min"],
                      "nmi": q["nmi_drop"] <= BARS["nmi_max_drop"] and (q["our_topics_nmi_drop"] or 0.0) <= BARS["nmi_max_drop"],
-                     "speedup": result["speed"][name]["median_ratio"] >= BARS["speedup_min"]}
+                     # Both: the median over rounds, and the least disturbed rounds (idle-machine speed),
+                     # since contention slows torch's OpenMP threads more and inflates the median.
+                     "speedup": min(result["speed"][name]["median_ratio"],
+                                    result["speed"][name]["best_round_ratio"]) >= BARS["speedup_min"]}
     return out
 
 
@@ -185,18 +195,22 @@ def to_markdown(result: dict[str, Any]) -> str:
     for name, q in result["quality"]["backends"].items():
         sp = result["speed"][name]
         rows.append([name, round(sp["median_messages_per_s"]), f"{sp['median_ratio']:.2f}x",
+                     round(sp["best_messages_per_s"]), f"{sp['best_round_ratio']:.2f}x",
                      f"{sp['median_cpu_ratio']:.2f}x", q["cosine_mean"],
                      q["cosine_min"], f"{100 * q['tier_agreement']:.2f}%", f"{100 * q['tier_accuracy_vs_labels']:.1f}%",
                      q["nmi_mean"], f"{-q['nmi_drop']:+.4f}",
                      "n/a" if q["our_topics_nmi"] is None else f"{q['our_topics_nmi']:.4f} ({-q['our_topics_nmi_drop']:+.4f})",
                      "reference" if name == reference else "yes" if all(result["verdict"][name].values()) else "no"])
-    table = markdown_table(["backend", "msg/s (median)", "speed vs torch", "CPU time vs torch", "cosine mean", "cosine min",
+    table = markdown_table(["backend", "msg/s (median)", "speed vs torch", "msg/s (fastest round)",
+                            "fastest vs fastest", "CPU time vs torch", "cosine mean", "cosine min",
                             "tier agreement", "tier accuracy", "k-means NMI", "vs fp32", "our topics NMI (vs fp32)",
                             "meets all bars"], rows)
     return "\n".join([
         "# Embedding backends", "", machine_markdown(result["machine"]),
-        f"- Speed: {s['speed_sample']} texts, batches of {s['batch_size']}, {s['repeats']} interleaved rounds; "
-        "ratio = median of per-round ratios to torch (wall time; CPU time of all threads beside it).",
+        f"- Speed: {s['speed_sample']} texts, batch_size {s['batch_size']} (the onnx backends also cap a batch at "
+        f"{s.get('max_batch_tokens', '?')} padded tokens), {s['repeats']} interleaved rounds; speed vs torch = "
+        "median of per-round ratios (wall time; CPU time of all threads beside it); fastest vs fastest = each "
+        "backend's least disturbed round against torch's.",
         f"- Quality: {s['quality_sample']} texts (seed {s['seed']}, {s['intents_in_sample']} intents); "
         f"tier agreement (and accuracy against the labels) by {result['quality']['tier_method']}; "
         "k-means NMI = mean of 5 seeds, k = true intents; our topics = `discover_topics` (deterministic).",

@@ -71,8 +71,10 @@ class Config:
     """Everything a run can be told."""
 
     window_days: int = 28
-    # "torch" = all-MiniLM-L6-v2 through sentence-transformers; "hashing" is a test stand-in only.
-    embedding_backend: str = "torch"
+    # all-MiniLM-L6-v2 either way: "onnx" = ONNX Runtime, int8, CPU only, >= 3x torch's speed within
+    # the quality bars (benchmarks/results/embed_backends.md); "torch" = sentence-transformers, fp32,
+    # the reference and the GPU path (device: cuda); "onnx-fp32"; "hashing" is a test stand-in only.
+    embedding_backend: str = "onnx"
     embedding_batch_size: int = 64
     # "cpu", or "cuda" where torch sees a GPU.
     device: str = "cpu"

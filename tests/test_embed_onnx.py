@@ -167,3 +167,32 @@ def test_bad_settings_are_user_errors() -> None:
     assert info.value.field == "device"
     assert isinstance(get_embedder("onnx"), OnnxEmbedder)
     assert get_embedder("onnx-fp32").quantization == "fp32"
+
+
+@pytest.mark.model
+def test_worker_threads_do_not_change_the_vectors(onnx_cache: Path) -> None:
+    # The batches are fixed by the lengths alone, so one worker or several give identical rows.
+    texts = SENTENCES * 9
+    one = OnnxEmbedder(batch_size=4, threads=1, cache_dir=onnx_cache).encode(texts)
+    two = OnnxEmbedder(batch_size=4, threads=2, cache_dir=onnx_cache).encode(texts)
+    assert np.array_equal(one, two)
+
+
+def test_batches_respect_rows_and_padded_tokens() -> None:
+    lengths = np.array([3, 3, 4, 5, 5, 9, 20, 120, 130])
+    batches = embed_onnx._batches(lengths, max_rows=3, max_tokens=20)
+    assert [i for a, b in batches for i in range(a, b)] == list(range(len(lengths)))  # every row once, in order
+    for a, b in batches:
+        assert b - a <= 3
+        assert (b - a) * lengths[b - 1] <= 20 or b - a == 1  # only a lone long text may exceed the budget
+    assert batches[-2:] == [(7, 8), (8, 9)]
+
+
+def test_threads_follow_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embed_onnx, "_usable_cores", lambda: 4)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert embed_onnx.default_threads() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "16")
+    assert embed_onnx.default_threads() == 4  # never more than the cores
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert embed_onnx.default_threads() == 4

@@ -238,12 +238,14 @@ def test_neighbours_match_brute_force_and_skip_self() -> None:
     x = rng.standard_normal((300, 16)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     sample = np.sort(rng.choice(300, 120, replace=False))
-    index, sims = topics_mod.sample_neighbours(x, sample, 4, chunk=64)  # several chunks
+    index, sims, nearest = topics_mod.sample_neighbours(x, sample, 4, chunk=64)  # several chunks
     full = x @ x[sample].T
     full[sample, np.arange(len(sample))] = -np.inf  # a sampled row is not its own neighbour
     expected = np.argsort(-full, axis=1, kind="stable")[:, :4]
     assert np.array_equal(index, expected)
     assert np.allclose(sims, np.take_along_axis(full, expected, axis=1))
+    # Each sampled row's nearest rows among all of x (sampled or not), itself excluded.
+    assert np.array_equal(nearest, np.argsort(-full.T, axis=1, kind="stable")[:, :4])
 
 
 def test_keyword_counts_match_countvectorizer() -> None:
