@@ -3,9 +3,9 @@
 Run from the repository root (BERTopic is a benchmark-only extra, never a runtime dependency)::
 
     .venv/bin/pip install 'bertopic>=0.17,<0.18'      # pulls umap-learn, hdbscan, numba
-    .venv/bin/python -m benchmarks.peers_topics       # ~5-10 min on 2 shared cores
+    .venv/bin/python -m benchmarks.peers_topics       # ~2-3 min on 2 shared cores
 
-Three clusterers get the same vectors (the default backend's, cached between runs):
+Three clusterers get the same vectors (``--backend``, torch by default; cached between runs):
 
 - ``ours``: :func:`taxonomy.topics.discover_topics` (k from the data, small topics folded,
   "other" for the rest), including its c-TF-IDF labelling;
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=int, default=None, help="rows of the training split (default: all)")
     parser.add_argument("--backend", default="torch", help="embedding backend (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per clusterer (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per clusterer (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", default=None, help="comma-separated subset of ours,bertopic,kmeans_true_k")
     parser.add_argument("--name", default="peers_topics", help="results file stem (default: %(default)s)")
