@@ -164,7 +164,8 @@ def run(backends: list[str], quality_n: int, speed_n: int, repeats: int, seed: i
     result = {
         "benchmark": "embed_backends", "machine": stamp_end(info), "data": ATTRIBUTION,
         "settings": {"quality_sample": len(texts), "speed_sample": min(speed_n, len(texts)), "repeats": repeats,
-                     "batch_size": 64, "max_batch_tokens": MAX_BATCH_TOKENS, "seed": seed, "intents_in_sample": sample["intent"].n_unique(),
+                     "batch_size": 64, "max_batch_tokens": MAX_BATCH_TOKENS, "seed": seed,
+                     "intents_in_sample": sample["intent"].n_unique(),
                      "threads_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "TAXONOMY_CACHE")}},
         "versions_of_vectors": {n: e.version for n, e in embedders.items()},
         "quality_pass_seconds": first_seconds, "speed": speed, "quality": quality(sample, vectors, backends[0]),
