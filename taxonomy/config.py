@@ -79,6 +79,8 @@ class Config:
     # "cpu", or "cuda" where torch sees a GPU.
     device: str = "cpu"
     overrides_dir: str | None = None
+    # Processes for parsing exports and finding topics in `taxonomy run` (null: one per usable core).
+    workers: int | None = None
     ingest: IngestConfig = field(default_factory=IngestConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     topics: TopicsConfig = field(default_factory=TopicsConfig)
@@ -108,6 +110,8 @@ def validate(cfg: Config, where: str = "config") -> Config:
         raise TaxonomyError("must be torch, onnx, onnx-fp32 or hashing", file=where, field="embedding_backend")
     if not (cfg.device == "cpu" or str(cfg.device).startswith("cuda")):
         raise TaxonomyError("must be cpu or cuda[:N]", file=where, field="device")
+    if cfg.workers is not None and not (isinstance(cfg.workers, int) and 1 <= cfg.workers <= 256):
+        raise TaxonomyError("must be an integer between 1 and 256, or null for one per core", file=where, field="workers")
     if not 0 <= cfg.ingest.max_bad_row_share <= 1:
         raise TaxonomyError("must be between 0 and 1", file=where, field="ingest.max_bad_row_share")
     rates = cfg.scoring.default_rates

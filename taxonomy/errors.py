@@ -6,6 +6,8 @@ the DAG tasks can print one clear line instead of a traceback.
 
 from __future__ import annotations
 
+import functools
+
 
 class TaxonomyError(Exception):
     """A problem with the user's input, configuration or arguments.
@@ -30,6 +32,10 @@ class TaxonomyError(Exception):
         self.row = row
         self.field = field
         super().__init__(str(self))
+
+    def __reduce__(self) -> tuple:
+        # Keeps file, row and field when the error crosses a process boundary (worker pools).
+        return functools.partial(type(self), self.message, file=self.file, row=self.row, field=self.field), ()
 
     def __str__(self) -> str:
         where = []

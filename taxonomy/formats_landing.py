@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
 from taxonomy.formats import supported
 from taxonomy.formats_dedupe import conflict_rows, dedupe
+from taxonomy.parallel import ordered_map, pool, resolve_workers
 from taxonomy.ingest import (
     FileReport,
     FileResult,
@@ -117,18 +119,14 @@ def run_ingest(
     for f in files:
         by_day[f.day].append(f)
     staged: list[_Staged] = []
+    executor = pool(resolve_workers(config.workers), len(files))
     with _progress(len(files)) as bar:
         try:
-            for day in sorted(by_day):
-                fingerprints = _changed(src, out, report, by_day[day], day, read, customer_options or {})
-                todo = [lf for lf in by_day[day] if lf.customer is None or lf.customer in fingerprints]
+            for day, fingerprints, todo, read_results in _read_days(src, out, report, by_day, read, executor,
+                                                                    customer_options or {}, customers):
                 bar.update(len(by_day[day]) - len(todo))
                 results, owners = [], {}
-                for lf in todo:
-                    opts = (customer_options or {}).get(lf.customer or "", options)
-                    res = read_export(src, lf.path, customer_id=lf.customer, **{**read, "options": opts})
-                    if lf.customer is None and customers:
-                        res = _select(res, pl.col("customer_id").is_in(customers))
+                for lf, res in zip(todo, read_results):
                     results.append(res)
                     owners[res.file] = lf.customer
                     bar.update()
@@ -143,6 +141,37 @@ def run_ingest(
             # Days staged before a failure are complete and valid: write them, then let the error through.
             _flush(out, report, staged, config)
     return report
+
+
+def _read_days(src: Store, out: Store, report: IngestReport, by_day: dict[date, list[LandingFile]],
+               read: dict[str, Any], executor: Any, customer_options: dict[str, dict[str, str]],
+               customers: list[str] | None) -> Iterator[tuple[date, dict[str, str], list[LandingFile], Iterator[FileResult]]]:
+    """Per landing day, in date order: ``(day, fingerprints of changed customers, files to read, their results)``.
+
+    With a pool, the next day's files are already being read while the caller stages this one.
+    """
+    def submit(day: date) -> tuple[date, dict[str, str], list[LandingFile], Iterator[FileResult]]:
+        fingerprints = _changed(src, out, report, by_day[day], day, read, customer_options)
+        todo = [lf for lf in by_day[day] if lf.customer is None or lf.customer in fingerprints]
+        opts = [customer_options.get(lf.customer or "", read["options"]) for lf in todo]
+        n = len(todo)
+        return day, fingerprints, todo, ordered_map(executor, _read_file, [src] * n, todo, [read] * n, opts, [customers] * n)
+
+    days = sorted(by_day)
+    ahead = None
+    for i, day in enumerate(days):
+        current = ahead or submit(day)
+        ahead = submit(days[i + 1]) if executor is not None and i + 1 < len(days) else None
+        yield current
+
+
+def _read_file(src: Store, lf: LandingFile, read: dict[str, Any], options: dict[str, str],
+               customers: list[str] | None) -> FileResult:
+    """One landing file read and checked (runs in a worker process when there is a pool)."""
+    res = read_export(src, lf.path, customer_id=lf.customer, **{**read, "options": options})
+    if lf.customer is None and customers:
+        res = _select(res, pl.col("customer_id").is_in(customers))
+    return res
 
 
 def _single_file(src: Store, out: Store, report: IngestReport, start: date | None, end: date | None,

@@ -28,6 +28,7 @@ import polars as pl
 
 from taxonomy.config import Config, load_config
 from taxonomy.errors import TaxonomyError
+from taxonomy.parallel import ordered_map, pool, resolve_workers
 from taxonomy.schema import ENRICHED, TIER_COLUMNS, conform
 from taxonomy.storage import PART_FILE, Store, open_store, validate_customer_id
 from taxonomy.window import FINGERPRINT, analysis_fingerprint, load_window, previous_topic_state, window_bounds
@@ -324,12 +325,15 @@ def run(
 
     t0 = time.perf_counter()
     analysed, failed = [], {}
-    for cid in _progress(sorted({c for c, _ in todo}), "topics", progress):
-        try:
-            analyse_customer(output_uri, cid, as_of, label=label, config_path=cfg)
+    todo_customers = sorted({c for c, _ in todo})
+    n = len(todo_customers)
+    outcomes = ordered_map(pool(resolve_workers(cfg.workers), n), _analyse_or_error, [output_uri] * n,
+                           todo_customers, [as_of] * n, [label] * n, [cfg] * n)
+    for cid, error in _progress(zip(todo_customers, outcomes), "topics", progress, total=n):
+        if error is None:
             analysed.append(cid)
-        except TaxonomyError as exc:
-            failed[cid] = str(exc)
+        else:
+            failed[cid] = error
     seconds["analyse"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -360,11 +364,21 @@ def _latest_created(store: Store, parts: list[tuple[str, date]]) -> date:
     return latest.date()
 
 
-def _progress(items: list, desc: str, enabled: bool) -> Iterable:
+def _progress(items: Iterable, desc: str, enabled: bool, total: int | None = None) -> Iterable:
     import sys
 
-    if not enabled or not sys.stderr.isatty() or len(items) < 2:
+    total = len(items) if total is None else total  # type: ignore[arg-type]
+    if not enabled or not sys.stderr.isatty() or total < 2:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="customer", leave=False)
+    return tqdm(items, desc=desc, unit="customer", total=total, leave=False)
+
+
+def _analyse_or_error(output_uri: str, customer_id: str, as_of: date, label: str | None, cfg: Config) -> str | None:
+    """:func:`analyse_customer` for a worker process: None when done, else the error's message."""
+    try:
+        analyse_customer(output_uri, customer_id, as_of, label=label, config_path=cfg)
+    except TaxonomyError as exc:
+        return str(exc)
+    return None

@@ -30,7 +30,8 @@ PUBLISHED = ("conversations", "topics", "trends", "scores")  # in write order: s
 
 def deterministic_run_id(as_of: date, customers: list[str], cfg: Config, model_version: str) -> str:
     """A run id that is the same whenever the same inputs and settings are published again."""
-    blob = json.dumps([as_of.isoformat(), sorted(customers), cfg.to_dict(), model_version], sort_keys=True, default=str)
+    settings = {k: v for k, v in cfg.to_dict().items() if k != "workers"}  # how many processes never changes a result
+    blob = json.dumps([as_of.isoformat(), sorted(customers), settings, model_version], sort_keys=True, default=str)
     return f"{as_of.isoformat()}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 

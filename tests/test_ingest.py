@@ -135,6 +135,15 @@ def test_reingest_reads_only_changed_customer_days(landing: Path, tmp_path: Path
     assert sorted(reads) == ["bad.csv", "export.csv"] and len(read_quarantine(out)) == 1
 
 
+def test_a_bad_file_read_in_a_worker_process_is_named(tmp_path: Path) -> None:
+    for i in range(8):
+        write_csv(tmp_path / "landing" / f"cust{i}" / DAY / "x.csv", good_rows(3), COLS)
+    write_csv(tmp_path / "landing" / "cust5" / DAY / "x.csv", good_rows(3), [c for c in COLS if c != "text"])
+    with pytest.raises(TaxonomyError) as err:
+        ingest(str(tmp_path / "landing"), str(tmp_path / "out"), config=Config(workers=2))
+    assert err.value.file.endswith("cust5/2024-01-09/x.csv") and err.value.field == "text"
+
+
 def test_each_bad_row_class_goes_to_quarantine(tmp_path: Path) -> None:
     rows = good_rows(40)
     bad = [

@@ -108,6 +108,15 @@ def test_rerun_recomputes_only_what_changed(tmp_path: Path, cfg: Config, monkeyp
     assert calls == [42, 42]  # a new overrides file for acme: acme again
 
 
+def test_worker_processes_give_the_same_bytes(tmp_path: Path, cfg: Config) -> None:
+    landing = tmp_path / "landing"
+    write_landing(landing, {f"cust{i}": 4 for i in range(8)}, days=2)  # 16 files, 8 customers: pools are used
+    one = run(str(landing), str(tmp_path / "one"), as_of=AS_OF, config=dataclasses.replace(cfg, workers=1), progress=False)
+    two = run(str(landing), str(tmp_path / "two"), as_of=AS_OF, config=dataclasses.replace(cfg, workers=2), progress=False)
+    assert one.customers == two.customers and len(two.customers) == 8 and not two.failed
+    assert _digest(tmp_path / "one") == _digest(tmp_path / "two")
+
+
 def test_label_never_touches_production(tmp_path: Path, cfg: Config) -> None:
     landing, out = tmp_path / "landing", tmp_path / "out"
     write_landing(landing, {"acme": 6}, days=8)
