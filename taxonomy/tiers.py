@@ -153,7 +153,7 @@ def classify_file(input_path: str, output_path: str, text_column: str = "text") 
     from taxonomy import embed
     from taxonomy.config import load_config
 
-    cfg = load_config()  # the configured embedding backend (torch by default; onnx is faster on CPU)
+    cfg = load_config()  # the configured embedding backend (onnx by default; torch for a GPU)
     df = _read_table(input_path)
     if text_column not in df.columns:
         raise TaxonomyError(f"no column {text_column!r} (columns: {', '.join(df.columns)[:300]})", file=input_path, field=text_column)
