@@ -40,7 +40,10 @@ def pool(workers: int, items: int) -> Executor | None:
         return None
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=workers, timeout=60)
+    # One BLAS/OpenMP thread per worker: the workers already fill the cores, and numpy's default
+    # of a thread per core in every worker oversubscribes them.
+    single = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    return get_reusable_executor(max_workers=workers, timeout=60, env=single)
 
 
 def ordered_map(executor: Executor | None, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:

@@ -114,11 +114,15 @@ class FormFeatures:
 
         The two blocks are multiplied separately: sparse n-grams, then the dense embedding.
         """
-        embeddings = np.asarray(embeddings, dtype=np.float64)
+        embeddings = np.asarray(embeddings)
         if embeddings.ndim != 2 or embeddings.shape[0] != len(texts) or embeddings.shape[1] != EMBEDDING_DIM:
             raise ValueError(
                 f"expected embeddings of shape ({len(texts)}, {EMBEDDING_DIM}), got {embeddings.shape}"
             )
+        if not np.isfinite(embeddings).all():
+            embeddings = np.nan_to_num(embeddings)
         n = len(self.terms_)
         lexical = np.asarray(self.lexical(texts) @ coef[:, :n].T)
-        return lexical + (np.nan_to_num(embeddings) * self.embedding_weight) @ coef[:, n:].T
+        # The dense block in the embeddings' own precision (float32 from the embedders): no float64 copy.
+        dense = embeddings @ (coef[:, n:].T * self.embedding_weight).astype(embeddings.dtype, copy=False)
+        return lexical + dense

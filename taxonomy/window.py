@@ -48,10 +48,11 @@ def load_window(store: Store, customer_id: str, as_of: date, window_days: int) -
     df = pl.concat(frames, how="vertical_relaxed").filter(
         (pl.col("created_at") >= lo) & (pl.col("created_at") < hi)
     )
-    # A conversation re-exported on a later day: its latest update wins, then its latest landing.
-    df = df.sort(["conversation_id", "updated_at", "_landed"], nulls_last=False).unique(
-        subset=["conversation_id"], keep="last", maintain_order=True
-    )
+    if df.get_column("conversation_id").n_unique() < df.height:
+        # A conversation re-exported on a later day: its latest update wins, then its latest landing.
+        df = df.sort(["conversation_id", "updated_at", "_landed"], nulls_last=False).unique(
+            subset=["conversation_id"], keep="last", maintain_order=True
+        )
     return conform(df.sort("conversation_id"), ENRICHED)
 
 
