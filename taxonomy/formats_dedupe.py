@@ -80,6 +80,8 @@ def _winner(rows: list[tuple[int, int, datetime | None]]) -> int | None:
 
 def conflict_rows(conflicting: pl.DataFrame, ingested_at: datetime) -> list[dict[str, Any]]:
     """Quarantine rows for conflicting duplicates (text in the record is already redacted)."""
+    if conflicting.height == 0:
+        return []
     from taxonomy.formats_clean import RECORD_CHARS
 
     counts = conflicting.group_by(KEY).len()
