@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.pipeline_scale --sizes 10000 100000 1000000 --backend onnx   # ~45 min, 2 cores
+    .venv/bin/python -m benchmarks.pipeline_scale --sizes 10000 100000 1000000 --backend onnx   # ~20 min, 2 cores
     .venv/bin/python -m benchmarks.pipeline_scale --sizes 2000 20000 --backend hashing          # plumbing, 2 min
 
 For each size: synthetic exports from the project's generator (``taxonomy make-sample``,
