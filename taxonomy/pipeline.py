@@ -355,9 +355,8 @@ def _raw_partitions(store: Store, customers: list[str] | None) -> list[tuple[str
 def _latest_created(store: Store, parts: list[tuple[str, date]]) -> date:
     latest = None
     for cid, day in parts:
-        frame = store.read_partition(store.partition("conversations_raw", customer_id=cid, date=day))
-        if frame is not None and frame.height:
-            value = frame.get_column("created_at").max()
+        value = store.column_max(store.partition("conversations_raw", customer_id=cid, date=day), "created_at")
+        if value is not None:
             latest = value if latest is None or value > latest else latest
     if latest is None:
         raise TaxonomyError("every ingested partition is empty: nothing to analyse")

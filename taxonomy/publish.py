@@ -20,7 +20,7 @@ from taxonomy import __version__ as PIPELINE_VERSION
 from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
 from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TOPICS_OUT, TRENDS_OUT, conform
-from taxonomy.storage import Store, validate_customer_id
+from taxonomy.storage import PART_FILE, Store, validate_customer_id
 
 if TYPE_CHECKING:
     from taxonomy.pipeline import RunResult
@@ -52,6 +52,10 @@ def publish_scores(
     """
     from taxonomy.pipeline import window_bounds
     from taxonomy.scoring import achievable_rates, customer_tier_stats, score_customer
+
+    fingerprint, unchanged = _published_fingerprint(store, as_of, customers, cfg, run_id)
+    if unchanged:
+        return unchanged
     staged: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
     for cid in sorted(set(customers)):
         keys = {"as_of": as_of, "customer_id": validate_customer_id(cid)}
@@ -87,8 +91,40 @@ def publish_scores(
     for cid, frames in staged_frames.items():
         for name in PUBLISHED:
             folder = store.partition(name, as_of=as_of, customer_id=cid)
-            written[name].append(store.write_partition(frames[name], folder))
+            written[name].append(store.write_partition(frames[name], folder, metadata=fingerprint))
     return written
+
+
+def _published_fingerprint(
+    store: Store, as_of: date, customers: list[str], cfg: Config, run_id: str | None
+) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    """The stamp for this publication and, when every published partition already carries it, their URIs.
+
+    Publication depends on every customer's analysis (peer rates are computed across them), so
+    the stamp covers all their fingerprints, the settings and ``run_id``. A re-run of a published
+    date with nothing changed then reads only partition footers. No stamp (None) when an analysis
+    has no fingerprint: always publish then.
+    """
+    from taxonomy.window import FINGERPRINT
+
+    analyses = []
+    for cid in sorted(set(customers)):
+        meta = store.read_metadata(store.partition("analysis", as_of=as_of, customer_id=validate_customer_id(cid)))
+        if meta is None or FINGERPRINT not in meta:
+            return None, None
+        analyses.append((cid, meta[FINGERPRINT]))
+    settings = {k: v for k, v in cfg.to_dict().items() if k != "workers"}
+    blob = json.dumps([PIPELINE_VERSION, as_of.isoformat(), analyses, settings, run_id], sort_keys=True, default=str)
+    stamp = {FINGERPRINT: hashlib.sha256(blob.encode()).hexdigest()}
+    written: dict[str, list[str]] = {name: [] for name in PUBLISHED}
+    for cid, _ in analyses:
+        for name in PUBLISHED:
+            folder = store.partition(name, as_of=as_of, customer_id=cid)
+            meta = store.read_metadata(folder)
+            if meta is None or meta.get(FINGERPRINT) != stamp[FINGERPRINT]:
+                return stamp, None
+            written[name].append(store.uri(f"{folder}/{PART_FILE}"))
+    return stamp, written
 
 
 def _require_valid_all(store: Store, name: str, as_of: date, frames: dict[str, pl.DataFrame]) -> None:

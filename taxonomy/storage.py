@@ -225,6 +225,27 @@ class Store:
         return {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
 
     @_guarded
+    def column_max(self, folder: str, column: str) -> Any:
+        """The largest value of ``column`` in a partition, from the Parquet footer's statistics (the
+        file is read whole only if a row group lacks them); None if the partition is absent or empty."""
+        target = posixpath.join(folder, PART_FILE)
+        if not self.fs.exists(target):
+            return None
+        with self.fs.open(target, "rb") as fh:
+            meta = pq.ParquetFile(fh).metadata
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        values = []
+        for i in range(meta.num_row_groups):
+            if meta.row_group(i).num_rows == 0:
+                continue
+            stats = meta.row_group(i).column(names.index(column)).statistics
+            if stats is None or not stats.has_min_max:
+                frame = self.read_partition(folder)
+                return frame.get_column(column).max() if frame is not None and frame.height else None
+            values.append(stats.max)
+        return max(values) if values else None
+
+    @_guarded
     def list_partitions(self, name: str, key: str, within: str | None = None) -> list[str]:
         """Values of partition ``key`` directly under ``within`` (default: the dataset folder)."""
         folder = within or self.dataset(name)

@@ -87,20 +87,24 @@ def test_run_publishes_every_dataset_and_is_idempotent(tmp_path: Path, cfg: Conf
 
 
 def test_rerun_recomputes_only_what_changed(tmp_path: Path, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    import taxonomy.scoring as scoring
     import taxonomy.topics as topics
 
     landing, out = tmp_path / "landing", tmp_path / "out"
     write_landing(landing, {"acme": 6, "globex": 6}, days=8)
     run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
     calls: list[int] = []
-    real = topics.discover_topics
+    scored: list[str] = []
+    real, real_score = topics.discover_topics, scoring.score_customer
     monkeypatch.setattr(topics, "discover_topics", lambda df, *a, **k: calls.append(df.height) or real(df, *a, **k))
+    monkeypatch.setattr(scoring, "score_customer", lambda *a, **k: scored.append(k["customer_id"]) or real_score(*a, **k))
     before = _digest(out)
-    run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
-    assert calls == [] and _digest(out) == before  # nothing changed: no topic discovery at all
+    again = run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    assert calls == [] and scored == [] and _digest(out) == before  # nothing changed: nothing recomputed
+    assert len(again.published["scores"]) == 2
     write_landing(landing, {"globex": 6}, days=7, marker="and my parcel")  # one customer's exports change
     run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
-    assert calls == [42]  # globex only (6 a day over the 7-day window)
+    assert calls == [42] and scored == ["acme", "globex"]  # topics for globex; peers' scores for both
     overrides = tmp_path / "overrides"
     overrides.mkdir()
     (overrides / "acme.yaml").write_text("customer_id: acme\nrules: []\n")

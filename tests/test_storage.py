@@ -86,3 +86,16 @@ def test_s3_round_trip(moto_server: str) -> None:
     assert uri == "s3://out/prefix/label=exp/scores/as_of=2026-01-01/customer_id=acme/part-0.parquet"
     assert store.read_partition(folder).equals(df)
     assert store.list_partitions("scores", "as_of") == ["2026-01-01"]
+
+
+def test_column_max_reads_the_footer(tmp_path) -> None:
+    from datetime import datetime, timezone
+
+    store = Store(str(tmp_path))
+    folder = store.partition("conversations_raw", customer_id="acme", date="2026-01-02")
+    assert store.column_max(folder, "created_at") is None  # absent
+    stamps = [datetime(2026, 1, 2, h, tzinfo=timezone.utc) for h in (9, 17, 3)]
+    store.write_partition(pl.DataFrame({"created_at": stamps}), folder)
+    assert store.column_max(folder, "created_at") == stamps[1]
+    store.write_partition(pl.DataFrame({"created_at": stamps[:0]}, schema={"created_at": pl.Datetime("us", "UTC")}), folder)
+    assert store.column_max(folder, "created_at") is None  # empty
