@@ -44,6 +44,7 @@ import numpy as np
 
 from taxonomy.embed import DIM, SentenceTransformerEmbedder, packaged_model_dir
 from taxonomy.errors import TaxonomyError
+from taxonomy.parallel import usable_cores
 
 # Bump when the export or quantisation recipe changes: it is part of the cache key.
 RECIPE = "torchscript-opset17-eager+dyn-qint8-per-channel-matmul-only/2"
@@ -188,17 +189,10 @@ def build_model(quantization: str = "int8", cache_dir: str | os.PathLike[str] | 
     return target
 
 
-def _usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def default_threads() -> int:
     """Worker threads: ``OMP_NUM_THREADS`` where set (a deployment's per-task thread budget, which
     the torch backend honours too), never more than the usable cores."""
-    cores = _usable_cores()
+    cores = usable_cores()
     try:
         budget = int(os.environ.get("OMP_NUM_THREADS", "") or cores)
     except ValueError:

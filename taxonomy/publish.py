@@ -28,10 +28,15 @@ if TYPE_CHECKING:
 PUBLISHED = ("conversations", "topics", "trends", "scores")  # in write order: scores last
 
 
+def _result_settings(cfg: Config) -> dict:
+    """The settings that can change a published result (how many worker processes never does)."""
+    return {k: v for k, v in cfg.to_dict().items() if k != "workers"}
+
+
 def deterministic_run_id(as_of: date, customers: list[str], cfg: Config, model_version: str) -> str:
     """A run id that is the same whenever the same inputs and settings are published again."""
-    settings = {k: v for k, v in cfg.to_dict().items() if k != "workers"}  # how many processes never changes a result
-    blob = json.dumps([as_of.isoformat(), sorted(customers), settings, model_version], sort_keys=True, default=str)
+    blob = json.dumps([as_of.isoformat(), sorted(customers), _result_settings(cfg), model_version], sort_keys=True,
+                      default=str)
     return f"{as_of.isoformat()}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
@@ -113,8 +118,8 @@ def _published_fingerprint(
         if meta is None or FINGERPRINT not in meta:
             return None, None
         analyses.append((cid, meta[FINGERPRINT]))
-    settings = {k: v for k, v in cfg.to_dict().items() if k != "workers"}
-    blob = json.dumps([PIPELINE_VERSION, as_of.isoformat(), analyses, settings, run_id], sort_keys=True, default=str)
+    blob = json.dumps([PIPELINE_VERSION, as_of.isoformat(), analyses, _result_settings(cfg), run_id], sort_keys=True,
+                      default=str)
     stamp = {FINGERPRINT: hashlib.sha256(blob.encode()).hexdigest()}
     written: dict[str, list[str]] = {name: [] for name in PUBLISHED}
     for cid, _ in analyses:

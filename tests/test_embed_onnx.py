@@ -189,7 +189,7 @@ def test_batches_respect_rows_and_padded_tokens() -> None:
 
 
 def test_threads_follow_omp_num_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embed_onnx, "_usable_cores", lambda: 4)
+    monkeypatch.setattr(embed_onnx, "usable_cores", lambda: 4)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert embed_onnx.default_threads() == 2
     monkeypatch.setenv("OMP_NUM_THREADS", "16")
