@@ -118,7 +118,7 @@ def cached_vectors(embedder: Any, texts: list[str]) -> tuple[Any, float | None]:
     """The embedder's vectors for ``texts``, kept between benchmark runs in the user cache.
 
     Keyed by the embedder's version and a hash of the texts, under
-    ``$TAXONOMY_CACHE/bench/`` (see :func:`taxonomy.embed_onnx.cache_root`).
+    ``$TAXONOMY_CACHE/bench/`` (see :func:`taxonomy.embed.onnx_backend.cache_root`).
 
     Returns:
         The vectors and the seconds spent embedding (None when they came from the cache).
@@ -128,7 +128,7 @@ def cached_vectors(embedder: Any, texts: list[str]) -> tuple[Any, float | None]:
 
     import numpy as np
 
-    from taxonomy.embed_onnx import cache_root
+    from taxonomy.embed.onnx_backend import cache_root
 
     digest = hashlib.sha256("\x1f".join([embedder.version, *texts]).encode("utf-8")).hexdigest()[:20]
     path = cache_root() / "bench" / f"vectors-{digest}.npy"

@@ -15,7 +15,7 @@ Quality, on a seeded random sample of the Banking77 training split, each backend
 vectors against the fp32 torch vectors of the same texts:
 
 - cosine to fp32 (mean, 1st percentile, min);
-- tier agreement: the project's tier classifier (``taxonomy.tiers.load_classifier``) run on
+- tier agreement: the project's tier classifier (``taxonomy.tiers.model.load_classifier``) run on
   both sets of vectors, share of equal tiers. Without a trained classifier, a logistic
   regression fitted on fp32 vectors (5 folds, each fold predicted by a head that never saw it)
   stands in, and the results say so;
@@ -38,7 +38,7 @@ from benchmarks._common import (
     ATTRIBUTION, banking77_sample, cached_vectors, machine, machine_markdown, markdown_table, stamp_end, write_results,
 )
 from taxonomy.embed import Embedder, get_embedder
-from taxonomy.embed_onnx import MAX_BATCH_TOKENS
+from taxonomy.embed.onnx_backend import MAX_BATCH_TOKENS
 
 PACKAGES = ["torch", "sentence-transformers", "transformers", "tokenizers", "onnxruntime", "onnx",
             "numpy", "scikit-learn"]

@@ -7,7 +7,7 @@ Run from the repository root (BERTopic is a benchmark-only extra, never a runtim
 
 Three clusterers get the same vectors (``--backend``, torch by default; cached between runs):
 
-- ``ours``: :func:`taxonomy.topics.discover_topics` (k from the data, small topics folded,
+- ``ours``: :func:`taxonomy.topics.cluster.discover_topics` (k from the data, small topics folded,
   "other" for the rest), including its c-TF-IDF labelling;
 - ``bertopic``: ``BERTopic()`` with its defaults (UMAP 5-d cosine + HDBSCAN, c-TF-IDF), the UMAP
   given a ``random_state`` per round so a run can be repeated (BERTopic's own advice);

@@ -59,7 +59,7 @@ def child(landing: str, output: str, backend: str, window_days: int) -> dict[str
     """One ``pipeline.run`` in this process, sampled; returns stage and embedding seconds, peak RSS, profile."""
     import resource
 
-    import taxonomy.embed as embed
+    import taxonomy.embed.base as embed
     from benchmarks._sampler import timed
     from taxonomy.config import load_config
     from taxonomy.pipeline import run

@@ -148,7 +148,7 @@ def discover_task(context: Mapping[str, Any]) -> list[str]:
     s = settings_from_context(context)
     found: set[str] = set()
     if s.sources_file:
-        from taxonomy.connectors.sources import load_sources
+        from taxonomy.pull import load_sources
 
         found |= set(load_sources(s.sources_file))  # pulled by the extract step, nothing landed yet
     # With API customers only, the landing root appears with the first pull.

@@ -12,8 +12,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from taxonomy.errors import StorageError, TaxonomyError
+
+if TYPE_CHECKING:
+    from taxonomy.pipeline import RunResult
 
 
 def _date(value: str) -> date:
@@ -161,7 +165,7 @@ def _customer_options(sources: str | None) -> dict[str, dict[str, str]] | None:
     """Per-customer reader options from a sources file (None without one)."""
     if not sources:
         return None
-    from taxonomy.connectors.sources import ingest_options, load_sources
+    from taxonomy.pull import ingest_options, load_sources
 
     return {cid: ingest_options(sources, cid) for cid in load_sources(sources)}
 
@@ -200,7 +204,6 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "run":
         from taxonomy.pipeline import run
-        from taxonomy.publish import print_run_summary
 
         result = run(
             args.input,
@@ -257,3 +260,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def print_run_summary(result: RunResult) -> None:
+    """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
+    from taxonomy.publish import _num, _pct, read_published
+    from taxonomy.storage import Store
+    from taxonomy.window import window_bounds
+
+    store = Store(result.output, label=result.label)
+    first, last = window_bounds(result.as_of, result.window_days)
+    print(f"Published as of {result.as_of} (window {first} .. {last}) under {store.uri(store.base)}/")
+    print("  datasets: " + ", ".join(f"{name}/ ({len(uris)} partitions)" for name, uris in result.published.items()))
+    print(
+        f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential':>9} {'h/month':>8}"
+        f" {'by volume':>9} {'current':>8} {'gap':>6}  top topic to automate"
+    )
+    for cid in result.customers:
+        s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
+        topics = read_published(store, "topics", result.as_of, cid).sort("rank")
+        top = topics.row(0, named=True)["label"] if topics.height else "-"
+        print(
+            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_pct(s['automation_potential']).strip():>9}"
+            f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"
+            f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top[:40]}"
+        )
+    print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
+    for cid, why in result.failed.items():
+        print(f"  {cid:<20} FAILED: {why}")
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
+    print(f"  stage times: {timing}")

@@ -105,7 +105,7 @@ def ingest_customer(
     validate_customer_id(customer_id)
     options = None
     if sources_file:
-        from taxonomy.connectors.sources import ingest_options
+        from taxonomy.pull import ingest_options
 
         options = {customer_id: ingest_options(sources_file, customer_id)}
     ingest(
@@ -135,7 +135,7 @@ def enrich_frame(raw: pl.DataFrame, cfg: Config, store: Store, customer_id: str)
     Returns:
         The frame conformed to ``schema.ENRICHED`` and the tier model's version.
     """
-    from taxonomy.embed_cache import embed_with_cache
+    from taxonomy.embed.cache import embed_with_cache
     from taxonomy.tiers import load_classifier
 
     classifier = load_classifier()

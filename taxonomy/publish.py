@@ -12,18 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from taxonomy import __version__ as PIPELINE_VERSION
 from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
-from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TOPICS_OUT, TRENDS_OUT, conform
+from taxonomy.schema import (
+    CONVERSATIONS_OUT,
+    SCORES_OUT,
+    TOPICS_OUT,
+    TRENDS_OUT,
+    conform,
+)
 from taxonomy.storage import PART_FILE, Store, validate_customer_id
-
-if TYPE_CHECKING:
-    from taxonomy.pipeline import RunResult
 
 PUBLISHED = ("conversations", "topics", "trends", "scores")  # in write order: scores last
 
@@ -55,8 +57,8 @@ def publish_scores(
     Returns:
         Dataset name -> URIs of the partitions written.
     """
-    from taxonomy.pipeline import window_bounds
     from taxonomy.scoring import achievable_rates, customer_tier_stats, score_customer
+    from taxonomy.window import window_bounds
 
     fingerprint, unchanged = _published_fingerprint(store, as_of, customers, cfg, run_id)
     if unchanged:
@@ -209,31 +211,3 @@ def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label:
             f" {_num(t['hours_to_win']):>7}  {t['next_best_action']}"
         )
     return "\n".join(lines)
-
-
-def print_run_summary(result: RunResult) -> None:
-    """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
-    from taxonomy.pipeline import window_bounds
-
-    store = Store(result.output, label=result.label)
-    first, last = window_bounds(result.as_of, result.window_days)
-    print(f"Published as of {result.as_of} (window {first} .. {last}) under {store.uri(store.base)}/")
-    print("  datasets: " + ", ".join(f"{name}/ ({len(uris)} partitions)" for name, uris in result.published.items()))
-    print(
-        f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential':>9} {'h/month':>8}"
-        f" {'by volume':>9} {'current':>8} {'gap':>6}  top topic to automate"
-    )
-    for cid in result.customers:
-        s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
-        topics = read_published(store, "topics", result.as_of, cid).sort("rank")
-        top = topics.row(0, named=True)["label"] if topics.height else "-"
-        print(
-            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_pct(s['automation_potential']).strip():>9}"
-            f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"
-            f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top[:40]}"
-        )
-    print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
-    for cid, why in result.failed.items():
-        print(f"  {cid:<20} FAILED: {why}")
-    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
-    print(f"  stage times: {timing}")

@@ -47,7 +47,7 @@ from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TIER_LEVERS, TIERS, T
 __all__ = ["ScoreResult", "achievable_rates", "customer_tier_stats", "score_customer"]
 
 DAYS_PER_MONTH = 30.0
-OTHER_TOPIC_ID = "other"  # taxonomy.topics.OTHER_TOPIC_ID (not imported: scoring needs no scipy)
+OTHER_TOPIC_ID = "other"  # taxonomy.topics.cluster.OTHER_TOPIC_ID (not imported: scoring needs no scipy)
 TIER_STATS_SCHEMA: dict[str, pl.DataType] = {
     "tier": pl.String(),
     "conversations": pl.Int64(),

@@ -5,7 +5,7 @@ Everything the pipeline writes goes through :class:`Store`, which
 - builds partition paths from validated keys only (a customer id can never
   escape its partition or the output root),
 - writes each partition as a single Parquet file (the embedding cache: a few
-  shards, see :mod:`taxonomy.embed_cache`), atomically: a local write goes
+  shards, see :mod:`taxonomy.embed.cache`), atomically: a local write goes
   to a temporary name in the same folder and is renamed into place; an S3 write
   is one PUT, which S3 makes visible all at once. Readers therefore see the old
   complete partition or the new complete one, never a half-written file.

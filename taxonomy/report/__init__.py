@@ -1,0 +1,14 @@
+"""Stage 6, report: published ``scores/``, ``topics/`` and ``trends/`` in, CSM HTML pages out.
+
+One page per customer and a portfolio page, self-contained and offline (no network at view time).
+
+- :mod:`~taxonomy.report.pages`: what each page shows, read from the published datasets.
+- :mod:`~taxonomy.report.charts`: Plotly charts, the Jinja2 environment and the CSP.
+- ``templates/``: the Jinja2 templates.
+"""
+
+from __future__ import annotations
+
+from taxonomy.report.pages import describe_rates_source, hours_to_win, portfolio_rows, render_reports
+
+__all__ = ["describe_rates_source", "hours_to_win", "portfolio_rows", "render_reports"]

@@ -1,0 +1,340 @@
+"""The CSM cockpit: one self-contained HTML page per customer, plus a portfolio page.
+
+Reads only the published datasets (``scores/``, ``topics/``, ``trends/``,
+``conversations/``) of one as-of date and writes
+
+- ``<output>/[label=<l>/]reports/as_of=<date>/customer_id=<id>/index.html``
+- ``<output>/[label=<l>/]reports/as_of=<date>/index.html`` (portfolio, relative links)
+
+Every page is self-contained: styles, plotly.js and chart data are inlined and a
+Content-Security-Policy allows no network request at all, so a page opens the
+same from a laptop folder or an object store.
+
+Safety: all text from data is HTML-escaped by Jinja2 (autoescape); chart text
+is escaped for Plotly and its JSON cannot close a ``<script>``
+(:mod:`taxonomy.report.charts`). The CSP only lets the scripts this module
+wrote run (by their SHA-256), so even a missed escape could not execute.
+Each page reads one customer's partitions and keeps only that customer's rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from taxonomy.report import charts
+from taxonomy.errors import TaxonomyError
+from taxonomy.report.charts import SCRIPT_RE, environment, markup, num, with_csp
+from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TIER_LEVERS, TIERS, TOPICS_OUT, TRENDS_OUT, conform
+from taxonomy.storage import Store, validate_customer_id
+
+REPORTS = "reports"
+PAGE = "index.html"
+TOP_TOPICS_IN_TABLE = 12
+EXAMPLES_PER_TOPIC = 3
+EXAMPLE_MAX_CHARS = 600
+LEVER_NAMES = {"knowledge_content": "knowledge content", "data_connector": "data connectors", "procedure": "procedures"}
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """One customer's published partitions for one as-of date (rows of other customers dropped)."""
+
+    customer_id: str
+    scores: dict[str, Any]
+    topics: pl.DataFrame
+    trends: pl.DataFrame
+    conversations: pl.DataFrame
+
+
+def render_reports(
+    output_uri: str,
+    as_of: date | None = None,
+    customers: list[str] | None = None,
+    label: str | None = None,
+) -> list[str]:
+    """Render the customer pages and the portfolio page of one as-of date.
+
+    Args:
+        output_uri: Output root of a run (local path or ``s3://``).
+        as_of: The as-of date to report; default: the latest published in ``scores/``.
+        customers: Only these customers' pages (default: every customer with scores that day).
+            The portfolio always lists every customer of the date.
+        label: Output namespace (``label=<l>/``) to read from and write to.
+
+    Returns:
+        URIs of the pages written: customer pages in the order given (or sorted), then the portfolio.
+
+    Raises:
+        TaxonomyError: no published scores, unknown as-of date, invalid or unknown customer id.
+    """
+    store = Store(output_uri, label=label)
+    day = resolve_as_of(store, as_of)
+    published = store.list_partitions("scores", "customer_id", within=f"{store.dataset('scores')}/as_of={day}")
+    published = [c for c in published if _valid(c)]
+    wanted = _select_customers(store, day, published, customers)
+    env, common = environment(), _common_context(day, label)
+    written = [_render_customer_page(store, day, cid, env, common) for cid in wanted]
+    written.append(_render_portfolio(store, day, published, wanted, env, common))
+    return written
+
+
+def _render_customer_page(store: Store, day: date, customer_id: str, env: Any, common: dict[str, Any]) -> str:
+    """Render and write one customer's page; return its URI."""
+    scripts = charts.page_scripts()
+    context = customer_context(load_customer(store, day, customer_id))
+    html = env.get_template("customer.html").render(**common, **context, scripts={k: markup(v) for k, v in scripts.items()})
+    allowed = [*scripts.values(), *(body for chart in context["charts"].values() if chart for body in SCRIPT_RE.findall(chart))]
+    return _write_page(store, f"{store.partition(REPORTS, as_of=day, customer_id=customer_id)}/{PAGE}", html, allowed)
+
+
+def _render_portfolio(
+    store: Store, day: date, published: list[str], rendered: list[str], env: Any, common: dict[str, Any]
+) -> str:
+    """Render and write the portfolio page of every published customer; return its URI."""
+    rows = portfolio_rows([
+        (_scores_row(store, day, cid), hours_to_win(_read(store, "topics", day, cid, TOPICS_OUT))) for cid in published
+    ])
+    for row in rows:  # link only to pages that exist (a --customer run renders a subset)
+        page = f"{store.partition(REPORTS, as_of=day, customer_id=row['customer_id'])}/{PAGE}"
+        if row["customer_id"] not in rendered and not store.exists(page):
+            row["href"] = None
+    top = max((r["to_win_hours"] or 0.0 for r in rows), default=0.0)
+    for row in rows:
+        row["bar_width"] = round(100 * (row["to_win_hours"] or 0.0) / top, 1) if top > 0 else 0.0
+    totals = {
+        "total_to_win": sum(r["to_win_hours"] or 0.0 for r in rows),
+        "total_conversations": sum(r["conversations"] or 0 for r in rows),
+        "total_hours": sum(r["hours"] or 0.0 for r in rows),
+    }
+    html = env.get_template("portfolio.html").render(**common, rows=rows, **totals)
+    return _write_page(store, f"{store.partition(REPORTS, as_of=day)}/{PAGE}", html, [])
+
+
+def resolve_as_of(store: Store, as_of: date | None) -> date:
+    """The as-of date to report: ``as_of`` if published, else the latest published date."""
+    values = []
+    for value in store.list_partitions("scores", "as_of"):
+        try:
+            values.append(date.fromisoformat(value))
+        except ValueError:
+            continue  # not a partition we wrote
+    where = store.uri(store.dataset("scores"))
+    if not values:
+        raise TaxonomyError("no published scores: run `taxonomy run` first", file=where)
+    if as_of is None:
+        return max(values)
+    if as_of not in values:
+        known = ", ".join(d.isoformat() for d in sorted(values)[-5:])
+        raise TaxonomyError(f"no scores published as of {as_of.isoformat()} (latest: {known})", file=where, field="as_of")
+    return as_of
+
+
+def _valid(customer_id: str) -> bool:
+    try:
+        validate_customer_id(customer_id)
+    except TaxonomyError:
+        return False
+    return True
+
+
+def _select_customers(store: Store, day: date, published: list[str], customers: list[str] | None) -> list[str]:
+    if not customers:
+        return published
+    where = store.uri(f"{store.dataset('scores')}/as_of={day.isoformat()}")
+    for cid in customers:
+        validate_customer_id(cid)
+        if cid not in published:
+            raise TaxonomyError(f"unknown customer {cid!r}: no scores published as of {day}", file=where, field="customer_id")
+    return list(dict.fromkeys(customers))
+
+
+def _read(store: Store, name: str, day: date, customer_id: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """One published partition conformed to its schema (empty if absent), only this customer's rows."""
+    frame = store.read_partition(store.partition(name, as_of=day, customer_id=customer_id))
+    if frame is None:
+        return pl.DataFrame(schema=schema)
+    frame = conform(frame, schema)
+    # Tenant isolation, belt and braces: a row of another customer never reaches this page.
+    return frame.filter(pl.col("customer_id") == customer_id)
+
+
+def _scores_row(store: Store, day: date, customer_id: str) -> dict[str, Any]:
+    scores = _read(store, "scores", day, customer_id, SCORES_OUT)
+    if scores.height == 0:
+        raise TaxonomyError(f"scores partition of {customer_id} as of {day} is empty",
+                            file=store.uri(store.partition("scores", as_of=day, customer_id=customer_id)))
+    return scores.row(0, named=True)
+
+
+def load_customer(store: Store, day: date, customer_id: str) -> CustomerData:
+    """Read one customer's published partitions for ``day``."""
+    return CustomerData(
+        customer_id=customer_id,
+        scores=_scores_row(store, day, customer_id),
+        topics=_read(store, "topics", day, customer_id, TOPICS_OUT),
+        trends=_read(store, "trends", day, customer_id, TRENDS_OUT),
+        conversations=_read(store, "conversations", day, customer_id, CONVERSATIONS_OUT),
+    )
+
+
+def hours_to_win(topics: pl.DataFrame) -> float | None:
+    """Agent hours per month automation could still take over, summed over a customer's topics.
+
+    Each topic's ``hours_to_win`` (published by :mod:`taxonomy.scoring`) is its handle time times
+    its tier's achievable rate over the conversations not already automated, scaled to 30 days;
+    with no outcome data every conversation counts as not automated. None when no topic has a
+    handle time.
+    """
+    if topics.height == 0:
+        return None
+    values = [v for v in (num(x) for x in topics.get_column("hours_to_win").to_list()) if v is not None]
+    return sum(max(v, 0.0) for v in values) if values else None
+
+
+def portfolio_rows(customers: list[tuple[dict[str, Any], float | None]]) -> list[dict[str, Any]]:
+    """One row per customer, sorted by hours automation could still win (largest first; unknown last).
+
+    Args:
+        customers: (scores row, :func:`hours_to_win` of the customer's topics) per customer.
+    """
+    rows = []
+    for s, win in customers:
+        shares = {t: num(s.get(f"handle_time_share_{t}")) or 0.0 for t in TIERS}
+        dominant = max(TIERS, key=lambda t: shares[t]) if any(shares.values()) else None
+        rows.append({
+            "customer_id": s["customer_id"],
+            "href": f"customer_id={validate_customer_id(s['customer_id'])}/{PAGE}",
+            "to_win_hours": win,
+            "potential": num(s.get("automation_potential")),
+            "potential_volume": num(s.get("automation_potential_volume")),
+            "current": num(s.get("current_automation_rate")),
+            "gap": num(s.get("automation_gap")),
+            "dominant": dominant,
+            "dominant_css": dominant or "unknown",
+            "dominant_name": charts.tier_name(dominant),
+            "dominant_share": shares[dominant] if dominant else None,
+            "conversations": s.get("conversations"),
+            "hours": num(s.get("handle_time_hours")),
+            "rates_source": s.get("rates_source"),
+        })
+    return sorted(rows, key=lambda r: (r["to_win_hours"] is None, -(r["to_win_hours"] or 0.0), r["customer_id"]))
+
+
+def ladder(scores: dict[str, Any]) -> list[dict[str, Any]]:
+    """The three ladder steps, each a cumulative potential split into per-tier segments."""
+    levels = [num(scores.get(k)) for k in ("potential_knowledge_only", "potential_with_data_connectors", "potential_with_procedures")]
+    steps, previous = [], 0.0
+    labels = ["Knowledge content", "+ data connectors", "+ procedures"]
+    for i, (tier, value) in enumerate(zip(TIERS, levels)):
+        gain = None if value is None else max(value - previous, 0.0)
+        segments = [
+            {"color": charts.tier_color(TIERS[j]), "width": round(100 * g, 2)}
+            for j, g in enumerate(_gains(levels[: i + 1]))
+        ]
+        steps.append({
+            "label": labels[i],
+            "detail": f"answers {charts.tier_name(tier).lower()} requests" + ("" if gain is None else f" (+{100 * gain:.1f} pts)"),
+            "value": value,
+            "segments": segments,
+        })
+        previous = value if value is not None else previous
+    return steps
+
+
+def _gains(levels: list[float | None]) -> list[float]:
+    out, previous = [], 0.0
+    for value in levels:
+        value = previous if value is None else min(max(value, 0.0), 1.0)
+        out.append(max(value - previous, 0.0))
+        previous = max(value, previous)
+    return out
+
+
+def topic_rows(data: CustomerData, limit: int = TOP_TOPICS_IN_TABLE) -> list[dict[str, Any]]:
+    """The table's top topics (by published rank, then hours to win), each with redacted examples."""
+    topics = data.topics.sort(["rank", "hours_to_win", "topic_id"], descending=[False, True, False], nulls_last=True).head(limit)
+    texts = dict(zip(data.conversations.get_column("conversation_id").to_list(), data.conversations.get_column("text").to_list()))
+    rows = []
+    for t in topics.iter_rows(named=True):
+        examples = [texts[i] for i in (t["example_conversation_ids"] or []) if texts.get(i)][:EXAMPLES_PER_TOPIC]
+        rows.append({
+            "topic_id": t["topic_id"],
+            "label": t["label"] or t["topic_id"],
+            "keywords": ", ".join(k for k in (t["keywords"] or []) if k),
+            "tier_name": charts.tier_name(t["tier"]),
+            "css": t["tier"] if t["tier"] in TIERS else "unknown",
+            "conversations": t["conversations"],
+            "hours": (num(t["handle_time_seconds"]) or 0.0) / 3600.0,
+            "handle_time_share": num(t["handle_time_share"]),
+            "current": num(t["current_automation_rate"]),
+            "potential": num(t["automation_potential"]),
+            "to_win": num(t["hours_to_win"]),
+            "next_best_action": t["next_best_action"],
+            "examples": [_example(text) for text in examples],
+        })
+    return rows
+
+
+def _example(text: str) -> str:
+    """An example message as shown: redacted again (defence in depth) and shortened."""
+    from taxonomy.redact import redact_text
+
+    text = redact_text(text)
+    return text if len(text) <= EXAMPLE_MAX_CHARS else text[: EXAMPLE_MAX_CHARS - 1].rstrip() + "\u2026"
+
+
+def customer_context(data: CustomerData) -> dict[str, Any]:
+    """Everything the customer template shows, computed from the customer's data alone."""
+    s = data.scores
+    weekly = charts.weekly_by_tier(data.trends)
+    chart_html = {"volume": None, "split": None, "topics": None}
+    if weekly.height:
+        chart_html["volume"] = markup(charts.volume_chart(weekly))
+        chart_html["split"] = markup(charts.split_chart(weekly))
+    if data.topics.height:
+        chart_html["topics"] = markup(charts.topics_chart(data.topics))
+    mix = [{
+        "css": t, "name": charts.tier_name(t), "lever": LEVER_NAMES[TIER_LEVERS[t]],
+        "volume": num(s.get(f"volume_share_{t}")), "hours": num(s.get(f"handle_time_share_{t}")),
+    } for t in TIERS]
+    rates_note = describe_rates_source(s.get("rates_source"))
+    return {
+        "customer_id": data.customer_id, "s": s, "to_win_hours": hours_to_win(data.topics), "ladder": ladder(s),
+        "mix": mix, "charts": chart_html, "topics": topic_rows(data), "rates_note": rates_note,
+    }
+
+
+def describe_rates_source(source: str | None) -> str:
+    """Plain words for a ``rates_source`` (``"default"``, ``"peers:p75:n=5"``, ``"peers:p75:n=5;default:action_led"``)."""
+    match = re.fullmatch(r"peers:p(\d+):n=(\d+)(?:;default:([a-z_,]+))?", source or "")
+    if match:
+        pct, n, fallback = match.groups()
+        text = (f"the peers: the {pct}th percentile of the automated rate in each tier among the {n} customers "
+                "of this run whose exports record which conversations were automated")
+        if fallback:
+            names = ", ".join(charts.tier_name(t).lower() for t in fallback.split(","))
+            text += f"; too few peers had outcome data for {names} requests, so those use the configured default"
+        return text
+    if source == "default":
+        return "the configured default rates, because too few customers in this run had outcome data to learn from"
+    return f"the rates source recorded as {source!r}" if source else "an unrecorded source"
+
+
+def _common_context(day: date, label: str | None) -> dict[str, Any]:
+    from taxonomy import __version__
+
+    return {
+        "as_of": day.isoformat(), "label": label, "pipeline_version": __version__,
+        "plotly_version": charts.plotly_version(), "colors": charts.TIER_COLORS,
+        "unknown_color": charts.UNKNOWN_TIER_COLOR,
+    }
+
+
+def _write_page(store: Store, path: str, html: str, allowed_scripts: list[str]) -> str:
+    store.write_bytes_atomic(path, with_csp(html, allowed_scripts).encode("utf-8"))
+    return store.uri(path)

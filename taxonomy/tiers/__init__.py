@@ -1,0 +1,41 @@
+"""Stage 3a, tiers: texts and their embeddings in, a tier with calibrated probabilities out.
+
+Every conversation gets ``tier`` (``informational``, ``personalized``, ``action_led``; see
+``shared/TIERS.md``), ``tier_confidence``, ``p_<tier>`` and ``model_version`` in ``enriched/``;
+overrides and reviews pin tiers after the model (``tier_source``).
+
+- :mod:`~taxonomy.tiers.features`: request-form n-grams plus the sentence embedding.
+- :mod:`~taxonomy.tiers.head`: the logistic-regression head and its calibrated probabilities.
+- :mod:`~taxonomy.tiers.train`, :mod:`~taxonomy.tiers.evaluate`: ``taxonomy train-tiers`` and its
+  honest evaluation (held-out industries).
+- :mod:`~taxonomy.tiers.model`: the versioned artifact under ``models/tier-classifier/``, loading
+  and predicting, ``taxonomy classify``.
+- :mod:`~taxonomy.tiers.overrides`: per-customer tier overrides (topic or text pattern).
+"""
+
+from __future__ import annotations
+
+from taxonomy.tiers.model import (
+    EMPTY_TEXT_NOTE,
+    MODEL_NAME,
+    TierClassifier,
+    classify_file,
+    current_version,
+    load_classifier,
+    train_and_save,
+)
+from taxonomy.tiers.overrides import OverrideRule, Overrides, apply_overrides, load_overrides
+
+__all__ = [
+    "EMPTY_TEXT_NOTE",
+    "MODEL_NAME",
+    "OverrideRule",
+    "Overrides",
+    "TierClassifier",
+    "apply_overrides",
+    "classify_file",
+    "current_version",
+    "load_classifier",
+    "load_overrides",
+    "train_and_save",
+]

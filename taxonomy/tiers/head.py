@@ -1,0 +1,75 @@
+"""The tier head: its settings, its sample weights, its fit and its calibrated probabilities.
+
+Shared by training (:mod:`taxonomy.tiers.train`) and evaluation (:mod:`taxonomy.tiers.evaluate`),
+which both fit heads: it lives below both so neither imports the other for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from taxonomy.schema import TIERS
+from taxonomy.tiers.features import FormFeatures
+
+BANKING_INDUSTRY = "banking"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyper-parameters; the defaults are the ones measured best in ``MODEL_CARD.md``."""
+
+    C: float = 4.0
+    embedding_weight: float = 0.75
+    banking_weight: float = 1.0  # banking's total weight relative to the seed set's total weight
+    max_iter: int = 3000
+    seed: int = 42
+    temperatures: tuple[float, ...] = field(default_factory=lambda: tuple(np.round(np.logspace(-1, 1, 121), 4)))
+
+
+def sample_weights(industries: np.ndarray, banking_weight: float) -> np.ndarray:
+    """Per-row weights giving banking ``banking_weight`` times the seed set's total weight."""
+    weights = np.ones(len(industries), dtype=np.float64)
+    is_bank = industries == BANKING_INDUSTRY
+    if is_bank.any() and (~is_bank).any():
+        weights[is_bank] = banking_weight * (~is_bank).sum() / is_bank.sum()
+    return weights
+
+
+@dataclass
+class FittedHead:
+    """A fitted feature map plus logistic-regression weights (classes in ``TIERS`` order)."""
+
+    features: FormFeatures
+    coef: np.ndarray
+    intercept: np.ndarray
+    temperature: float = 1.0
+
+    def logits(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+        """Uncalibrated class scores, shape ``(n, 3)``."""
+        return self.features.scores(texts, embeddings, self.coef) + self.intercept
+
+    def proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities, rows sum to 1, columns in ``TIERS`` order."""
+        return softmax(self.logits(texts, embeddings) / self.temperature)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, numerically stable."""
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_head(
+    texts: list[str], tiers: np.ndarray, embeddings: np.ndarray, weights: np.ndarray, settings: TrainSettings
+) -> FittedHead:
+    """Fit features and a multinomial logistic regression (deterministic lbfgs)."""
+    features = FormFeatures(embedding_weight=settings.embedding_weight).fit(texts)
+    X = features.transform(texts, embeddings)
+    model = LogisticRegression(C=settings.C, max_iter=settings.max_iter, random_state=settings.seed)
+    model.fit(X, tiers, sample_weight=weights)
+    order = [list(model.classes_).index(t) for t in TIERS]
+    return FittedHead(features, np.asarray(model.coef_[order], dtype=np.float64), model.intercept_[order].astype(np.float64))

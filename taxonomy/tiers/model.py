@@ -1,0 +1,253 @@
+"""Tier of each support message: informational, personalized or action_led (``TIERS.md``).
+
+Public contract:
+
+- :func:`load_classifier` -> :class:`TierClassifier` (cached per process), whose
+  :meth:`~TierClassifier.predict` adds the ``schema.TIER_COLUMNS`` to texts + embeddings;
+- :func:`classify_file` (``taxonomy classify``): a CSV/JSONL/Parquet file in, Parquet out;
+- :func:`train_and_save` (``taxonomy train-tiers``): rebuilds ``models/tier-classifier/<version>/``;
+- :func:`load_overrides` / :func:`apply_overrides`: per-customer pins (see :mod:`taxonomy.tiers.overrides`).
+
+Empty or whitespace-only texts are not guessed at: their tier, confidence and probabilities are
+null, and :func:`classify_file` says why in ``tier_note``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from taxonomy.errors import TaxonomyError
+from taxonomy.schema import TIER_COLUMNS, TIERS
+from taxonomy.tiers.overrides import Overrides, apply_overrides, load_overrides  # noqa: F401 - re-exported
+from taxonomy.tiers.train import (
+    DEFAULT_MODELS_DIR,
+    DEFAULT_VERSION,
+    FittedHead,
+    TrainSettings,
+    load_head,
+    load_training_data,
+    save_head,
+    train,
+)
+
+MODEL_NAME = "tier-classifier"
+EMPTY_TEXT_NOTE = "empty text: not classified"
+# Characters of each text handed to the embedder: the model reads 256 tokens at most anyway,
+# and a 100 KB row must not cost a 100 KB tokenisation.
+MAX_EMBED_CHARS = 2_000
+_CACHE: dict[tuple[str, str], TierClassifier] = {}
+
+
+class TierClassifier:
+    """A loaded tier model. ``version`` travels into every output row as ``model_version``.
+
+    Args:
+        head: The fitted, calibrated head.
+        version: The artifact's version (its folder name).
+    """
+
+    def __init__(self, head: FittedHead, version: str) -> None:
+        self.head = head
+        self.version = version
+
+    def predict_proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+        """Calibrated ``(n, 3)`` probabilities in ``TIERS`` order (rows sum to 1)."""
+        if not len(texts):
+            return np.zeros((0, len(TIERS)))
+        embeddings = np.asarray(embeddings)
+        if embeddings.ndim != 2 or embeddings.shape[0] != len(texts):
+            raise ValueError(f"expected embeddings of shape ({len(texts)}, dim), got {embeddings.shape}")
+        # Each distinct text is scored once (support queues repeat themselves: 16% of a 1M-row sample).
+        first: dict[str, int] = {}
+        inverse = np.fromiter((first.setdefault(t, i) for i, t in enumerate(texts)), dtype=np.int64, count=len(texts))
+        rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+        proba = self.head.proba(list(first), embeddings[rows])
+        position = np.empty(len(texts), dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        return proba[position[inverse]]
+
+    def predict(self, texts: list[str], embeddings: np.ndarray) -> pl.DataFrame:
+        """The tier columns for each text (rows aligned with ``texts``).
+
+        Args:
+            texts: Messages (None or blank ones get null tier and probabilities).
+            embeddings: ``(len(texts), 384)`` normalised all-MiniLM-L6-v2 vectors of the same texts.
+
+        Returns:
+            A frame with exactly the ``schema.TIER_COLUMNS`` (``tier_source`` is ``"model"``).
+        """
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        proba = self.predict_proba(texts, embeddings)
+        blank = np.array([not t.strip() for t in texts], dtype=bool)
+        tiers = np.array(TIERS, dtype=object)[proba.argmax(axis=1)] if len(texts) else np.array([], dtype=object)
+        tiers[blank] = None
+        proba = proba.astype(np.float64)
+        proba[blank] = np.nan
+        columns = {
+            "tier": tiers.tolist(),
+            "tier_confidence": proba.max(axis=1) if len(texts) else [],
+            **{f"p_{t}": proba[:, i] for i, t in enumerate(TIERS)},
+            "tier_source": ["model"] * len(texts),
+            "model_version": [self.version] * len(texts),
+        }
+        frame = pl.DataFrame(columns, schema=TIER_COLUMNS, nan_to_null=True)
+        return frame
+
+
+def _models_dir(models_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+
+
+def current_version(models_dir: str | os.PathLike[str] | None = None) -> str:
+    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v2``)."""
+    pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
+    return pointer.read_text(encoding="utf-8").strip() if pointer.exists() else DEFAULT_VERSION
+
+
+def load_classifier(version: str | None = None, models_dir: str | None = None) -> TierClassifier:
+    """Load (once per process) the tier classifier.
+
+    Args:
+        version: Artifact version; default: the one in ``models/tier-classifier/CURRENT``.
+        models_dir: Folder holding ``tier-classifier/``; default: the project's ``models/``.
+
+    Raises:
+        TaxonomyError: if the artifact is missing or unreadable.
+    """
+    version = version or current_version(models_dir)
+    path = _models_dir(models_dir) / MODEL_NAME / version
+    key = (str(path.resolve()), version)
+    if key not in _CACHE:
+        if not (path / "config.json").exists():
+            raise TaxonomyError("no tier model here; run `taxonomy train-tiers`", file=str(path))
+        try:
+            head, _ = load_head(path)
+        except (ValueError, KeyError, OSError, json.JSONDecodeError) as exc:
+            raise TaxonomyError(f"tier model is unreadable ({exc})", file=str(path)) from None
+        _CACHE[key] = TierClassifier(head, version)
+    return _CACHE[key]
+
+
+def _read_table(path: str) -> pl.DataFrame:
+    suffix = Path(path).suffix.lower()
+    if not Path(path).exists():
+        raise TaxonomyError("input file not found", file=path)
+    try:
+        if suffix == ".csv":
+            return pl.read_csv(path, infer_schema_length=0)  # every column as text: nothing coerced
+        if suffix in {".jsonl", ".ndjson"}:
+            return pl.read_ndjson(path)
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise TaxonomyError(f"cannot read the file ({exc.__class__.__name__}: {str(exc)[:200]})", file=path) from None
+    raise TaxonomyError("unsupported format: use .csv, .jsonl/.ndjson or .parquet", file=path)
+
+
+def classify_file(input_path: str, output_path: str, text_column: str = "text") -> None:
+    """Classify every row of a file and write Parquet with the input columns plus the tier columns.
+
+    Adds ``tier``, ``tier_confidence``, ``p_informational``, ``p_personalized``, ``p_action_led``,
+    ``model_version`` and ``tier_note`` (null, or why a row got no tier: empty text). Input columns
+    of the same names are replaced. Rows in = rows out, in order.
+
+    Raises:
+        TaxonomyError: unreadable or unsupported input, or a missing text column.
+    """
+    from taxonomy import embed
+    from taxonomy.config import load_config
+
+    cfg = load_config()  # the configured embedding backend (onnx by default; torch for a GPU)
+    df = _read_table(input_path)
+    if text_column not in df.columns:
+        raise TaxonomyError(f"no column {text_column!r} (columns: {', '.join(df.columns)[:300]})", file=input_path, field=text_column)
+    if df.schema[text_column] not in (pl.String, pl.Null):
+        df = df.with_columns(pl.col(text_column).cast(pl.String))
+    texts = [t if isinstance(t, str) else "" for t in df.get_column(text_column).to_list()]
+    classifier = load_classifier()
+    live = [i for i, t in enumerate(texts) if t.strip()]
+    embeddings = np.zeros((len(texts), 384), dtype=np.float32)
+    if live:
+        embedder = embed.get_embedder(cfg.embedding_backend, batch_size=cfg.embedding_batch_size, device=cfg.device)
+        embeddings[live] = embedder.encode([texts[i][:MAX_EMBED_CHARS] for i in live])
+    tiers = classifier.predict(texts, embeddings).drop("tier_source")
+    note = pl.Series("tier_note", [None if t.strip() else EMPTY_TEXT_NOTE for t in texts], dtype=pl.String)
+    added = [*tiers.columns, "tier_note"]
+    out = pl.concat([df.drop([c for c in added if c in df.columns]), tiers, note.to_frame()], how="horizontal")
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = f"{output_path}.tmp-{os.getpid()}"
+    out.write_parquet(tmp)
+    os.replace(tmp, output_path)
+
+
+def _training_embeddings(texts: list[str]) -> np.ndarray:
+    """Real-model embeddings of the training texts, cached in ``TAXONOMY_CACHE_DIR`` (default ``.cache/``)."""
+    from taxonomy.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    digest = hashlib.sha256("\n".join([embedder.version, *texts]).encode("utf-8")).hexdigest()[:24]
+    cache = Path(os.environ.get("TAXONOMY_CACHE_DIR", DEFAULT_MODELS_DIR.parent / ".cache")) / "tier-train"
+    path = cache / f"{digest}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    vectors = embedder.encode(texts)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors, allow_pickle=False)
+    return vectors
+
+
+def train_and_save(
+    version: str | None = None,
+    models_dir: str | None = None,
+    *,
+    embed=None,  # noqa: ANN001 - callable(list[str]) -> np.ndarray; default: cached real model
+    settings: TrainSettings | None = None,
+    evaluate: bool = True,
+) -> str:
+    """Train on banking + the seed set, evaluate, and write ``<models_dir>/tier-classifier/<version>/``.
+
+    Seeded and order-stable: rerunning with the same data writes identical ``weights.npz``,
+    ``vocabulary.json``, ``config.json`` and ``metrics.json``.
+
+    Args:
+        version: Version to write; default: the current one.
+        models_dir: Folder holding ``tier-seed/`` and ``tier-classifier/``; default: the project's ``models/``.
+        embed: Embedding function for the training texts (tests pass a fake); default: the real model.
+        settings: Hyper-parameters; default: :class:`TrainSettings`.
+        evaluate: Also write the random-split and baseline figures (the LOIO ones always come with training).
+
+    Returns:
+        The artifact folder.
+    """
+    from taxonomy.tiers.evaluate import banking_only_baseline, random_split
+
+    settings = settings or TrainSettings()
+    version = version or current_version(models_dir)
+    data = load_training_data(models_dir)
+    if embed is None:  # banking and seed cached apart, so editing the seed set re-embeds only the seed set
+        bank = data.industries == "banking"
+        parts = [[t for t, b in zip(data.texts, bank) if b == side] for side in (True, False)]
+        embeddings = np.vstack([_training_embeddings(p) for p in parts if p]).astype(np.float64)
+    else:
+        embeddings = np.asarray(embed(data.texts), dtype=np.float64)
+    head, loio = train(data, embeddings, settings)
+    path = _models_dir(models_dir) / MODEL_NAME / version
+    meta = {"version": version, "training_data": data.sources, "settings": {k: v for k, v in vars(settings).items() if k != "temperatures"}}
+    save_head(head, path, meta)
+    metrics = {"version": version, "rows": {k: int(v) for k, v in zip(*np.unique(data.industries, return_counts=True))},
+               "leave_one_industry_out": loio}
+    if evaluate:
+        metrics["random_split"] = random_split(data, embeddings, settings)
+        metrics["banking_only_embedding_baseline"] = banking_only_baseline(data, embeddings, settings)
+    (path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
+    if not pointer.exists():
+        pointer.write_text(version + "\n", encoding="utf-8")
+    _CACHE.clear()
+    return str(path)

@@ -1,0 +1,168 @@
+"""Tier classifier: training reproducibility, the shipped artifact, and the predict contract."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from taxonomy.embed import HashingEmbedder
+from taxonomy.schema import TIER_COLUMNS, TIERS
+from taxonomy.tiers.train import DEFAULT_MODELS_DIR, SEED_FILE, load_head, shared_data_dir
+from taxonomy.tiers import MODEL_NAME, current_version, load_classifier, train_and_save
+
+SHIPPED = DEFAULT_MODELS_DIR / MODEL_NAME / current_version()
+ARTIFACT_FILES = ("weights.npz", "vocabulary.json", "config.json", "metrics.json")
+
+
+@pytest.fixture()
+def small_training_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A models dir with a slice of three seed industries and of banking (fast to train)."""
+    seed = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE).filter(pl.col("industry").is_in(["gaming", "telecom", "travel"]))
+    seed = seed.filter(pl.int_range(pl.len()).over("industry", "tier") < 15)
+    (tmp_path / "models" / "tier-seed").mkdir(parents=True)
+    seed.write_csv(tmp_path / "models" / SEED_FILE)
+    bank = pl.read_csv(shared_data_dir() / "banking77" / "train_tiers.csv")
+    bank = bank.filter(pl.int_range(pl.len()).over("tier") < 40)
+    (tmp_path / "shared" / "banking77").mkdir(parents=True)
+    bank.write_csv(tmp_path / "shared" / "banking77" / "train_tiers.csv")
+    monkeypatch.setenv("TAXONOMY_SHARED_DATA", str(tmp_path / "shared"))
+    return tmp_path / "models"
+
+
+def _digests(path: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((path / name).read_bytes()).hexdigest() for name in ARTIFACT_FILES}
+
+
+def test_training_is_reproducible(small_training_set: Path, tmp_path: Path) -> None:
+    embed = HashingEmbedder().encode
+    first = Path(train_and_save("t1", str(small_training_set), embed=embed))
+    digests = _digests(first)
+    second = Path(train_and_save("t1", str(small_training_set), embed=embed))
+    assert _digests(second) == digests  # same data, same seed: byte-identical artifact
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "tier-seed").mkdir()
+    (other / SEED_FILE).write_bytes((small_training_set / SEED_FILE).read_bytes())
+    third = Path(train_and_save("t1", str(other), embed=embed))
+    assert _digests(third) == digests  # and in another folder too
+
+    texts = ["where is my parcel", "cancel my subscription now", "do you ship to spain"]
+    clf = load_classifier("t1", str(small_training_set))
+    p1 = clf.predict(texts, embed(texts))
+    p2 = load_classifier("t1", str(other)).predict(texts, embed(texts))
+    assert p1.equals(p2)
+    metrics = json.loads((first / "metrics.json").read_text())
+    loio = metrics["leave_one_industry_out"]["per_industry"]
+    assert set(loio) == {"banking", *pl.read_csv(small_training_set / SEED_FILE)["industry"].unique().to_list()}
+    assert "random_split" in metrics and "banking_only_embedding_baseline" in metrics
+
+
+def test_changed_seed_changes_the_artifact(small_training_set: Path) -> None:
+    from taxonomy.tiers.train import TrainSettings
+
+    embed = HashingEmbedder().encode
+    a = _digests(Path(train_and_save("a", str(small_training_set), embed=embed, evaluate=False)))
+    b = _digests(Path(train_and_save("b", str(small_training_set), embed=embed, evaluate=False, settings=TrainSettings(C=0.5))))
+    assert a["weights.npz"] != b["weights.npz"]
+
+
+def test_shipped_artifact_is_plain_arrays_and_json() -> None:
+    assert sorted(p.suffix for p in SHIPPED.iterdir()) == sorted([".npz", ".json", ".json", ".json", ".md"])
+    with zipfile.ZipFile(SHIPPED / "weights.npz") as zf:
+        assert sorted(zf.namelist()) == ["coef.npy", "idf.npy", "intercept.npy"]
+    with np.load(SHIPPED / "weights.npz", allow_pickle=False) as arrays:
+        assert all(arrays[k].dtype == np.float64 for k in arrays.files)
+    head, config = load_head(SHIPPED)
+    assert config["classes"] == list(TIERS)
+    assert head.coef.shape[0] == 3 and np.isfinite(head.coef).all()
+
+
+def test_predict_contract() -> None:
+    clf = load_classifier()
+    assert load_classifier() is clf  # cached per process
+    texts = ["Where is my order?", "", "   ", "refund me now", "¿Dónde está mi pedido?", "x" * 100_000]
+    out = clf.predict(texts, HashingEmbedder().encode(texts))
+    assert out.schema == pl.Schema(TIER_COLUMNS)
+    assert out.height == len(texts)
+    assert out["tier"][1] is None and out["tier"][2] is None and out["p_action_led"][1] is None
+    scored = out.filter(pl.col("tier").is_not_null())
+    sums = scored.select(pl.sum_horizontal([f"p_{t}" for t in TIERS])).to_series().to_numpy()
+    assert np.allclose(sums, 1.0)
+    best = scored.select(pl.max_horizontal([f"p_{t}" for t in TIERS])).to_series().to_numpy()
+    assert np.allclose(scored["tier_confidence"].to_numpy(), best)
+    assert set(scored["tier"]) <= set(TIERS)
+    assert set(out["tier_source"]) == {"model"} and set(out["model_version"]) == {clf.version}
+    assert clf.predict([], np.zeros((0, 384))).schema == pl.Schema(TIER_COLUMNS)
+
+
+def test_predict_rejects_misaligned_embeddings() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        load_classifier().predict(["a", "b"], np.zeros((1, 384)))
+
+
+@pytest.mark.model
+def test_shipped_model_gets_clear_cases_right_with_the_real_embedder() -> None:
+    from taxonomy.embed import SentenceTransformerEmbedder
+
+    cases = {
+        "What is your returns policy for sale items?": "informational",
+        "do you deliver to ireland": "informational",
+        "how much does the premium plan cost per month": "informational",
+        "where is my parcel, it was due on monday": "personalized",
+        "why was my last bill so much higher than usual?": "personalized",
+        "has my insurance claim been approved yet": "personalized",
+        "cancel my subscription please": "action_led",
+        "my package arrived broken, I want a refund": "action_led",
+        "change the address on my account to 5 High Street": "action_led",
+    }
+    texts = list(cases)
+    out = load_classifier().predict(texts, SentenceTransformerEmbedder().encode(texts))
+    assert out["tier"].to_list() == list(cases.values())
+
+
+def _regenerated_seed_csv(*version: str) -> str:
+    """The seed CSV that models/tier-seed/generate.py builds (for ``version``, else the current one)."""
+    import csv
+    import importlib.util
+    import io
+
+    spec = importlib.util.spec_from_file_location("seed_generate", DEFAULT_MODELS_DIR / "tier-seed" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["text", "tier", "industry", "kind", "group"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(module.build(*version))
+    return buf.getvalue()
+
+
+def test_seed_set_regenerates_identically_and_is_balanced() -> None:
+    assert _regenerated_seed_csv() == (DEFAULT_MODELS_DIR / SEED_FILE).read_text(encoding="utf-8")
+    seed = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE)
+    assert seed["industry"].n_unique() >= 8
+    counts = seed.group_by("tier").len()
+    assert counts["len"].min() >= 500 and counts["len"].max() <= 1.2 * counts["len"].min()
+    assert seed.filter(pl.col("kind") == "handwritten")["text"].is_duplicated().sum() == 0
+
+
+def test_seed_v1_still_regenerates_and_v2_extends_it() -> None:
+    v1 = (DEFAULT_MODELS_DIR / "tier-seed" / "seed-v1.csv").read_text(encoding="utf-8")
+    assert _regenerated_seed_csv("v1") == v1  # tier-clf-v1's training file is still reproducible
+    v2 = (DEFAULT_MODELS_DIR / SEED_FILE).read_text(encoding="utf-8")
+    assert SEED_FILE.endswith("seed-v2.csv") and v2.startswith(v1) and len(v2) > len(v1)
+    added = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE).slice(v1.count("\n") - 1)
+    assert set(added["industry"]) <= set(pl.read_csv(DEFAULT_MODELS_DIR / "tier-seed" / "seed-v1.csv")["industry"])
+    assert "banking" not in set(added["industry"])  # new rows are other industries' messages
+
+
+def test_previous_version_still_loads() -> None:
+    clf = load_classifier("tier-clf-v1")
+    texts = ["where is my parcel", "cancel my subscription now"]
+    out = clf.predict(texts, HashingEmbedder().encode(texts))
+    assert set(out["model_version"]) == {"tier-clf-v1"} and out["tier"].null_count() == 0
