@@ -1,0 +1,164 @@
+"""Back-tests on a generated history whose levers ship after the prediction, and calibrated rates."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from taxonomy.calibrate import apply_calibration, calibrated_rates, calibration_evidence
+from taxonomy.config import Config, ScoringConfig
+from taxonomy.errors import TaxonomyError
+from taxonomy.proving import compute_backtest, format_backtest, run_backtests
+from taxonomy.samples.generate import day_records, plan_counts
+from taxonomy.samples.profiles import CustomerProfile
+from taxonomy.schema import BACKTEST_OUT, CONVERSATIONS_OUT, TIERS, conform
+from taxonomy.scoring import score_customer
+from taxonomy.storage import Store
+from taxonomy.window import window_bounds
+
+PREDICTED_AT, ACHIEVED_AT = date(2026, 10, 26), date(2026, 11, 23)
+RATES = {"informational": 0.8, "personalized": 0.6, "action_led": 0.35}
+
+
+def generated_history(profile: CustomerProfile, seed: int = 11) -> pl.DataFrame:
+    """The profile's conversations over both windows, tiers and intents from the generator's truth."""
+    days = (ACHIEVED_AT - PREDICTED_AT).days * 2
+    end = ACHIEVED_AT - timedelta(days=1)
+    start = end - timedelta(days=days - 1)
+    rows, seq = [], 0
+    for d, n in enumerate(plan_counts([profile], None, days, seed, end)[0]):
+        for r in day_records(profile, d, start + timedelta(days=d), n, seq, seed):
+            rows.append({"conversation_id": f"c{r['_seq']:07d}", "customer_id": profile.customer_id,
+                         "created_at": r["created_at"], "text": "redacted", "handle_time_seconds": r["handle_time_seconds"],
+                         "automated": r["automated"], "tier": r["_tier"], "topic_id": f"t-{r['_intent']}"})
+        seq += n
+    return conform(pl.DataFrame(rows), CONVERSATIONS_OUT)
+
+
+def publish_window(store: Store, history: pl.DataFrame, as_of: date, rates: dict[str, float]) -> dict:
+    """Publish the window ending the day before ``as_of`` as the pipeline would (scores, topics, conversations)."""
+    first, last = window_bounds(as_of, 28)
+    conv = history.filter(pl.col("created_at").dt.date().is_between(first, last))
+    cid = conv.get_column("customer_id")[0]
+    ids = sorted(conv.get_column("topic_id").unique().to_list())
+    meta = pl.DataFrame({"topic_id": ids, "label": [i[2:].replace("_", " ") for i in ids], "keywords": [[i] for i in ids],
+                         "example_conversation_ids": [[] for _ in ids]})
+    result = score_customer(conv, meta, rates, "default", customer_id=cid, as_of=as_of, window_start=first,
+                            window_end=last, model_version="m", pipeline_version="p", run_id="r")
+    for name, frame in (("conversations", conv), ("topics", result.topics), ("scores", result.scores)):
+        store.write_partition(frame, store.partition(name, as_of=as_of, customer_id=cid))
+    return result.scores.row(0, named=True)
+
+
+@pytest.fixture(scope="module")
+def knowledge_shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict, pl.DataFrame]:
+    """Informational automation goes from 0 to 80% on the prediction date; the other tiers stay at 0."""
+    profile = CustomerProfile("rising", "saas", "csv", 400, {"informational": 0.45, "personalized": 0.3, "action_led": 0.25},
+                              automated_rates={t: 0.0 for t in TIERS}, levers=(("informational", PREDICTED_AT, 0.8),))
+    store = Store(str(tmp_path_factory.mktemp("bt") / "out"))
+    history = generated_history(profile)
+    predicted = publish_window(store, history, PREDICTED_AT, RATES)
+    publish_window(store, history, ACHIEVED_AT, RATES)
+    written = run_backtests(store, ACHIEVED_AT, ["rising"], predicted_at=PREDICTED_AT)
+    frame = store.read_partition(written["rising"].rsplit("/", 1)[0])
+    return store, predicted, frame
+
+
+def test_achieved_rates_per_tier_within_two_points(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
+    _, _, frame = knowledge_shipped
+    assert frame.schema == pl.Schema(BACKTEST_OUT)
+    tiers = {r["tier"]: r for r in frame.filter(pl.col("level") == "tier").iter_rows(named=True)}
+    assert abs(tiers["informational"]["achieved_rate"] - 0.8) <= 0.02
+    assert abs(tiers["personalized"]["achieved_rate"]) <= 0.02 and abs(tiers["action_led"]["achieved_rate"]) <= 0.02
+    assert all(tiers[t]["baseline_rate"] == 0.0 for t in TIERS)  # nothing was automated before
+    assert {t: tiers[t]["predicted_rate"] for t in TIERS} == RATES
+    assert tiers["informational"]["conversations"] > 3000  # enough for a 2-point bound (3 sigma ~ 2 points)
+
+
+def test_prediction_error_is_what_the_rates_imply(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
+    _, predicted, frame = knowledge_shipped
+    c = frame.filter(pl.col("level") == "customer").row(0, named=True)
+    tiers = {r["tier"]: r for r in frame.filter(pl.col("level") == "tier").iter_rows(named=True)}
+    total = sum(tiers[t]["conversations"] for t in TIERS)
+    achieved = sum(tiers[t]["conversations"] * tiers[t]["achieved_rate"] for t in TIERS) / total
+    assert c["predicted_potential"] == pytest.approx(predicted["automation_potential_volume"])
+    assert c["achieved_potential"] == pytest.approx(achieved)
+    assert c["absolute_error"] == pytest.approx(abs(c["predicted_potential"] - achieved))
+    # What the rates imply: the unshipped tiers' predicted rates times their share, give or take noise.
+    shares = {t: predicted[f"volume_share_{t}"] for t in TIERS}
+    implied = shares["personalized"] * 0.6 + shares["action_led"] * 0.35 + shares["informational"] * (0.8 - 0.8)
+    assert c["absolute_error"] == pytest.approx(implied, abs=0.02)
+    assert list(c["levers_shipped"]) == ["informational"]
+    # Judged on the lever that shipped, the prediction came true.
+    assert c["predicted_potential_shipped"] == pytest.approx(shares["informational"] * 0.8)
+    assert abs(c["predicted_potential_shipped"] - c["achieved_potential"]) <= 0.02
+
+
+def test_topics_by_stable_id(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
+    _, _, frame = knowledge_shipped
+    topics = frame.filter(pl.col("level") == "topic")
+    assert set(topics.get_column("status").to_list()) == {"matched"}
+    for t in topics.iter_rows(named=True):
+        assert t["predicted_rate"] == pytest.approx(RATES[t["tier"]])
+        if t["tier"] == "informational":
+            assert t["achieved_rate"] > 0.6
+        else:
+            assert t["achieved_rate"] == 0.0
+    text = format_backtest(frame)
+    assert "levers shipped: informational" in text and "rising" in text
+
+
+def test_split_vanished_and_new_topics_are_reported() -> None:
+    def conv(topic_ids: list[str], automated: bool) -> pl.DataFrame:
+        return conform(pl.DataFrame({"conversation_id": [f"c{i}" for i in range(len(topic_ids))], "customer_id": "x",
+                                     "tier": "informational", "topic_id": topic_ids, "automated": automated,
+                                     "handle_time_seconds": 60.0}), CONVERSATIONS_OUT)
+    topics = pl.DataFrame({"topic_id": ["t1", "t2", "t3", "t4"], "label": ["a", "b", "c", "d"], "tier": "informational"})
+    e = np.eye(4)
+    centroids = ({"t1": e[0], "t2": e[1]}, {"t2": e[1], "t3": (e[0] + 0.3 * e[2]) / np.linalg.norm(e[0] + 0.3 * e[2]), "t4": e[3]})
+    scores = {"automation_potential_volume": 0.8, **{f"achievable_rate_{t}": 0.8 for t in TIERS}, "rates_source": "default"}
+    frame = compute_backtest((scores, topics, conv(["t1", "t2"] * 10, False)), (topics, conv(["t2", "t3", "t4"] * 10, True)),
+                             customer_id="x", predicted_at=PREDICTED_AT, achieved_at=ACHIEVED_AT, centroids=centroids)
+    rows = {r["topic_id"]: r for r in frame.filter(pl.col("level") == "topic").iter_rows(named=True)}
+    assert {k: (v["status"], v["split_from"]) for k, v in rows.items()} == {
+        "t1": ("vanished", None), "t2": ("matched", None), "t3": ("split", "t1"), "t4": ("new", None)}
+    assert rows["t1"]["achieved_rate"] is None and rows["t1"]["predicted_conversations"] == 10
+    assert rows["t3"]["achieved_rate"] == 1.0
+
+
+def test_errors_are_clear(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
+    store, _, _ = knowledge_shipped
+    with pytest.raises(TaxonomyError, match="no published scores for customer rising as of 2026-10-01"):
+        run_backtests(store, ACHIEVED_AT, ["rising"], predicted_at=date(2026, 10, 1))
+    with pytest.raises(TaxonomyError, match="must be before"):
+        run_backtests(store, ACHIEVED_AT, ["rising"], predicted_at=ACHIEVED_AT)
+    assert run_backtests(store, ACHIEVED_AT, ["rising"], predicted_at=date(2026, 10, 1), strict=False) == {}
+
+
+def test_calibrated_rates_come_from_customers_who_shipped(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
+    store, _, frame = knowledge_shipped
+    evidence = calibration_evidence(store, ACHIEVED_AT + timedelta(days=1))
+    achieved = frame.filter((pl.col("level") == "tier") & (pl.col("tier") == "informational"))["achieved_rate"][0]
+    assert evidence == {"informational": [achieved], "personalized": [], "action_led": []}
+    assert calibration_evidence(store, ACHIEVED_AT) == {t: [] for t in TIERS}  # only back-tests before the date
+    assert calibrated_rates(evidence, ScoringConfig()) == {}  # one customer is not enough by default
+    calibration = calibrated_rates(evidence, dataclasses.replace(ScoringConfig(), calibration_min_customers=1))
+    assert calibration == {"informational": (achieved, 1)}
+    rates, source = apply_calibration(RATES, "peers:p75:n=4;default:informational,action_led", calibration)
+    assert rates == {**RATES, "informational": achieved}
+    assert source == "calibrated:informational=1;peers:p75:n=4;default:action_led"
+    assert apply_calibration(RATES, "default", {})[1] == "default"
+    full = {t: (0.5, 3) for t in TIERS}
+    assert apply_calibration(RATES, "default", full)[1] == "calibrated:informational=3,personalized=3,action_led=3"
+
+
+def test_config_checks_the_new_settings() -> None:
+    from taxonomy.config import validate
+
+    with pytest.raises(TaxonomyError, match="calibration_percentile"):
+        validate(dataclasses.replace(Config(), scoring=dataclasses.replace(ScoringConfig(), calibration_percentile=0)))
