@@ -162,3 +162,44 @@ def test_config_checks_the_new_settings() -> None:
 
     with pytest.raises(TaxonomyError, match="calibration_percentile"):
         validate(dataclasses.replace(Config(), scoring=dataclasses.replace(ScoringConfig(), calibration_percentile=0)))
+
+
+def test_pages_show_predicted_vs_achieved(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
+    from taxonomy.report import render_reports
+
+    store, _, frame = knowledge_shipped
+    uris = render_reports(store.root, as_of=ACHIEVED_AT)
+    customer, portfolio = Path(uris[0]).read_text(), Path(uris[-1]).read_text()
+    assert 'id="backtest"' in customer and "Predicted vs achieved" in customer
+    c = frame.filter(pl.col("level") == "customer").row(0, named=True)
+    assert f"{100 * c['achieved_potential']:.1f}%" in customer and "levers shipped: Informational" in customer
+    assert 'data-backtest="rising"' in portfolio and 'id="chart-calibration"' in portfolio
+    older = render_reports(store.root, as_of=PREDICTED_AT)  # no back-test as of the prediction date
+    assert 'id="backtest"' not in Path(older[0]).read_text() and "chart-calibration" not in Path(older[-1]).read_text()
+
+
+@pytest.mark.browser
+def test_portfolio_calibration_chart_in_chromium(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
+    import os
+    import shutil
+
+    from taxonomy.report import render_reports
+    from tests.browser import CHROMIUM, Chromium
+
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip("headless Chromium not installed")
+    store, _, _ = knowledge_shipped
+    uris = render_reports(store.root, as_of=ACHIEVED_AT)
+    artifacts = Path(os.environ.get("REPORT_ARTIFACTS", Path(__file__).parents[1] / "artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with Chromium() as browser:
+        for uri, name in ((uris[-1], "backtest-portfolio.png"), (uris[0], "backtest-customer.png")):
+            page = browser.open_page(Path(uri).as_uri(), width=1366)
+            try:
+                page.wait_for("document.readyState === 'complete'")
+                if name == "backtest-portfolio.png":
+                    page.wait_for("document.querySelectorAll('#chart-calibration path.point').length >= 2", timeout=60)
+                assert page.errors() == [] and page.dialogs() == []
+                print(f"screenshot: {page.screenshot(artifacts / name)}")
+            finally:
+                page.close()
