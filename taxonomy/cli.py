@@ -289,7 +289,12 @@ def _proving(args: argparse.Namespace) -> int:
         from taxonomy.storage import Store
 
         store = Store(args.output, label=args.label)
-        written = proving.run_backtests(store, args.achieved_at, args.customer, predicted_at=args.predicted_at)
+        skipped: dict[str, str] = {}
+        # Named customers must succeed; over all customers, those without outcome data are skipped and listed.
+        written = proving.run_backtests(store, args.achieved_at, args.customer, predicted_at=args.predicted_at,
+                                        strict=bool(args.customer), skipped=skipped)
+        for cid, why in skipped.items():
+            print(f"{cid}: skipped: {why}")
         if not written:
             raise TaxonomyError(f"no customer could be back-tested as of {args.achieved_at}")
         for cid, uri in written.items():

@@ -332,7 +332,15 @@ def customer_context(data: CustomerData) -> dict[str, Any]:
 
 
 def describe_rates_source(source: str | None) -> str:
-    """Plain words for a ``rates_source`` (``"default"``, ``"peers:p75:n=5"``, ``"peers:p75:n=5;default:action_led"``)."""
+    """Plain words for a ``rates_source`` (``"default"``, ``"peers:p75:n=5"``, ``"peers:p75:n=5;default:action_led"``,
+    any of them after ``"calibrated:informational=4;"``)."""
+    calibrated = re.fullmatch(r"calibrated:([a-z_]+=\d+(?:,[a-z_]+=\d+)*)(?:;(.*))?", source or "")
+    if calibrated:
+        parts = [f"{charts.tier_name(t).lower()} from {n} customer{'s' if n != '1' else ''}"
+                 for t, n in (p.split("=") for p in calibrated.group(1).split(","))]
+        text = ("what customers achieved after shipping the lever (a percentile, by default the median, of their back-tests: "
+                + "; ".join(parts) + ")")
+        return text + ("; the other tiers: " + describe_rates_source(calibrated.group(2)) if calibrated.group(2) else "")
     match = re.fullmatch(r"peers:p(\d+):n=(\d+)(?:;default:([a-z_,]+))?", source or "")
     if match:
         pct, n, fallback = match.groups()

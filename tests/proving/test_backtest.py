@@ -203,3 +203,54 @@ def test_portfolio_calibration_chart_in_chromium(knowledge_shipped: tuple[Store,
                 print(f"screenshot: {page.screenshot(artifacts / name)}")
             finally:
                 page.close()
+
+
+def test_cli_backtest(knowledge_shipped: tuple[Store, dict, pl.DataFrame], capsys: pytest.CaptureFixture[str]) -> None:
+    from taxonomy.cli import main
+
+    store, _, _ = knowledge_shipped
+    args = ["backtest", "--output", store.root, "--customer", "rising", "--predicted-at", str(PREDICTED_AT)]
+    assert main([*args, "--achieved-at", str(ACHIEVED_AT)]) == 0
+    out = capsys.readouterr().out
+    assert "levers shipped: informational" in out and "backtest/as_of=2026-11-23/customer_id=rising" in out
+    assert main([*args, "--achieved-at", "2026-11-30"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no published topics for customer rising as of 2026-11-30" in err
+
+
+def test_publish_back_tests_predictions_old_enough(tmp_path: Path) -> None:
+    """The scheduled flow: publishing a date back-tests the prediction published backtest_after_days earlier."""
+    from taxonomy.pipeline import run
+    from tests.test_pipeline import AS_OF, write_landing
+
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_landing(landing, {"acme": 12, "globex": 9}, days=14)
+    cfg = dataclasses.replace(Config(), embedding_backend="hashing", window_days=7,
+                              scoring=dataclasses.replace(ScoringConfig(), backtest_after_days=7))
+    first = run(str(landing), str(out), as_of=AS_OF - timedelta(days=7), config=cfg, progress=False)
+    assert "backtest" not in first.published  # nothing published 7+ days before
+    second = run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    assert len(second.published["backtest"]) == 2
+    frame = Store(str(out)).read_partition(Store(str(out)).partition("backtest", as_of=AS_OF, customer_id="acme"))
+    c = frame.filter(pl.col("level") == "customer").row(0, named=True)
+    assert c["predicted_at"] == AS_OF - timedelta(days=7) and c["achieved_potential"] == pytest.approx(0.5)
+    assert c["levers_shipped"] == []  # the same half automated before and after
+
+
+def test_calibrated_rates_source_in_words() -> None:
+    from taxonomy.report import describe_rates_source
+
+    text = describe_rates_source("calibrated:informational=4,personalized=1;peers:p75:n=5;default:action_led")
+    assert "informational from 4 customers; personalized from 1 customer" in text
+    assert "75th percentile" in text and "action-led requests, so those use the configured default" in text
+
+
+def test_a_lever_ships_only_on_a_clear_rise() -> None:
+    from taxonomy.proving.backtest import lever_shipped
+
+    # The bundled sample's loopdesk, whose automation never changed: +10 points on ~290 outcomes (z = 2.4).
+    assert not lever_shipped({"automated": 148, "with_outcome": 289}, {"automated": 175, "with_outcome": 286})
+    assert lever_shipped({"automated": 0, "with_outcome": 224}, {"automated": 32, "with_outcome": 218})  # 0 -> 15%
+    assert not lever_shipped({"automated": 0, "with_outcome": 10}, {"automated": 10, "with_outcome": 10})  # too few
+    assert not lever_shipped({"automated": 500, "with_outcome": 1000}, {"automated": 540, "with_outcome": 1000})  # +4 pts
+    assert lever_shipped({}, {"automated": 30, "with_outcome": 100})  # no outcome before
