@@ -23,6 +23,8 @@ conversations with a known outcome, the way ``current_automation_rate`` and peer
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, timedelta
 
 import numpy as np
@@ -30,7 +32,9 @@ import polars as pl
 
 from taxonomy.errors import TaxonomyError
 from taxonomy.schema import BACKTEST_OUT, CONVERSATIONS_OUT, SCORES_OUT, TIERS, TOPICS_OUT, conform
-from taxonomy.storage import Store, validate_customer_id
+from taxonomy import __version__ as PIPELINE_VERSION
+from taxonomy.storage import PART_FILE, Store, validate_customer_id
+from taxonomy.window import FINGERPRINT
 
 __all__ = ["LEVER_RISE", "lever_shipped", "backtest_customer", "compute_backtest", "format_backtest", "latest_prediction", "run_backtests"]
 
@@ -38,6 +42,7 @@ LEVER_RISE = 0.05  # a lever "shipped" when its tier's automated rate rose by at
 MIN_OUTCOMES = 20  # ... measured on at least this many conversations with an outcome
 Z_MIN = 3.0  # ... and unlikely to be noise or drift (two-proportion z-test against the rate before)
 SPLIT_COSINE = 0.6  # a new topic this close to a predicted one is reported as split from it
+BACKTEST_VERSION = "1"  # bump when the back-test's definitions change: stamps then no longer match
 
 
 def _rate(automated: int, with_outcome: int) -> float | None:
@@ -227,10 +232,15 @@ def backtest_customer(store: Store, customer_id: str, predicted_at: date, achiev
     )
 
 
-def latest_prediction(store: Store, customer_id: str, achieved_at: date, after_days: int) -> date | None:
-    """The latest date with published scores for the customer, ``after_days`` to ``2 x after_days`` before."""
+def latest_prediction(
+    store: Store, customer_id: str, achieved_at: date, after_days: int, dates: list[str] | None = None
+) -> date | None:
+    """The latest date with published scores for the customer, ``after_days`` to ``2 x after_days`` before.
+
+    ``dates``: the ``scores/`` as-of partitions, when the caller has listed them already.
+    """
     lo, hi = achieved_at - timedelta(days=2 * after_days), achieved_at - timedelta(days=after_days)
-    for value in sorted(store.list_partitions("scores", "as_of"), reverse=True):
+    for value in sorted(store.list_partitions("scores", "as_of") if dates is None else dates, reverse=True):
         try:
             day = date.fromisoformat(value)
         except ValueError:
@@ -264,16 +274,23 @@ def run_backtests(
     Returns:
         customer id -> URI of the written partition (customers skipped are absent).
     """
-    from taxonomy.validate import require_valid
+    from taxonomy.validate import require_valid, validate_frame
 
     wanted = customers or store.list_partitions("scores", "customer_id", within=f"{store.dataset('scores')}/as_of={achieved_at}")
+    dates = store.list_partitions("scores", "as_of")
     written: dict[str, str] = {}
+    todo: dict[str, tuple[pl.DataFrame, dict[str, str] | None]] = {}
     for cid in sorted(set(wanted)):
         validate_customer_id(cid)
-        when = predicted_at or latest_prediction(store, cid, achieved_at, after_days)
+        folder = store.partition("backtest", as_of=achieved_at, customer_id=cid)
         try:
+            when = predicted_at or latest_prediction(store, cid, achieved_at, after_days, dates)
             if when is None:
                 raise TaxonomyError(f"no prediction for customer {cid} published {after_days}+ days before {achieved_at}")
+            stamp = _inputs_stamp(store, cid, when, achieved_at)
+            if stamp is not None and (store.read_metadata(folder) or {}).get(FINGERPRINT) == stamp[FINGERPRINT]:
+                written[cid] = store.uri(f"{folder}/{PART_FILE}")  # its inputs are unchanged: nothing to redo
+                continue
             frame = backtest_customer(store, cid, when, achieved_at)
             if frame.filter(pl.col("level") == "customer").get_column("achieved_potential")[0] is None:
                 raise TaxonomyError(f"customer {cid} has no automation outcome in the window ending {achieved_at}: "
@@ -284,10 +301,30 @@ def run_backtests(
             if skipped is not None:
                 skipped[cid] = exc.message
             continue
-        folder = store.partition("backtest", as_of=achieved_at, customer_id=cid)
-        require_valid(frame, "backtest", file=store.uri(folder))
-        written[cid] = store.write_partition(frame, folder)
-    return written
+        todo[cid] = (frame, stamp)
+    # One Great Expectations run for all (it costs ~0.3 s a run, whatever its size); on a failure,
+    # customer by customer so the error names the partition.
+    if todo and not validate_frame(pl.concat([f for f, _ in todo.values()]), "backtest").success:
+        for cid, (frame, _) in todo.items():
+            require_valid(frame, "backtest", file=store.uri(store.partition("backtest", as_of=achieved_at, customer_id=cid)))
+    for cid, (frame, stamp) in todo.items():
+        written[cid] = store.write_partition(frame, store.partition("backtest", as_of=achieved_at, customer_id=cid),
+                                             metadata=stamp)
+    return dict(sorted(written.items()))
+
+
+def _inputs_stamp(store: Store, cid: str, predicted_at: date, achieved_at: date) -> dict[str, str] | None:
+    """A fingerprint of everything a back-test reads (from partition footers only); None when an input has none."""
+    stamps = []
+    for name, day in (("scores", predicted_at), ("topics", predicted_at), ("conversations", predicted_at),
+                      ("topics", achieved_at), ("conversations", achieved_at), ("topic_state", predicted_at),
+                      ("topic_state", achieved_at)):
+        meta = store.read_metadata(store.partition(name, as_of=day, customer_id=cid))
+        if meta is None or FINGERPRINT not in meta:
+            return None
+        stamps.append([name, day.isoformat(), meta[FINGERPRINT]])
+    blob = json.dumps([PIPELINE_VERSION, BACKTEST_VERSION, stamps], sort_keys=True)
+    return {FINGERPRINT: hashlib.sha256(blob.encode()).hexdigest()}
 
 
 def _pct(v: float | None) -> str:

@@ -218,7 +218,7 @@ def test_cli_backtest(knowledge_shipped: tuple[Store, dict, pl.DataFrame], capsy
     assert err.count("\n") == 1 and "no published topics for customer rising as of 2026-11-30" in err
 
 
-def test_publish_back_tests_predictions_old_enough(tmp_path: Path) -> None:
+def test_publish_back_tests_predictions_old_enough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The scheduled flow: publishing a date back-tests the prediction published backtest_after_days earlier."""
     from taxonomy.pipeline import run
     from tests.test_pipeline import AS_OF, write_landing
@@ -235,6 +235,16 @@ def test_publish_back_tests_predictions_old_enough(tmp_path: Path) -> None:
     c = frame.filter(pl.col("level") == "customer").row(0, named=True)
     assert c["predicted_at"] == AS_OF - timedelta(days=7) and c["achieved_potential"] == pytest.approx(0.5)
     assert c["levers_shipped"] == []  # the same half automated before and after
+    # A re-run with nothing changed reads footers only: the back-tests are not recomputed.
+    from taxonomy.proving import backtest as module
+
+    before = (tmp_path / "out/backtest/as_of=2026-03-01/customer_id=acme/part-0.parquet").read_bytes()
+    calls: list[str] = []
+    real = module.backtest_customer
+    monkeypatch.setattr(module, "backtest_customer", lambda store, cid, *a: calls.append(cid) or real(store, cid, *a))
+    again = run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    assert calls == [] and again.published["backtest"] == second.published["backtest"]
+    assert (tmp_path / "out/backtest/as_of=2026-03-01/customer_id=acme/part-0.parquet").read_bytes() == before
 
 
 def test_calibrated_rates_source_in_words() -> None:
