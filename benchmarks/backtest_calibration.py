@@ -26,11 +26,22 @@ from typing import Any
 
 import polars as pl
 
-from benchmarks._common import machine, machine_markdown, markdown_table, stamp_end, write_results
+from benchmarks._common import (
+    machine,
+    machine_markdown,
+    markdown_table,
+    stamp_end,
+    write_results,
+)
 from taxonomy.calibrate import calibrated_rates, calibration_evidence
 from taxonomy.config import ScoringConfig
 from taxonomy.proving import run_backtests
-from taxonomy.samples.generate import END_DATE, customer_profiles, day_records, plan_counts
+from taxonomy.samples.generate import (
+    END_DATE,
+    customer_profiles,
+    day_records,
+    plan_counts,
+)
 from taxonomy.schema import CONVERSATIONS_OUT, TIERS, conform
 from taxonomy.scoring import score_customer
 from taxonomy.storage import Store

@@ -24,7 +24,7 @@ from taxonomy.config import ScoringConfig
 from taxonomy.schema import BACKTEST_OUT, TIERS, conform
 from taxonomy.storage import Store
 
-__all__ = ["Calibration", "apply_calibration", "calibration_evidence", "calibrated_rates", "LOOKBACK_DAYS"]
+__all__ = ["LOOKBACK_DAYS", "Calibration", "apply_calibration", "calibrated_rates", "calibration_evidence"]
 
 LOOKBACK_DAYS = 91
 Calibration = dict[str, tuple[float, int]]  # tier -> (rate, customers behind it)

@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
-from taxonomy.proving.backtest import backtest_customer, compute_backtest, format_backtest, run_backtests
+from taxonomy.proving.backtest import (
+           backtest_customer,
+           compute_backtest,
+           format_backtest,
+           run_backtests,
+)
 from taxonomy.proving.compare import compare_runs, format_comparison
 from taxonomy.proving.promote import promote, promotions, rollback
 

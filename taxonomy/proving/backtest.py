@@ -30,13 +30,20 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from taxonomy.errors import TaxonomyError
-from taxonomy.schema import BACKTEST_OUT, CONVERSATIONS_OUT, SCORES_OUT, TIERS, TOPICS_OUT, conform
 from taxonomy import __version__ as PIPELINE_VERSION
+from taxonomy.errors import TaxonomyError
+from taxonomy.schema import (
+    BACKTEST_OUT,
+    CONVERSATIONS_OUT,
+    SCORES_OUT,
+    TIERS,
+    TOPICS_OUT,
+    conform,
+)
 from taxonomy.storage import PART_FILE, Store, validate_customer_id
 from taxonomy.window import FINGERPRINT
 
-__all__ = ["LEVER_RISE", "lever_shipped", "backtest_customer", "compute_backtest", "format_backtest", "latest_prediction", "run_backtests"]
+__all__ = ["LEVER_RISE", "backtest_customer", "compute_backtest", "format_backtest", "latest_prediction", "lever_shipped", "run_backtests"]
 
 LEVER_RISE = 0.05  # a lever "shipped" when its tier's automated rate rose by at least 5 points
 MIN_OUTCOMES = 20  # ... measured on at least this many conversations with an outcome
@@ -336,8 +343,8 @@ def format_backtest(frame: pl.DataFrame, top: int = 10) -> str:
     c = frame.filter(pl.col("level") == "customer").row(0, named=True)
     lines = [
         f"{c['customer_id']}: predicted as of {c['predicted_at']}, achieved in the window ending {c['as_of'] - timedelta(days=1)}",
-        f"  potential predicted {_pct(c['predicted_potential'])}  achieved {_pct(c['achieved_potential'])}"
-        f"  error {_pct(c['absolute_error'])}  (predicted for the levers shipped: {_pct(c['predicted_potential_shipped'])})",
+        (f"  potential predicted {_pct(c['predicted_potential'])}  achieved {_pct(c['achieved_potential'])}"
+         f"  error {_pct(c['absolute_error'])}  (predicted for the levers shipped: {_pct(c['predicted_potential_shipped'])})"),
         f"  levers shipped: {', '.join(c['levers_shipped'] or []) or 'none'}",
         f"    {'tier':<14} {'predicted':>9} {'before':>7} {'achieved':>8} {'convs':>6}",
     ]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from taxonomy.errors import TaxonomyError
 from taxonomy.storage import PART_FILE, Store, validate_customer_id, validate_label
@@ -77,7 +77,7 @@ def promote(output_uri: str, label: str, as_of: date, customers: list[str] | Non
     """
     src, prod = Store(output_uri, label=validate_label(label)), Store(output_uri)
     wanted = _label_customers(src, as_of, customers)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     pid = f"{stamp}-{uuid.uuid4().hex[:8]}"
     absent = []
     for cid in wanted:
