@@ -2,12 +2,15 @@
 # `make demo`: the main job on the bundled sample, run by Airflow itself.
 #
 # A fresh AIRFLOW_HOME under .demo/airflow (SQLite metadata DB), then
-#   airflow dags test support_taxonomy <as_of>         (the daily DAG, latest sample day)
-#   airflow dags test support_taxonomy_report <as_of>  (the report DAG it feeds)
+#   airflow dags test support_taxonomy <as_of - 28 d>  (the prediction a back-test checks)
+#   airflow dags test support_taxonomy <as_of>         (the daily DAG, latest sample day; its publish step
+#                                                       back-tests the prediction of 28 days before)
+#   airflow dags test support_taxonomy_report <as_of>  (the report DAG it feeds: predicted vs achieved)
 # with Airflow's own log in .demo/airflow/*.log, and a readable summary on the terminal.
 #
 # Environment: TAXONOMY_LANDING_URI (default: examples/landing, else a generated sample),
-# TAXONOMY_OUTPUT_URI (default: .demo/output), DEMO_AS_OF (default: day after the latest landing day).
+# TAXONOMY_OUTPUT_URI (default: .demo/output), DEMO_AS_OF (default: day after the latest landing day),
+# DEMO_PREDICTED_AT (default: DEMO_AS_OF - 28 days; "none" skips the prediction run and the back-test).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +35,7 @@ if [[ -z "$latest" ]]; then
   exit 2
 fi
 AS_OF="${DEMO_AS_OF:-$(date -u -d "$latest + 1 day" +%F)}"
+PREDICTED_AT="${DEMO_PREDICTED_AT:-$(date -u -d "$AS_OF - 28 days" +%F)}"
 
 export AIRFLOW_HOME="$DEMO/home"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
@@ -51,6 +55,11 @@ start=$(date +%s)
 status=0
 # The sample's settings: its Zendesk customer keeps handle time in a custom field (examples/config.yaml).
 CONF="{\"config_path\": \"${DEMO_CONFIG:-$ROOT/examples/config.yaml}\"}"
+if [[ "$PREDICTED_AT" != "none" ]]; then
+  # The prediction 28 days earlier, so the as_of run's publish step can back-test it (predicted vs achieved).
+  "$BIN/airflow" dags test support_taxonomy "$PREDICTED_AT" -c "$CONF" >"$DEMO/support_taxonomy_predicted.log" 2>&1 || status=$?
+  echo "  airflow dags test support_taxonomy $PREDICTED_AT (the prediction): exit $status in $(( $(date +%s) - start )) s"
+fi
 "$BIN/airflow" dags test support_taxonomy "$AS_OF" -c "$CONF" >"$DEMO/support_taxonomy.log" 2>&1 || status=$?
 echo "  airflow dags test support_taxonomy: exit $status in $(( $(date +%s) - start )) s"
 
@@ -86,6 +95,16 @@ for folder in "$scores"/customer_id=*; do
   "$BIN/taxonomy" show --output "$OUTPUT" --customer "$customer" --as-of "$AS_OF" --top 3 \
     || echo "($customer: \`taxonomy show\` failed; its outputs are in $OUTPUT)" >&2
 done
+backtests="$OUTPUT/backtest/as_of=$AS_OF"
+if [[ -d "$backtests" ]]; then
+  echo "=================================================================================="
+  echo "Back-tests: the potential published on $PREDICTED_AT against what customers automated since"
+  for folder in "$backtests"/customer_id=*; do
+    customer="${folder##*/customer_id=}"
+    "$BIN/taxonomy" backtest --output "$OUTPUT" --customer "$customer" --predicted-at "$PREDICTED_AT" --achieved-at "$AS_OF" \
+      | head -n 7 || true
+  done
+fi
 reports="$OUTPUT/reports/as_of=$AS_OF"
 [[ -d "$reports" ]] && echo && echo "CSM report pages: $reports/"
 exit "$status"

@@ -125,6 +125,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser(
+        "backtest",
+        help="did the prediction come true? predicted vs achieved automation per topic, tier and customer",
+        description="Compare the potential published as of --predicted-at with the automation each customer "
+        "reached in the window ending the day before --achieved-at (topics by stable id, tiers, levers shipped) "
+        "and write OUTPUT/backtest/as_of=ACHIEVED/customer_id=ID/. Both dates must be published.",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root of the runs")
+    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable; default: all)")
+    p.add_argument("--predicted-at", required=True, type=_date, metavar="YYYY-MM-DD", help="as-of date of the prediction")
+    p.add_argument("--achieved-at", required=True, type=_date, metavar="YYYY-MM-DD", help="as-of date of the outcome window")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "compare",
+        help="what a labelled run changed against production (or another label), per customer",
+        description="Print, and write under OUTPUT/label=NAME/compare/, each changed customer's potential and "
+        "tier-share deltas and its topics added, removed, renamed or re-tiered, biggest movers first.",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root")
+    p.add_argument("--label", required=True, metavar="NAME", help="the labelled run under review")
+    p.add_argument("--against", default="production", metavar="production|LABEL", help="baseline (default: production)")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the label's latest published")
+
+    p = sub.add_parser(
+        "promote",
+        help="make a reviewed label's outputs the production ones (atomically), or roll back",
+        description="Swap the label's published partitions of --as-of into production, customer by customer "
+        "(readers see the old or the new outputs, never a mix), keeping what they replace under "
+        "OUTPUT/promotions/ so --rollback restores it exactly.",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root")
+    p.add_argument("--label", metavar="NAME", help="the reviewed label (required unless --rollback)")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="the as-of date to promote (required unless --rollback)")
+    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
+    p.add_argument("--rollback", action="store_true", help="undo the latest promotion in force (or --promotion ID)")
+    p.add_argument("--promotion", metavar="ID", help="with --rollback: the promotion to undo")
+
+    p = sub.add_parser(
         "pull",
         help="pull one customer's conversations from Intercom or Zendesk into the landing zone",
         description="Pull conversations updated in [--start, --end] from the customer's support platform "
@@ -142,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="generate synthetic multi-customer exports (the bundled sample, or millions of rows for benchmarks)",
     )
     p.add_argument("--output", required=True, metavar="DIR", help="landing root to write")
-    p.add_argument("--customers", type=int, default=4, help="number of customers (default: 4)")
+    p.add_argument("--customers", type=int, default=5, help="number of customers (default: 5, the bundled ones)")
     p.add_argument("--conversations", type=int, default=None, help="total conversations (default: the bundled sample's size)")
     p.add_argument("--days", type=int, default=63, help="days of history (default: 63)")
     p.add_argument("--seed", type=int, default=7)
@@ -228,6 +266,8 @@ def dispatch(args: argparse.Namespace) -> int:
         for path in render_reports(args.output, as_of=args.as_of, customers=args.customer, label=args.label):
             print(path)
         return 0
+    if args.command in ("backtest", "compare", "promote"):
+        return _proving(args)
     if args.command == "pull":
         from taxonomy.pull import pull_cli
 
@@ -239,6 +279,42 @@ def dispatch(args: argparse.Namespace) -> int:
         print(write_sample(args.output, customers=args.customers, conversations=args.conversations, days=args.days, seed=args.seed))
         return 0
     raise AssertionError(args.command)
+
+
+def _proving(args: argparse.Namespace) -> int:
+    """``backtest``, ``compare`` and ``promote``."""
+    from taxonomy import proving
+
+    if args.command == "backtest":
+        from taxonomy.storage import Store
+
+        store = Store(args.output, label=args.label)
+        skipped: dict[str, str] = {}
+        # Named customers must succeed; over all customers, those without outcome data are skipped and listed.
+        written = proving.run_backtests(store, args.achieved_at, args.customer, predicted_at=args.predicted_at,
+                                        strict=bool(args.customer), skipped=skipped)
+        for cid, why in skipped.items():
+            print(f"{cid}: skipped: {why}")
+        if not written:
+            raise TaxonomyError(f"no customer could be back-tested as of {args.achieved_at}")
+        for cid, uri in written.items():
+            print(proving.format_backtest(store.read_partition(store.partition("backtest", as_of=args.achieved_at, customer_id=cid))))
+            print(f"  written: {uri}")
+        return 0
+    if args.command == "compare":
+        as_of, frames, compared = proving.compare_runs(args.output, args.label, against=args.against, as_of=args.as_of)
+        print(proving.format_comparison(args.label, args.against, as_of, frames, compared))
+        return 0
+    if args.rollback:
+        m = proving.rollback(args.output, args.promotion)
+        print(f"rolled back promotion {m['id']}: label={m['label']} as of {m['as_of']} for {', '.join(m['customers'])}")
+        return 0
+    if not args.label or not args.as_of:
+        raise TaxonomyError("promote needs --label and --as-of (or --rollback)")
+    m = proving.promote(args.output, args.label, args.as_of, args.customer)
+    print(f"promoted label={m['label']} as of {m['as_of']} to production for {', '.join(m['customers'])}"
+          f" (promotion {m['id']}; undo with `taxonomy promote --output {args.output} --rollback --promotion {m['id']}`)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

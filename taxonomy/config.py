@@ -50,6 +50,12 @@ class ScoringConfig:
     peer_min_customers: int = 3
     # Achievable rate for a tier = this percentile of peers' observed automated rate in that tier.
     peer_percentile: float = 0.75
+    # Calibration (taxonomy.calibrate): a tier's rate comes from the back-tests of customers who
+    # shipped its lever, once at least this many did; the rate is this percentile of what they achieved.
+    calibration_min_customers: int = 3
+    calibration_percentile: float = 0.5
+    # A back-test runs after each publish for a prediction published at least this many days earlier.
+    backtest_after_days: int = 28
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,12 @@ def validate(cfg: Config, where: str = "config") -> Config:
         raise TaxonomyError(f"needs a rate in [0, 1] for each of {TIERS}", file=where, field="scoring.default_rates")
     if not 0 < cfg.scoring.peer_percentile <= 1:
         raise TaxonomyError("must be in (0, 1]", file=where, field="scoring.peer_percentile")
+    if not 0 < cfg.scoring.calibration_percentile <= 1:
+        raise TaxonomyError("must be in (0, 1]", file=where, field="scoring.calibration_percentile")
+    if int(cfg.scoring.calibration_min_customers) < 1:
+        raise TaxonomyError("must be at least 1", file=where, field="scoring.calibration_min_customers")
+    if int(cfg.scoring.backtest_after_days) < 1:
+        raise TaxonomyError("must be at least 1", file=where, field="scoring.backtest_after_days")
     return cfg
 
 

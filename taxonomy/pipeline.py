@@ -269,11 +269,20 @@ def publish(
     config_path: str | Config | None = None,
     run_id: str | None = None,
 ) -> dict[str, list[str]]:
-    """Score the analysed customers against each other and publish; see :mod:`taxonomy.publish`."""
+    """Score the analysed customers against each other and publish; see :mod:`taxonomy.publish`.
+
+    Then back-test every published customer whose prediction of ``scoring.backtest_after_days``
+    (28) to twice that many days earlier is published and who has outcome data
+    (:func:`taxonomy.proving.run_backtests`); its URIs are listed under ``backtest``.
+    """
+    from taxonomy.proving import run_backtests
     from taxonomy.publish import publish_scores
 
     cfg = _config(config_path, window_days=window_days)
-    return publish_scores(Store(output_uri, label=label), as_of, list(customers), cfg, run_id=run_id)
+    store = Store(output_uri, label=label)
+    written = publish_scores(store, as_of, list(customers), cfg, run_id=run_id)
+    backtests = run_backtests(store, as_of, sorted(set(customers)), after_days=cfg.scoring.backtest_after_days, strict=False)
+    return {**written, "backtest": list(backtests.values())} if backtests else written
 
 
 # -- the whole job ---------------------------------------------------------------------------------

@@ -57,10 +57,12 @@ def publish_scores(
     Returns:
         Dataset name -> URIs of the partitions written.
     """
+    from taxonomy.calibrate import apply_calibration, calibrated_rates, calibration_evidence
     from taxonomy.scoring import achievable_rates, customer_tier_stats, score_customer
     from taxonomy.window import window_bounds
 
-    fingerprint, unchanged = _published_fingerprint(store, as_of, customers, cfg, run_id)
+    calibration = calibrated_rates(calibration_evidence(store, as_of), cfg.scoring)
+    fingerprint, unchanged = _published_fingerprint(store, as_of, customers, cfg, run_id, calibration)
     if unchanged:
         return unchanged
     staged: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
@@ -75,6 +77,7 @@ def publish_scores(
         raise TaxonomyError(f"no customer to publish for {as_of}")
 
     rates, rates_source = achievable_rates({c: customer_tier_stats(v[0]) for c, v in staged.items()}, cfg.scoring)
+    rates, rates_source = apply_calibration(rates, rates_source, calibration)
     versions = sorted({v for conv, _ in staged.values() for v in conv.get_column("model_version").drop_nulls().unique()})
     model_version = ",".join(versions) or "none"
     run_id = run_id or deterministic_run_id(as_of, list(staged), cfg, model_version)
@@ -103,13 +106,14 @@ def publish_scores(
 
 
 def _published_fingerprint(
-    store: Store, as_of: date, customers: list[str], cfg: Config, run_id: str | None
+    store: Store, as_of: date, customers: list[str], cfg: Config, run_id: str | None, calibration: object = None
 ) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
     """The stamp for this publication and, when every published partition already carries it, their URIs.
 
     Publication depends on every customer's analysis (peer rates are computed across them), so
     the stamp covers all their fingerprints, the settings and ``run_id``. A re-run of a published
-    date with nothing changed then reads only partition footers. No stamp (None) when an analysis
+    date with nothing changed then reads only partition footers. Calibrated rates (from back-tests
+    published since) are part of the stamp. No stamp (None) when an analysis
     has no fingerprint: always publish then.
     """
     from taxonomy.window import FINGERPRINT
@@ -120,8 +124,8 @@ def _published_fingerprint(
         if meta is None or FINGERPRINT not in meta:
             return None, None
         analyses.append((cid, meta[FINGERPRINT]))
-    blob = json.dumps([PIPELINE_VERSION, as_of.isoformat(), analyses, _result_settings(cfg), run_id], sort_keys=True,
-                      default=str)
+    blob = json.dumps([PIPELINE_VERSION, as_of.isoformat(), analyses, _result_settings(cfg), run_id]
+                      + ([calibration] if calibration else []), sort_keys=True, default=str)
     stamp = {FINGERPRINT: hashlib.sha256(blob.encode()).hexdigest()}
     written: dict[str, list[str]] = {name: [] for name in PUBLISHED}
     for cid, _ in analyses:
@@ -167,6 +171,49 @@ def read_published(store: Store, name: str, as_of: date, customer_id: str) -> pl
     if frame is None:
         raise TaxonomyError(f"no {name} for customer {customer_id} as of {as_of}", file=store.uri(store.dataset(name)))
     return frame
+
+
+def read_customer_outputs(
+    store: Store, as_of: date, customer_id: str, *, attempts: int = 20, wait_s: float = 0.05
+) -> dict[str, pl.DataFrame | None]:
+    """One customer's published partitions of ``as_of``, all from the same publication.
+
+    Every partition a publication (or ``taxonomy promote``) writes carries the publication's
+    fingerprint. A reader that raced a swap sees partitions with different fingerprints: it reads
+    again until they agree, so it returns the old set or the new set, never a mix.
+
+    Returns:
+        Dataset name (``PUBLISHED``) -> frame, None where absent.
+
+    Raises:
+        TaxonomyError: the partitions never agreed (a swap that stopped half way: re-run it).
+    """
+    import io
+    import time
+
+    import pyarrow.parquet as pq
+
+    from taxonomy.window import FINGERPRINT
+
+    for _ in range(attempts):
+        frames: dict[str, pl.DataFrame | None] = {}
+        stamps = set()
+        for name in PUBLISHED:
+            path = f"{store.partition(name, as_of=as_of, customer_id=customer_id)}/{PART_FILE}"
+            try:
+                data = store.fs.cat_file(path)
+            except FileNotFoundError:
+                frames[name] = None
+                continue
+            meta = pq.read_schema(io.BytesIO(data)).metadata or {}
+            stamps.add(meta.get(FINGERPRINT.encode()))
+            frames[name] = pl.read_parquet(io.BytesIO(data))
+        if len(stamps) <= 1:
+            return frames
+        time.sleep(wait_s)
+    raise TaxonomyError(f"the published partitions of customer {customer_id} as of {as_of} are from different "
+                        "publications: a publish or promote stopped half way; run it again",
+                        file=store.uri(store.dataset("scores")))
 
 
 def _pct(value: float | None) -> str:

@@ -142,6 +142,8 @@ SCORES_OUT: dict[str, pl.DataType] = {
     "model_version": pl.String(),
     "pipeline_version": pl.String(),
     "run_id": pl.String(),
+    # The achievable rate used for each tier (see rates_source), so a back-test can replay the prediction.
+    **{f"achievable_rate_{t}": pl.Float64() for t in TIERS},
 }
 TRENDS_OUT: dict[str, pl.DataType] = {
     "customer_id": pl.String(),
@@ -150,6 +152,55 @@ TRENDS_OUT: dict[str, pl.DataType] = {
     "topic_id": pl.String(),
     "conversations": pl.Int64(),
     "handle_time_seconds": pl.Float64(),
+}
+
+# Back-tests (taxonomy.proving.backtest), partitioned as_of=<achieved-at>/customer_id=ID/: did the
+# potential published at predicted_at come true in the window ending the day before as_of? One row
+# per ``level``: "topic" (by stable topic id; ``status`` matched, vanished, new or split), "tier",
+# and one "customer" summary. Rates are by conversation count (automated / with a known outcome),
+# as ``current_automation_rate`` is; ``predicted_rate`` is the achievable rate the prediction used.
+BACKTEST_OUT: dict[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "as_of": pl.Date(),  # the achieved-at date
+    "predicted_at": pl.Date(),
+    "level": pl.String(),
+    "topic_id": pl.String(),
+    "label": pl.String(),
+    "tier": pl.String(),
+    "status": pl.String(),
+    "split_from": pl.String(),
+    "predicted_rate": pl.Float64(),
+    "baseline_rate": pl.Float64(),  # automated rate in the predicted-at window
+    "achieved_rate": pl.Float64(),
+    "conversations": pl.Int64(),  # in the achieved-at window
+    "with_outcome": pl.Int64(),
+    "hours": pl.Float64(),  # agent hours in the achieved-at window
+    "predicted_conversations": pl.Int64(),
+    "predicted_potential": pl.Float64(),
+    "achieved_potential": pl.Float64(),
+    "absolute_error": pl.Float64(),
+    "predicted_potential_shipped": pl.Float64(),
+    "levers_shipped": pl.List(pl.String()),
+    "rates_source": pl.String(),
+}
+# Reviews of a labelled run against production or another label (taxonomy.proving.compare),
+# partitioned as_of=/against=/customer_id= under the label: one "customer" row, then one row per
+# topic added, removed, renamed or re-tiered.
+COMPARE_OUT: dict[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "as_of": pl.Date(),
+    "label": pl.String(),
+    "against": pl.String(),
+    "change": pl.String(),
+    "topic_id": pl.String(),
+    "label_before": pl.String(),
+    "label_after": pl.String(),
+    "tier_before": pl.String(),
+    "tier_after": pl.String(),
+    "value_before": pl.Float64(),  # potential (customer row) or hours (topic rows)
+    "value_after": pl.Float64(),
+    "delta": pl.Float64(),
+    **{f"delta_share_{t}": pl.Float64() for t in TIERS},
 }
 
 # Dataset name -> schema. Paths are built by taxonomy.storage from these names.
@@ -161,6 +212,8 @@ DATASETS: dict[str, dict[str, pl.DataType]] = {
     "topics": TOPICS_OUT,
     "scores": SCORES_OUT,
     "trends": TRENDS_OUT,
+    "backtest": BACKTEST_OUT,
+    "compare": COMPARE_OUT,
 }
 
 

@@ -30,7 +30,12 @@ Rates sources (``rates_source`` in every score row):
   observed automated rate of the 5 peer customers in this run;
 - ``"peers:p75:n=5;default:action_led"``: as above, but too few peers had outcome data in
   the tiers listed after ``default:`` and those use the configured default;
-- ``"default"``: fewer than ``peer_min_customers`` peers; all configured defaults.
+- ``"default"``: fewer than ``peer_min_customers`` peers; all configured defaults;
+- ``"calibrated:informational=4;peers:p75:n=5"``: a prefix naming the tiers whose rate was
+  calibrated on what customers who shipped the lever achieved, with how many customers
+  (:mod:`taxonomy.calibrate`); the rest of the string covers the other tiers.
+
+The rate used for each tier is written too (``achievable_rate_<tier>``).
 """
 
 from __future__ import annotations
@@ -177,6 +182,7 @@ def score_customer(
     scores.update(
         customer_id=customer_id, as_of=as_of, window_start=window_start, window_end=window_end,
         rates_source=rates_source, model_version=model_version, pipeline_version=pipeline_version, run_id=run_id,
+        **{f"achievable_rate_{t}": float(rates.get(t, 0.0)) for t in TIERS},
     )
     return ScoreResult(
         scores=conform(pl.DataFrame([scores]), SCORES_OUT),

@@ -85,8 +85,13 @@ def render_reports(
 
 def _render_customer_page(store: Store, day: date, customer_id: str, env: Any, common: dict[str, Any]) -> str:
     """Render and write one customer's page; return its URI."""
+    from taxonomy.report.outcomes import backtest_context, error_note, load_backtest
+
     scripts = charts.page_scripts()
     context = customer_context(load_customer(store, day, customer_id))
+    context["backtest"] = backtest_context(load_backtest(store, day, customer_id))
+    if context["backtest"]:
+        context["backtest"]["note"] = error_note(context["backtest"]["summary"])
     html = env.get_template("customer.html").render(**common, **context, scripts={k: markup(v) for k, v in scripts.items()})
     allowed = [*scripts.values(), *(body for chart in context["charts"].values() if chart for body in SCRIPT_RE.findall(chart))]
     return _write_page(store, f"{store.partition(REPORTS, as_of=day, customer_id=customer_id)}/{PAGE}", html, allowed)
@@ -111,8 +116,17 @@ def _render_portfolio(
         "total_conversations": sum(r["conversations"] or 0 for r in rows),
         "total_hours": sum(r["hours"] or 0.0 for r in rows),
     }
-    html = env.get_template("portfolio.html").render(**common, rows=rows, **totals)
-    return _write_page(store, f"{store.partition(REPORTS, as_of=day)}/{PAGE}", html, [])
+    from taxonomy.report.outcomes import calibration_chart, portfolio_outcomes
+
+    outcomes = portfolio_outcomes(store, day, published)
+    for row in rows:
+        row["outcome"] = outcomes.get(row["customer_id"])
+    chart = markup(calibration_chart(list(outcomes.values()))) if outcomes else None
+    scripts = charts.page_scripts() if chart else {}
+    html = env.get_template("portfolio.html").render(**common, rows=rows, **totals, calibration=chart,
+                                                     outcomes=len(outcomes), scripts={k: markup(v) for k, v in scripts.items()})
+    allowed = [*scripts.values(), *SCRIPT_RE.findall(chart)] if chart else []
+    return _write_page(store, f"{store.partition(REPORTS, as_of=day)}/{PAGE}", html, allowed)
 
 
 def resolve_as_of(store: Store, as_of: date | None) -> date:
@@ -172,14 +186,22 @@ def _scores_row(store: Store, day: date, customer_id: str) -> dict[str, Any]:
 
 
 def load_customer(store: Store, day: date, customer_id: str) -> CustomerData:
-    """Read one customer's published partitions for ``day``."""
-    return CustomerData(
-        customer_id=customer_id,
-        scores=_scores_row(store, day, customer_id),
-        topics=_read(store, "topics", day, customer_id, TOPICS_OUT),
-        trends=_read(store, "trends", day, customer_id, TRENDS_OUT),
-        conversations=_read(store, "conversations", day, customer_id, CONVERSATIONS_OUT),
-    )
+    """Read one customer's published partitions for ``day``, all from one publication (see
+    :func:`taxonomy.publish.read_customer_outputs`: a page never mixes a promotion's old and new outputs)."""
+    from taxonomy.publish import read_customer_outputs
+
+    frames = read_customer_outputs(store, day, customer_id)
+
+    def own(name: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        frame = frames.get(name)
+        return pl.DataFrame(schema=schema) if frame is None else conform(frame, schema).filter(pl.col("customer_id") == customer_id)
+
+    scores = own("scores", SCORES_OUT)
+    if scores.height == 0:
+        raise TaxonomyError(f"scores partition of {customer_id} as of {day} is empty",
+                            file=store.uri(store.partition("scores", as_of=day, customer_id=customer_id)))
+    return CustomerData(customer_id=customer_id, scores=scores.row(0, named=True), topics=own("topics", TOPICS_OUT),
+                        trends=own("trends", TRENDS_OUT), conversations=own("conversations", CONVERSATIONS_OUT))
 
 
 def hours_to_win(topics: pl.DataFrame) -> float | None:
@@ -310,7 +332,15 @@ def customer_context(data: CustomerData) -> dict[str, Any]:
 
 
 def describe_rates_source(source: str | None) -> str:
-    """Plain words for a ``rates_source`` (``"default"``, ``"peers:p75:n=5"``, ``"peers:p75:n=5;default:action_led"``)."""
+    """Plain words for a ``rates_source`` (``"default"``, ``"peers:p75:n=5"``, ``"peers:p75:n=5;default:action_led"``,
+    any of them after ``"calibrated:informational=4;"``)."""
+    calibrated = re.fullmatch(r"calibrated:([a-z_]+=\d+(?:,[a-z_]+=\d+)*)(?:;(.*))?", source or "")
+    if calibrated:
+        parts = [f"{charts.tier_name(t).lower()} from {n} customer{'s' if n != '1' else ''}"
+                 for t, n in (p.split("=") for p in calibrated.group(1).split(","))]
+        text = ("what customers achieved after shipping the lever (a percentile, by default the median, of their back-tests: "
+                + "; ".join(parts) + ")")
+        return text + ("; the other tiers: " + describe_rates_source(calibrated.group(2)) if calibrated.group(2) else "")
     match = re.fullmatch(r"peers:p(\d+):n=(\d+)(?:;default:([a-z_,]+))?", source or "")
     if match:
         pct, n, fallback = match.groups()

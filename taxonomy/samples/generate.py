@@ -68,6 +68,14 @@ BUNDLED: tuple[CustomerProfile, ...] = (
                     automated_rates={"informational": 0.36, "personalized": 0.14, "action_led": 0.04},
                     missing_handle_share=0.04, utc_offset=2, foreign_share=0.05, csv_columns=_ALL_CSV,
                     events=(("compensation_claim", 20, 24, 3.0),)),
+    # Ships its levers one after the other: knowledge content 4 weeks before the end of the sample,
+    # data connectors 3 weeks before, procedures 2 weeks before (see examples/README.md).
+    CustomerProfile("brightcart", "e-commerce", "csv", 21, {"informational": 0.36, "personalized": 0.36, "action_led": 0.28},
+                    automated_rates={"informational": 0.05, "personalized": 0.02, "action_led": 0.0},
+                    handle_scale=1.02, utc_offset=-1, csv_columns=_ALL_CSV,
+                    levers=(("informational", END_DATE - timedelta(days=27), 0.72),
+                            ("personalized", END_DATE - timedelta(days=20), 0.45),
+                            ("action_led", END_DATE - timedelta(days=13), 0.2))),
 )
 
 _NAME_A = ("north", "blue", "bright", "silver", "swift", "green", "nova", "clear", "true", "open", "red", "tidal")
@@ -75,11 +83,12 @@ _NAME_B = ("peak", "path", "leaf", "stone", "wave", "field", "gate", "harbor", "
 
 
 def customer_profiles(customers: int, seed: int = 7) -> list[CustomerProfile]:
-    """The first ``customers`` customers: the four bundled ones, then generated ones.
+    """The first ``customers`` customers: the five bundled ones, then generated ones.
 
     Generated customers cycle through the industries; every tenth (from the fifth)
     exports Intercom, the next Zendesk, the rest CSV. Intercom customers and half of the
-    CSV ones have an automation outcome; Zendesk exports carry none.
+    CSV ones have an automation outcome; Zendesk exports carry none. Every third customer with
+    an outcome ships its levers during the last four weeks, as ``brightcart`` does.
 
     Args:
         customers: How many (>= 1).
@@ -104,13 +113,17 @@ def customer_profiles(customers: int, seed: int = 7) -> list[CustomerProfile]:
         if fmt == "intercom" or (fmt == "csv" and i % 2 == 0):
             lift = rng.uniform(0.5, 1.4)
             auto = {"informational": min(0.9, 0.45 * lift), "personalized": min(0.6, 0.2 * lift), "action_led": min(0.3, 0.05 * lift)}
+        levers: tuple[tuple[str, date, float], ...] = ()
+        if auto and i % 3 == 0:
+            levers = tuple((t, END_DATE - timedelta(days=back), min(0.95, auto[t] + rise))
+                           for t, back, rise in (("informational", 27, 0.3), ("personalized", 20, 0.25), ("action_led", 13, 0.15)))
         profiles.append(CustomerProfile(
             customer_id=f"{_NAME_A[i * 7 % 12]}{_NAME_B[i * 5 % 12]}-{industry.replace('-', '')}-{i:03d}",  # seed-independent
             industry=industry, fmt=fmt, daily_rate=rng.uniform(20, 40),
             tier_mix={t: v / total for t, v in mix.items()}, automated_rates=auto,
             missing_handle_share=rng.choice((0.0, 0.0, 0.01, 0.03)), handle_scale=rng.uniform(0.85, 1.15),
             utc_offset=rng.choice((-8, -5, 0, 1, 2, 8)), foreign_share=0.03 if industry == "travel" else 0.0,
-            csv_columns=_ALL_CSV if auto else BUNDLED[0].csv_columns,
+            csv_columns=_ALL_CSV if auto else BUNDLED[0].csv_columns, levers=levers,
         ))
     return profiles
 
@@ -202,7 +215,8 @@ def _csat(rng: random.Random, tier: str, automated: bool | None) -> int | None:
     return rng.choice((1, 2)) if rng.random() < sad else rng.choice((3, 4, 4, 5, 5, 5))
 
 
-def _record(rng: random.Random, profile: CustomerProfile, table: IntentTable, tier_cum: list[float]) -> dict:
+def _record(rng: random.Random, profile: CustomerProfile, table: IntentTable, tier_cum: list[float],
+            rates: dict[str, float] | None) -> dict:
     """One conversation's content: tier, intent, text, outcome, handle time, csat."""
     tier = rng.choices(TIERS, cum_weights=tier_cum)[0]
     names, cum, texts = table[tier]
@@ -215,7 +229,7 @@ def _record(rng: random.Random, profile: CustomerProfile, table: IntentTable, ti
         paras = [rng.choice(intent_bank.FOREIGN[language][tier]).format_map(tx.Slots(rng, contact))]
     else:
         paras = tx.compose_text(rng, phrasing, tier, contact)
-    automated = None if profile.automated_rates is None else rng.random() < profile.automated_rates[tier]
+    automated = None if rates is None else rng.random() < rates[tier]
     handle = 0.0 if automated else _handle_time(rng, profile, tier, intent)
     if not automated and rng.random() < profile.missing_handle_share:
         handle = None
@@ -241,8 +255,9 @@ def day_records(profile: CustomerProfile, day_index: int, day: date, count: int,
     hours = rng.choices(range(24), cum_weights=_HOUR_CUM, k=count)
     seconds = sorted((h * 3600 + rng.randrange(3600) - profile.utc_offset * 3600) % 86400 for h in hours)
     out = []
+    rates = profile.rates_on(day)
     for k, sec in enumerate(seconds):
-        rec = _record(rng, profile, table, tier_cum)
+        rec = _record(rng, profile, table, tier_cum, rates)
         created = midnight + timedelta(seconds=sec)
         busy = (rec["handle_time_seconds"] or 600.0) * 1.5 + rng.lognormvariate(math.log(1800), 1.0)
         out.append({
@@ -254,7 +269,7 @@ def day_records(profile: CustomerProfile, day_index: int, day: date, count: int,
 
 
 def iter_customer_days(
-    customers: int = 4, conversations: int | None = None, days: int = 63, seed: int = 7, end: date = END_DATE
+    customers: int = len(BUNDLED), conversations: int | None = None, days: int = 63, seed: int = 7, end: date = END_DATE
 ) -> Iterator[tuple[CustomerProfile, date, list[dict]]]:
     """Yield ``(profile, day, records)`` one customer-day at a time, customers in order.
 
@@ -277,7 +292,7 @@ def iter_customer_days(
 
 
 def iter_conversations(
-    customers: int = 4, conversations: int | None = None, days: int = 63, seed: int = 7, *, truth: bool = False
+    customers: int = len(BUNDLED), conversations: int | None = None, days: int = 63, seed: int = 7, *, truth: bool = False
 ) -> Iterator[dict]:
     """Stream synthetic conversations in canonical column names, one dict per conversation.
 
@@ -304,7 +319,7 @@ def iter_conversations(
 
 
 def write_sample(
-    output: str, customers: int = 4, conversations: int | None = None, days: int = 63, seed: int = 7,
+    output: str, customers: int = len(BUNDLED), conversations: int | None = None, days: int = 63, seed: int = 7,
     *, truth_path: str | None = None,
 ) -> str:
     """Write synthetic exports to a landing root ``OUTPUT/<customer_id>/<YYYY-MM-DD>/<file>``.
@@ -312,7 +327,7 @@ def write_sample(
     Args:
         output: Landing root (local folder or fsspec URI); must be empty or absent.
         customers: Number of customers (default: the four bundled ones).
-        conversations: Total conversations, exact (default: the natural volume, 7,175 for the bundled four).
+        conversations: Total conversations, exact (default: the natural volume of the bundled customers).
         days: Days of history ending at 2026-11-22.
         seed: Random seed; same arguments, same bytes.
         truth_path: Also write a CSV of (customer_id, conversation_id, tier, intent) here.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class CustomerProfile:
         foreign_share: Share of non-English openings (travel only).
         csv_columns: Columns written when ``fmt == "csv"``.
         events: ``(intent, first_day, last_day, multiplier)`` bursts of one intent.
+        levers: ``(tier, first_date, automated_rate)``: from ``first_date`` on, the tier's share
+            resolved without a human is ``automated_rate`` (a lever shipped: knowledge content,
+            data connectors, procedures). Needs ``automated_rates`` (the rates before).
     """
 
     customer_id: str
@@ -50,6 +54,17 @@ class CustomerProfile:
     foreign_share: float = 0.0
     csv_columns: tuple[str, ...] = ("customer_id", "conversation_id", "created_at", "text", "handle_time_seconds", "channel")
     events: tuple[tuple[str, int, int, float], ...] = field(default_factory=tuple)
+    levers: tuple[tuple[str, date, float], ...] = field(default_factory=tuple)
+
+    def rates_on(self, day: date) -> dict[str, float] | None:
+        """The automated rate per tier on ``day`` (None: the export has no outcome)."""
+        if self.automated_rates is None:
+            return None
+        rates = dict(self.automated_rates)
+        for tier, first, rate in self.levers:
+            if day >= first:
+                rates[tier] = rate
+        return rates
 
 
 @lru_cache(maxsize=8)

@@ -67,12 +67,12 @@ def test_exact_totals_unique_ids_and_canonical_columns() -> None:
 
 
 def test_bundled_volume_window_and_industries(bundled: list[dict]) -> None:
-    profiles = samples.customer_profiles(4)
+    profiles = samples.customer_profiles(5)
     assert {p.industry for p in profiles} == {"fintech", "e-commerce", "saas", "travel"}
     assert {p.fmt for p in profiles} == {"csv", "intercom", "zendesk"}
-    assert 4 * 63 * 20 <= len(bundled) <= 8000
+    assert 5 * 63 * 20 <= len(bundled) <= 9000
     per_day = Counter((r["customer_id"], r["created_at"].date()) for r in bundled)
-    assert len(per_day) == 4 * 63
+    assert len(per_day) == 5 * 63
     for p in profiles:
         mean = sum(n for (c, _), n in per_day.items() if c == p.customer_id) / 63
         assert 18 <= mean <= 40, (p.customer_id, mean)
@@ -111,13 +111,33 @@ def test_tier_mix_and_automation_differ_by_customer(bundled: list[dict]) -> None
     frac = {c: {t: n / sum(cnt.values()) for t, n in cnt.items()} for c, cnt in share.items()}
     assert frac["loopdesk"]["informational"] > frac["acme-bank"]["informational"] + 0.1
     assert frac["acme-bank"]["action_led"] > frac["loopdesk"]["action_led"] + 0.1
-    assert set(auto) == {"loopdesk", "wayfarer"}
-    for cust in auto.values():
+    assert set(auto) == {"loopdesk", "wayfarer", "brightcart"}
+    for cust in (auto["loopdesk"], auto["wayfarer"]):
         rate = {t: sum(v) / len(v) for t, v in cust.items()}
         assert rate["informational"] > rate["personalized"] > rate["action_led"]
     assert statistics.mean(auto["loopdesk"]["informational"]) > statistics.mean(auto["wayfarer"]["informational"])
     # Automated conversations took no agent time.
     assert all(r["handle_time_seconds"] == 0.0 for r in bundled if r["automated"])
+
+
+def test_brightcart_ships_its_levers_one_after_the_other(bundled: list[dict]) -> None:
+    """Knowledge content 4 weeks before the end, data connectors 3 weeks, procedures 2 weeks."""
+    rate = defaultdict(lambda: [0, 0])
+    for r in bundled:
+        if r["customer_id"] == "brightcart":
+            weeks_left = (END_DATE - r["created_at"].date()).days // 7  # 0 = the last week
+            cell = rate[(r["true_tier"], min(weeks_left, 4))]
+            cell[0] += r["automated"]
+            cell[1] += 1
+    share = {k: a / n for k, (a, n) in rate.items()}
+    assert share[("informational", 4)] < 0.15 and share[("informational", 3)] > 0.6
+    assert share[("personalized", 3)] < 0.1 and share[("personalized", 2)] > 0.3
+    assert share[("action_led", 2)] < 0.05 and share[("action_led", 1)] > 0.1
+    profile = samples.customer_profiles(5)[4]
+    assert profile.rates_on(END_DATE) == {"informational": 0.72, "personalized": 0.45, "action_led": 0.2}
+    # Benchmark-size samples: every third generated customer with outcomes ships levers as well.
+    generated = samples.customer_profiles(40)[5:]
+    assert any(p.levers for p in generated) and all(p.automated_rates for p in generated if p.levers)
 
 
 def test_texts_are_varied_carry_pii_and_some_other_languages(bundled: list[dict]) -> None:
