@@ -9,23 +9,16 @@ from Debian's packages, then Airflow's ``api-server``, ``scheduler``, ``dag-proc
     eval "$(python scripts/airflow_stack.py env)"                     # then: airflow dags list, ...
     python scripts/airflow_stack.py status | restart worker-1 | down
 
-The Airflow settings are not written out twice: every service's environment is the compose
-file's ``x-airflow-common`` environment, read from ``docker-compose.yml`` when the stack starts,
-with ``${VAR:-default}`` filled from this process's environment (what compose reads from
-``.env``), and only the container addresses moved: ``postgres``, ``redis`` and
-``airflow-apiserver`` become 127.0.0.1 on free ports, ``/opt/airflow`` becomes
-``<dir>/airflow``, and the DAG folder is this checkout's ``dags/`` (compose mounts it). Other
-``AIRFLOW__*`` variables of this environment pass through where compose sets no value.
-
-Stack-only settings (things each container has without asking): each worker gets its own
-host name (``TAXONOMY_WORKER_HOSTNAME`` via ``[core] hostname_callable``), so task instances show
-which worker ran them; workers and triggerer skip the log server (logs are local files here,
-which the api-server reads).
+Every service's environment is compose's ``x-airflow-common`` environment, read from
+``docker-compose.yml`` at start-up, ``${VAR:-default}`` filled from this environment (compose's
+``.env``), with only container addresses and paths moved; README "Without Docker" and
+docs/airflow.md list what differs from compose and why.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -153,11 +146,6 @@ def wait_for(what: str, check, timeout: float, log: Path | None = None) -> None:
     raise SystemExit(f"airflow_stack: {what} not ready after {timeout:.0f} s\n{tail}")
 
 
-def http_ok(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - 127.0.0.1 only
-        return r.status == 200
-
-
 def alive(pid: int | None) -> bool:
     import psutil
 
@@ -173,21 +161,14 @@ def kill_tree(*pids: int, sig: int = signal.SIGTERM, wait: float = 20.0) -> None
 
     procs = []
     for pid in pids:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             procs += [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             p.send_signal(sig)
-        except psutil.NoSuchProcess:
-            pass
-    _, left = psutil.wait_procs(procs, timeout=wait)
-    for p in left:
-        try:
+    for p in psutil.wait_procs(procs, timeout=wait)[1]:
+        with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 # -- the stack ------------------------------------------------------------------------------
@@ -284,9 +265,9 @@ class Stack:
     def wait_healthy(self, name: str, timeout: float = 180) -> None:
         log = self.logs / f"{name}.log"
         if name == "api-server":
-            check = lambda: http_ok(f"http://{HOST}:{self.ports['api']}/api/v2/version")  # noqa: E731
+            check = lambda: _http_ok(f"http://{HOST}:{self.ports['api']}/api/v2/version")  # noqa: E731
         elif name == "scheduler":
-            check = lambda: http_ok(f"http://{HOST}:{self.ports['scheduler_health']}/health")  # noqa: E731
+            check = lambda: _http_ok(f"http://{HOST}:{self.ports['scheduler_health']}/health")  # noqa: E731
         elif name.startswith("worker-"):
             offset = self.state["log_offsets"][name]
             check = lambda: b" ready." in log.read_bytes()[offset:]  # noqa: E731 - celery's own line
@@ -294,7 +275,13 @@ class Stack:
             job = {"dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}[name]
             check = lambda: self.job_alive(job)  # noqa: E731 - what `airflow jobs check` asks
         pid = self.state["pids"][name]
-        wait_for(name, lambda: (alive(pid) or _dead(name, log)) and check(), timeout, log)
+
+        def healthy() -> bool:
+            if not alive(pid):
+                raise SystemExit(f"airflow_stack: {name} exited; {log}:\n{log.read_text(errors='replace')[-3000:]}")
+            return check()
+
+        wait_for(name, healthy, timeout, log)
 
     def job_alive(self, job_type: str) -> bool:
         return bool(self.sql("SELECT count(*) FROM job WHERE job_type = %s AND state = 'running' "
@@ -313,19 +300,18 @@ class Stack:
     def names(self) -> list[str]:
         return [*SERVICES, *(f"worker-{i}" for i in range(1, self.state["workers"] + 1))]
 
+    def running(self) -> bool:
+        return any(alive(p) for p in self.state.get("pids", {}).values()) or (self.pgdata / "postmaster.pid").exists()
+
     def up(self, workers: int, api_port: int | None) -> None:
-        if self.state.get("pids") and any(alive(p) for p in self.state["pids"].values()):
-            raise SystemExit(f"airflow_stack: a stack is already running in {self.dir}; `down` it first")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.logs.mkdir(exist_ok=True)
-        self.home.mkdir(exist_ok=True)
+        for folder in (self.dir, self.logs, self.home):
+            folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0 and subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(self.dir)]).returncode:
             raise SystemExit(f"airflow_stack: the postgres user cannot enter {self.dir}: use a --dir whose parents "
                              "are world-searchable (chmod o+x), e.g. under /tmp or /srv")
         environ = settings_from(dict(os.environ))
-        ports = {"postgres": free_port(), "redis": free_port(), "scheduler_health": free_port(),
-                 "api": api_port if api_port is not None else int(environ.get("AIRFLOW_API_PORT") or 8080)}
-        ports["api"] = ports["api"] or free_port()
+        api = api_port if api_port is not None else int(environ.get("AIRFLOW_API_PORT") or 8080)
+        ports = {"postgres": free_port(), "redis": free_port(), "scheduler_health": free_port(), "api": api or free_port()}
         self.state = {"ports": ports, "workers": workers, "environ": environ, "pids": {}}
         self.save()
         started = time.monotonic()
@@ -364,12 +350,13 @@ class Stack:
             self.save()
 
     def status(self) -> dict[str, bool]:
-        pg = (self.pgdata / "postmaster.pid").exists()
-        return {"postgres": pg, **{n: alive(self.state.get("pids", {}).get(n)) for n in ["redis", *self.names()]}}
+        pids = self.state.get("pids", {})
+        return {"postgres": (self.pgdata / "postmaster.pid").exists(), **{n: alive(pids.get(n)) for n in ["redis", *self.names()]}}
 
 
-def _dead(name: str, log: Path) -> bool:
-    raise SystemExit(f"airflow_stack: {name} exited; {log}:\n{log.read_text(errors='replace')[-3000:]}")
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - 127.0.0.1 only
+        return r.status == 200
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stack = Stack(args.dir)
     if args.command == "up":
+        if stack.running():
+            raise SystemExit(f"airflow_stack: a stack is already running in {stack.dir}; `down` it first")
         try:
             stack.up(args.workers, args.api_port)
         except BaseException:
@@ -392,11 +381,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "down":
         stack.down()
     elif args.command == "restart":
+        if args.service not in stack.names():
+            raise SystemExit(f"airflow_stack: restart one of {', '.join(stack.names())}")
         stack.restart(args.service)
     elif args.command == "status":
         for name, up in stack.status().items():
             print(f"{name:15} {'up' if up else 'down'}")
     else:
+        print(f"export PATH={shlex.quote(str(Path(AIRFLOW).parent))}:\"$PATH\"")
         for key, value in sorted(stack.env().items()):
             if key.startswith(("AIRFLOW", "TAXONOMY_", "HF_", "TRANSFORMERS_", "OMP_", "AWS_")):
                 print(f"export {key}={shlex.quote(value)}")

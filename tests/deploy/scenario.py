@@ -10,19 +10,16 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
-import re
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -56,20 +53,25 @@ stack_mod = _load_stack_module()
 class Scenario:
     """The running stack, and a log of what happened to it."""
 
-    def __init__(self, folder: Path, reporter) -> None:
-        self.dir, self.reporter, self.t0 = folder, reporter, time.monotonic()
+    def __init__(self, folder: Path, config: pytest.Config) -> None:
+        self.dir, self.t0 = folder, time.monotonic()
+        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
+        self.capture = config.pluginmanager.get_plugin("capturemanager")
         self.stack = stack_mod.Stack(folder)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.events = (ARTIFACTS / "events.log").open("w", encoding="utf-8")
 
     def note(self, message: str) -> None:
+        """One line of what happened: on the terminal as it happens (past pytest's capture), in events.log."""
         line = f"deployment [{time.monotonic() - self.t0:6.1f} s] {message}"
         self.events.write(line + "\n")
         self.events.flush()
-        if self.reporter is not None:
-            self.reporter.write_line(line)
-        else:
+        logging.getLogger("tests.deploy").info(line)
+        if self.reporter is None or self.capture is None:
             print(line)
+            return
+        with self.capture.global_and_fixture_disabled():
+            self.reporter.write_line(line)
 
     def script(self, *args: str, env: dict | None = None, timeout: int = 300) -> str:
         proc = subprocess.run([sys.executable, str(SCRIPT), *args, "--dir", str(self.dir)], env=env,
@@ -79,6 +81,7 @@ class Scenario:
 
     def airflow_env(self) -> dict[str, str]:
         exports = dict(shlex.split(line)[1].split("=", 1) for line in self.script("env").splitlines())
+        exports.pop("PATH")  # `PATH=<venv>/bin:"$PATH"`: for a shell's eval; we call the venv's airflow by path
         return {**os.environ, **exports}
 
     def airflow(self, *args: str, timeout: int = 300) -> str:
@@ -177,7 +180,7 @@ def wait_scheduled(sc: Scenario, killed: SimpleNamespace) -> None:
         if now[:3:2] != states[-1][:3:2]:
             states.append(now)
             sc.note(f"{killed.task_id}[{killed.customer or killed.map_index}]: try {now[2]} {now[0]}"
-                    + (f" on {now[1]}" if now[1] and now[0] != "up_for_retry" else "")
+                    + (f" on {now[1]}" if now[1] and now[0] in ("running", "success") else "")
                     + (" (no heartbeat: the scheduler gave up on try 1)" if now[0] == "up_for_retry" else ""))
         if killed.restart.returncode is None and killed.restart.poll() is not None:
             sc.note(f"{killed.worker} restarted, rc {killed.restart.returncode} (compose: restart: always)")

@@ -51,7 +51,7 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Scenario]:
         pytest.fail(f"PostgreSQL / Redis missing ({missing}): run scripts/install_services.sh (make test does)")
     folder = Path(tempfile.mkdtemp(prefix="taxonomy-deploy-", dir="/tmp"))
     folder.chmod(0o711)  # the postgres user must reach its data dir inside
-    sc = Scenario(folder, request.config.pluginmanager.get_plugin("terminalreporter"))
+    sc = Scenario(folder, request.config)
     sc.output = folder / "output"
     failed = True
     try:
