@@ -181,7 +181,7 @@ def wait_scheduled(sc: Scenario, killed: SimpleNamespace) -> None:
             states.append(now)
             sc.note(f"{killed.task_id}[{killed.customer or killed.map_index}]: try {now[2]} {now[0]}"
                     + (f" on {now[1]}" if now[1] and now[0] in ("running", "success") else "")
-                    + (" (no heartbeat: the scheduler gave up on try 1)" if now[0] == "up_for_retry" else ""))
+                    + (f" (no heartbeat: try {killed.try_number} given up)" if now[0] == "up_for_retry" else ""))
         if killed.restart.returncode is None and killed.restart.poll() is not None:
             sc.note(f"{killed.worker} restarted, rc {killed.restart.returncode} (compose: restart: always)")
         return done()
@@ -222,7 +222,8 @@ def snapshot(root: Path, production_only: bool = False) -> dict[str, str]:
 
 def api(sc: Scenario, path: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
     url = f"http://127.0.0.1:{sc.stack.ports['api']}{path}"
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               **({"Authorization": f"Bearer {token}"} if token else {})}
     request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:  # noqa: S310 - 127.0.0.1

@@ -208,5 +208,13 @@ def test_api_server_answers_with_the_compose_auth_manager(deployment: SimpleName
     killed = [t for t in tis["task_instances"]
               if t["task_id"] == deployment.killed.task_id and t["map_index"] == deployment.killed.map_index]
     assert killed[0]["try_number"] > deployment.killed.try_number
+    # The retried try's log, as the UI shows it: read from the local log folder (workers serve no logs here).
+    status, log = api(deployment, f"/api/v2/dags/support_taxonomy/dagRuns/{run_id}/taskInstances/"
+                      f"{deployment.killed.task_id}/logs/{killed[0]['try_number']}?map_index={deployment.killed.map_index}",
+                      token["access_token"])
+    events = [str(line.get("event", "")) if isinstance(line, dict) else str(line) for line in log.get("content", [])]
+    assert status == 200 and events[0] == "::group::Log message source details", events[:3]
+    assert any(e.startswith(str(deployment.stack.home / "logs")) for e in events[1:3]), events[:3]  # the local file
+    assert len(events) > 5, events
     deployment.note(f"api-server: health {sorted(health)}; {len(dags['dags'])} DAGs; {tis['total_entries']} task "
                     f"instances of {deployment.killed.run_id}, all success")
