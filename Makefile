@@ -5,12 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install run-cli clean
+.PHONY: demo test install run-cli stack stack-down stack-status clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing into $(VENV) (CPU torch 2.13.0; first time takes a few minutes)..."
-	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,deploy]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -24,10 +24,23 @@ run-cli: $(STAMP)
 	@$(VENV)/bin/taxonomy run --input examples/landing --output .demo/output-cli --config examples/config.yaml
 	@echo "Outputs: .demo/output-cli/"
 
-## The whole test suite (real model, real Airflow, moto S3 server, headless Chromium).
+## The whole test suite (real model, real Airflow and its Celery deployment, moto S3 server, headless Chromium).
 test: $(STAMP)
 	@bash scripts/install_chromium.sh
+	@bash scripts/install_services.sh
 	@$(PY) -m pytest
 
+## docker-compose.yml's deployment without Docker, on this machine (README: "Without Docker").
+## Settings as in compose's .env: e.g. `TAXONOMY_LANDING_URI=/srv/landing make stack`.
+stack: $(STAMP)
+	@bash scripts/install_services.sh
+	@$(PY) scripts/airflow_stack.py up $(STACK_ARGS)
+
+stack-down:
+	@$(PY) scripts/airflow_stack.py down $(STACK_ARGS)
+
+stack-status:
+	@$(PY) scripts/airflow_stack.py status $(STACK_ARGS)
+
 clean:
-	rm -rf .demo .pytest_cache tests/artifacts
+	rm -rf .demo .pytest_cache tests/artifacts .stack

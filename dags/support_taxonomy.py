@@ -16,8 +16,8 @@ published, and `check_customers` then fails the run, naming who is missing.
 
 Params (trigger form / `--conf` / `backfill create --dag-run-conf`): `customers`
 (subset), `window_days`, `config_path`, `label` (writes under `label=<name>/`).
-Settings: `TAXONOMY_SCHEDULE`, `TAXONOMY_START_DATE`, `TAXONOMY_RETRY_DELAY_SECONDS`
-(environment, read at parse time); storage roots `taxonomy_landing_uri` /
+Settings: `TAXONOMY_SCHEDULE`, `TAXONOMY_START_DATE`, `TAXONOMY_END_DATE`,
+`TAXONOMY_RETRY_DELAY_SECONDS` (environment, read at parse time); storage roots `taxonomy_landing_uri` /
 `taxonomy_output_uri`, sources file `taxonomy_sources_file` (Airflow Variables, else the
 same names upper-cased in the environment), read when tasks run. See docs/airflow.md.
 """
@@ -51,10 +51,10 @@ PARAMS = {
 
 @dag(
     doc_md=__doc__,
-    # Airflow 3 cron semantics: logical date = run time = as_of, so `dags test D` and
-    # `backfill create --from-date D` both mean "as_of D".
+    # Airflow 3 cron: logical date = run time = as_of (`dags test D`, `backfill create --from-date D`).
     schedule=CronTriggerTimetable(os.environ.get("TAXONOMY_SCHEDULE", "0 0 * * *"), timezone="UTC"),
     start_date=datetime.fromisoformat(os.environ.get("TAXONOMY_START_DATE", "2026-01-01")),
+    end_date=datetime.fromisoformat(os.environ["TAXONOMY_END_DATE"]) if os.environ.get("TAXONOMY_END_DATE") else None,
     catchup=True,
     max_active_runs=1,  # a run's window reads the days earlier runs enriched
     params=PARAMS,

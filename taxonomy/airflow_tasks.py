@@ -357,3 +357,23 @@ def _customer_settings(context: Mapping[str, Any], customer_id: str) -> RunSetti
 
 def _days(days: Sequence[date]) -> str:
     return ", ".join(d.isoformat() for d in days)
+
+
+WORKER_HOSTNAME_ENV = "TAXONOMY_WORKER_HOSTNAME"
+
+
+def worker_hostname() -> str:
+    """Airflow's ``[core] hostname_callable`` for several Celery workers on one machine.
+
+    Airflow records this name on every task instance it runs (the UI's and the API's
+    ``hostname``). Workers in containers each have their own host name; workers started side
+    by side on one VM (``scripts/airflow_stack.py``) do not, so each gets
+    ``TAXONOMY_WORKER_HOSTNAME`` and a task instance shows which of them ran it. Without the
+    variable this is Airflow's own default (the fully qualified domain name).
+    """
+    name = os.environ.get(WORKER_HOSTNAME_ENV, "").strip()
+    if name:
+        return name
+    from airflow.utils.net import getfqdn  # Airflow's default hostname_callable
+
+    return getfqdn()
