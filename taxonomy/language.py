@@ -24,6 +24,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import polars as pl
+
 DETECTOR_VERSION = "py3langid-0.4.0:v1"
 # all-MiniLM-L6-v2 was trained on English pairs: other languages embed poorly, so their topics and
 # tiers are less certain. ISO 639-1 codes.
@@ -44,6 +46,9 @@ LANGUAGE_NAMES: dict[str, str] = {
     "vi": "Vietnamese", "zh": "Chinese",
 }
 MAX_ENGLISH_PROBABILITY = 0.02
+# Tier probabilities of a conversation in a language the embedder does not cover are pulled this far
+# towards uniform (1/3 each): the tier model read an English embedding of a foreign text.
+UNSUPPORTED_LANGUAGE_SHRINK = 0.5
 MIN_LETTERS = 8
 _PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 _LETTER_RE = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -90,3 +95,25 @@ def language_name(code: str | None) -> str:
 def embedder_covers(code: str | None) -> bool:
     """Whether the embedding model understands this language (null counts as the default)."""
     return (code or DEFAULT_LANGUAGE) in EMBEDDER_LANGUAGES
+
+
+def lower_unsupported_confidence(staged: pl.DataFrame) -> pl.DataFrame:
+    """Model tiers of conversations in a language the embedder does not cover, made less sure.
+
+    Each ``p_<tier>`` moves ``UNSUPPORTED_LANGUAGE_SHRINK`` of the way to 1/3 and
+    ``tier_confidence`` becomes the new probability of the chosen tier (the tier itself is kept), so
+    anything built on these columns (uncertainty intervals) widens for them. Overrides keep theirs.
+    """
+    from taxonomy.schema import TIERS
+
+    if staged.height == 0 or "language" not in staged.columns:
+        return staged
+    lower = (~pl.col("language").fill_null(DEFAULT_LANGUAGE).is_in(sorted(EMBEDDER_LANGUAGES))) & (pl.col("tier_source") != "override")
+    k = UNSUPPORTED_LANGUAGE_SHRINK
+    shrunk = staged.with_columns(
+        *[pl.when(lower).then(pl.col(f"p_{t}") * (1 - k) + k / len(TIERS)).otherwise(pl.col(f"p_{t}")).alias(f"p_{t}")
+          for t in TIERS]
+    )
+    chosen = pl.coalesce([pl.when(pl.col("tier") == t).then(pl.col(f"p_{t}")) for t in TIERS])
+    return shrunk.with_columns(
+        pl.when(lower & chosen.is_not_null()).then(chosen).otherwise(pl.col("tier_confidence")).alias("tier_confidence"))
