@@ -71,18 +71,39 @@ _SMALL_TALK = frozenset({
 })
 
 
+_GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+",
+                          re.IGNORECASE)
+_CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
+# A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
+# (a person's or place's name) belongs to one end-user: such a sentence never names a topic.
+_PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=\w\s)(?!I\b|I')[A-Z][a-z]+")
+_NUMBER_RE = re.compile(r"\S*\d\S*")
+
+
+def clean_sentence(sentence: str, english: bool = True) -> str | None:
+    """A sentence without its greeting and closing, or None when it quotes one end-user's details
+    (capitalised words count as names in English only: German capitalises every noun)."""
+    sentence = _CLOSING_RE.sub("", _GREETING_RE.sub("", sentence.strip())).strip()
+    personal = _PERSONAL_RE if english else _NUMBER_RE
+    if not sentence or _PLACEHOLDER_RE.search(sentence) or personal.search(sentence):
+        return None
+    return sentence[:1].upper() + sentence[1:]
+
+
 def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
 
 
-def _request_sentence(text: str) -> str | None:
-    """The first sentence of a message that asks something (not small talk), shortened; None if
-    every such sentence quotes personal data (a placeholder or a long number)."""
-    for sentence in _SENTENCE_RE.split(" ".join((text or "").split())):
-        words = _words(sentence)
-        if len([w for w in words if w not in _SMALL_TALK]) < 3:
+def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> str | None:
+    """The first sentence of a message that asks about the topic (a word of ``topic_words``, when
+    given; not small talk), greeting and closing removed, shortened; None if that sentence quotes one
+    end-user's details (a placeholder, a number or reference, a name)."""
+    for raw in _SENTENCE_RE.split(" ".join((text or "").split())):
+        words = _words(raw)
+        if len([w for w in words if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(words)):
             continue
-        if _PLACEHOLDER_RE.search(sentence) or _LONG_NUMBER_RE.search(sentence):
+        sentence = clean_sentence(raw)
+        if sentence is None or _LONG_NUMBER_RE.search(sentence):
             return None
         parts = sentence.split()
         short = " ".join(parts[:MAX_QUESTION_WORDS]) + ("..." if len(parts) > MAX_QUESTION_WORDS else "")
@@ -90,10 +111,12 @@ def _request_sentence(text: str) -> str | None:
     return None
 
 
-def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS) -> list[str]:
+def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None) -> list[str]:
     """The topic's distinct request phrasings, most asked first: near-duplicates (word-set Jaccard
-    >= 0.6) are merged into the phrasing seen most often."""
-    counts = Counter(s for s in (_request_sentence(t) for t in texts) if s)
+    >= 0.6) are merged into the phrasing seen most often. With ``keywords`` (the topic's), only
+    sentences using one of their words count."""
+    topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
+    counts = Counter(s for s in (_request_sentence(t, topic_words) for t in texts) if s)
     chosen: list[tuple[str, set[str]]] = []
     for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         words = set(_words(sentence)) - _SMALL_TALK
@@ -145,7 +168,7 @@ def _quoted(items: list[str]) -> str:
 
 
 def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: float | None,
-                  hours_share: float | None) -> dict[str, object]:
+                  hours_share: float | None, keywords: list[str] | None = None) -> dict[str, object]:
     """The next best action of one topic: its structure and its text.
 
     Args:
@@ -154,11 +177,12 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         texts: The topic's (redacted) messages, this customer's only.
         hours_to_win: Agent hours per month automation could still take in the topic.
         hours_share: The topic's share of the customer's hours still to win.
+        keywords: The topic's keywords: quoted questions must use one of their words.
 
     Returns:
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
     """
-    questions = distinct_questions(texts)
+    questions = distinct_questions(texts, keywords=keywords)
     records = records_needed(texts)
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}
     hours = _hours(hours_to_win)

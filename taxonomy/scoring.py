@@ -347,7 +347,7 @@ def add_actions(records: list[dict]) -> None:
         r["language_supported"] = embedder_covers(r["language"])
         texts = [t for t in (r.pop("_texts", None) or []) if t]
         if r["tier"]:
-            r.update(topic_actions(r["tier"], r["label"], texts, r["hours_to_win"], r["hours_share"]))
+            r.update(topic_actions(r["tier"], r["label"], texts, r["hours_to_win"], r["hours_share"], r.get("keywords")))
 
 
 def weekly_trends(rows: pl.DataFrame, *, customer_id: str) -> pl.DataFrame:

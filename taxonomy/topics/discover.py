@@ -157,7 +157,7 @@ def _labels(
             names[i] = name
     for j, i in enumerate(todo):
         if not embedder_covers(languages[i]):
-            names[i] = f"{message_name(central[j][0])} ({language_name(languages[i])})"
+            names[i] = f"{message_name(central[j][0], english=False)} ({language_name(languages[i])})"
     return names, named_at
 
 

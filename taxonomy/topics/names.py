@@ -32,6 +32,8 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from taxonomy.actions import _GREETING_RE, clean_sentence
+
 MIN_WORDS = 2  # one word ("Transfer") is a keyword, not a request
 MAX_WORDS = 5
 MIN_MESSAGES = 2
@@ -95,16 +97,34 @@ def _pretty(phrase: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def message_name(text: str) -> str:
-    """A name from one message: its first sentence with two or more telling words, shortened."""
-    clean = " ".join(_PLACEHOLDER_RE.sub(" ", text or "").split())
-    for sentence in _SENTENCE_RE.split(clean):
+def message_name(text: str, english: bool = True) -> str:
+    """A name from one message: its first sentence with two or more telling words and no personal
+    details, greetings and closings removed, shortened."""
+    clean = " ".join((text or "").split())
+    for raw in _SENTENCE_RE.split(clean):
+        sentence = clean_sentence(raw, english)
+        if sentence is None:
+            continue
         words = sentence.split()
         telling = [w for w in _WORD_RE.findall(sentence.lower()) if w not in _EDGE_STOP]
-        if len(telling) >= 2:
+        if len(telling) >= 2 or (not english and len(words) >= 2):
             short = " ".join(words[:MAX_NAME_WORDS]).rstrip(",;:")
             return short[:1].upper() + short[1:] + ("..." if len(words) > MAX_NAME_WORDS else "")
-    return clean[:60] or "(no text)"
+    return _prefix_name(clean, english)
+
+
+def _prefix_name(text: str, english: bool) -> str:
+    """The first sentence's words, greeting removed, up to the first personal detail (a token with a
+    digit, a placeholder, a capitalised name), without trailing function words."""
+    first = _GREETING_RE.sub("", _SENTENCE_RE.split(text)[0] if text else "").split()
+    words: list[str] = []
+    for i, token in enumerate(first[:MAX_NAME_WORDS]):
+        if any(c.isdigit() for c in token) or "<" in token or (english and i and token[:1].isupper() and token not in ("I", "I'm")):
+            break
+        words.append(token.strip(",;:"))
+    while words and words[-1].lower() in _EDGE_STOP:
+        words.pop()
+    return (words[0][:1].upper() + " ".join(words)[1:]) if len(words) >= 2 else "(no text)"
 
 
 def name_topics(
