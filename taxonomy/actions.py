@@ -25,6 +25,8 @@ MIN_QUESTIONS = 3
 MAX_QUESTION_WORDS = 16
 # A record or check must be mentioned by at least this share of the topic's messages (or be the top one).
 MIN_MENTION_SHARE = 0.1
+# A quoted word must be used by at least this many of the topic's messages (and MIN_MENTION_SHARE of them).
+MIN_SUPPORT = 2
 
 # Record -> words that name it in a request.
 RECORDS: dict[str, tuple[str, ...]] = {
@@ -94,6 +96,31 @@ def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
 
 
+def word_support(texts: list[str]) -> Counter[str]:
+    """How many of ``texts`` use each (lower-cased) word."""
+    return Counter(w for t in texts for w in set(_words(t)))
+
+
+def supported_prefix(sentence: str, support: Counter[str], min_count: float) -> str | None:
+    """``sentence`` up to its first telling word that fewer than ``min_count`` messages of the topic
+    use (a city, a product, a typo: one end-user's detail), without trailing function words; None
+    when fewer than two telling words are left."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    stop = ENGLISH_STOP_WORDS | _SMALL_TALK
+    kept: list[str] = []
+    for token in sentence.split():
+        if any(w not in stop and support[w] < min_count for w in _words(token)):
+            break
+        kept.append(token)
+    while kept and all(w in stop for w in _words(kept[-1])):
+        kept.pop()
+    if len([w for t in kept for w in _words(t) if w not in stop]) < 2:
+        return None
+    text = " ".join(kept).rstrip(",;:")
+    return text if len(kept) == len(sentence.split()) else text + "..."
+
+
 def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> str | None:
     """The first sentence of a message that asks about the topic (a word of ``topic_words``, when
     given; not small talk), greeting and closing removed, shortened; None if that sentence quotes one
@@ -116,7 +143,10 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     >= 0.6) are merged into the phrasing seen most often. With ``keywords`` (the topic's), only
     sentences using one of their words count."""
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
-    counts = Counter(s for s in (_request_sentence(t, topic_words) for t in texts) if s)
+    support = word_support(texts)
+    floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
+    sentences = (_request_sentence(t, topic_words) for t in texts)
+    counts = Counter(p for s in sentences if s and (p := supported_prefix(s.removesuffix("..."), support, floor)))
     chosen: list[tuple[str, set[str]]] = []
     for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         words = set(_words(sentence)) - _SMALL_TALK

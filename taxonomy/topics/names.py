@@ -32,9 +32,9 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from taxonomy.actions import _GREETING_RE, clean_sentence
+from taxonomy.actions import _GREETING_RE, MIN_MENTION_SHARE, MIN_SUPPORT, clean_sentence, supported_prefix, word_support
 
-MIN_WORDS = 2  # one word ("Transfer") is a keyword, not a request
+MIN_WORDS = 2  # telling words in a phrase: one ("Transfer", "Not work") is a keyword, not a request
 MAX_WORDS = 5
 MIN_MESSAGES = 2
 CANDIDATES = 20
@@ -49,6 +49,7 @@ _EDGE_STOP = frozenset((ENGLISH_STOP_WORDS | {
     "could", "would", "should", "can", "will", "may", "might", "dear", "support", "regards", "cheers",
     "best", "kind", "sorry", "hiya", "morning", "afternoon", "ty", "i'm", "i've", "i'd", "it's", "you",
 }) - _KEEP)
+_STOP = frozenset(ENGLISH_STOP_WORDS | _EDGE_STOP)  # what does not count as a telling word
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]))*", re.UNICODE)
 _BREAK_RE = re.compile(r"<[A-Z_]+>|[.!?;:\n()\"]+|,\s|\s[-–]\s")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -70,7 +71,7 @@ def phrase_candidates(text: str, max_words: int = MAX_WORDS) -> set[str]:
             if first in _EDGE_STOP:
                 continue
             for j in range(i + MIN_WORDS, min(len(words), i + max_words) + 1):
-                if words[j - 1] not in _EDGE_STOP:
+                if words[j - 1] not in _EDGE_STOP and len([w for w in words[i:j] if w not in _STOP]) >= MIN_WORDS:
                     out.add(" ".join(words[i:j]))
     return out
 
@@ -91,25 +92,23 @@ def _shortlists(texts_by_topic: list[list[str]], candidates: int) -> list[list[s
 
 def _pretty(phrase: str) -> str:
     """Sentence case, at most ``MAX_NAME_WORDS`` words."""
-    words = ["I" if w == "i" else w for w in phrase.split()[:MAX_NAME_WORDS]]
-    words = [w if not w.startswith("i'") else "I" + w[1:] for w in words]
+    words = ["I" + w[1:] if w == "i" or w.startswith(("i'", "i’")) else w for w in phrase.split()[:MAX_NAME_WORDS]]
     text = " ".join(words)
     return text[:1].upper() + text[1:] if text else text
 
 
 def message_name(text: str, english: bool = True) -> str:
-    """A name from one message: its first sentence with two or more telling words and no personal
-    details, greetings and closings removed, shortened."""
+    """A name from one message: its first sentence with two or more telling words (else one) and no
+    personal details, greetings and closings removed, shortened."""
     clean = " ".join((text or "").split())
-    for raw in _SENTENCE_RE.split(clean):
-        sentence = clean_sentence(raw, english)
-        if sentence is None:
-            continue
-        words = sentence.split()
-        telling = [w for w in _WORD_RE.findall(sentence.lower()) if w not in _EDGE_STOP]
-        if len(telling) >= 2 or (not english and len(words) >= 2):
-            short = " ".join(words[:MAX_NAME_WORDS]).rstrip(",;:")
-            return short[:1].upper() + short[1:] + ("..." if len(words) > MAX_NAME_WORDS else "")
+    sentences = [s for s in (clean_sentence(raw, english) for raw in _SENTENCE_RE.split(clean)) if s]
+    for needed in (2, 1):
+        for sentence in sentences:
+            words = sentence.split()
+            telling = [w for w in _WORD_RE.findall(sentence.lower()) if w not in _EDGE_STOP]
+            if len(telling) >= needed and (english or len(words) >= 2):
+                short = " ".join(words[:MAX_NAME_WORDS]).rstrip(",;:")
+                return short[:1].upper() + short[1:] + ("..." if len(words) > MAX_NAME_WORDS else "")
     return _prefix_name(clean, english)
 
 
@@ -155,8 +154,8 @@ def name_topics(
     names = [message_name(t[0]) if t else "(no text)" for t in central_texts]
     if embed is None or not texts_by_topic:
         return names
-    shortlists = [short + [m for m in dict.fromkeys(message_name(t) for t in central) if m not in short]
-                  for short, central in zip(_shortlists(texts_by_topic, candidates), central_texts)]
+    shortlists = [short + [m for m in _sentence_candidates(texts, central) if m not in short]
+                  for short, texts, central in zip(_shortlists(texts_by_topic, candidates), texts_by_topic, central_texts)]
     phrases = sorted({p for short in shortlists for p in short})
     if not phrases:
         return names
@@ -170,6 +169,14 @@ def name_topics(
         own = sims[:, k].copy()
         sims[:, k] = -1.0
         nearest = sims.max(axis=1) if every.shape[0] > 1 else np.zeros(len(short))
-        best = short[int(np.argmax(own - contrast * nearest))]
-        names[k] = best if best[:1].isupper() else _pretty(best)
+        names[k] = _pretty(short[int(np.argmax(own - contrast * nearest))])
     return names
+
+
+def _sentence_candidates(texts: list[str], central: list[str]) -> list[str]:
+    """The central messages' first telling sentences, each cut before the first word few of the
+    topic's messages use (so no one end-user's city, product or typo names a topic)."""
+    support = word_support(texts)
+    floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
+    found = (supported_prefix(message_name(t).removesuffix("..."), support, floor) for t in central)
+    return list(dict.fromkeys(f.removesuffix("...") for f in found if f))
