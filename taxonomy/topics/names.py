@@ -4,7 +4,8 @@ KeyBERT-style, offline, with the packaged embedder:
 
 1. Candidates are word n-grams (``MIN_WORDS`` to ``MAX_WORDS`` words) of the topic's messages that neither
    start nor end on a function word, cut at sentence ends, commas and redaction placeholders
-   (so a placeholder or the words around an e-mail address never join a name), kept only when
+   and tokens with a digit (so a placeholder, a booking reference or an order number never joins a
+   name), kept only when
    at least ``MIN_MESSAGES`` of the topic's messages contain them: a name is never one end-user's
    phrase, and always this customer's words (one customer's topics are named from its texts only).
 2. The ``CANDIDATES`` most telling per topic (share of the topic's messages with the phrase x share
@@ -32,7 +33,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from taxonomy.actions import _GREETING_RE, MIN_MENTION_SHARE, MIN_SUPPORT, clean_sentence, supported_prefix, word_support
+from taxonomy.actions import _GREETING_RE, MIN_SUPPORT, clean_sentence, supported_prefix, word_support
 
 MIN_WORDS = 2  # telling words in a phrase: one ("Transfer", "Not work") is a keyword, not a request
 MAX_WORDS = 5
@@ -40,6 +41,9 @@ MIN_MESSAGES = 2
 CANDIDATES = 20
 CONTRAST = 0.5
 MAX_NAME_WORDS = 9
+# A central sentence names a topic only up to its first telling word that fewer than this share of
+# the topic's messages use (a city, a product, a typo belong to one end-user, not to the request).
+NAME_SUPPORT_SHARE = 0.2
 # Negations carry the meaning of a request ("card not working"): they may end a phrase.
 _KEEP = {"not", "no", "never", "cannot"}
 _EDGE_STOP = frozenset((ENGLISH_STOP_WORDS | {
@@ -51,7 +55,7 @@ _EDGE_STOP = frozenset((ENGLISH_STOP_WORDS | {
 }) - _KEEP)
 _STOP = frozenset(ENGLISH_STOP_WORDS | _EDGE_STOP)  # what does not count as a telling word
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]))*", re.UNICODE)
-_BREAK_RE = re.compile(r"<[A-Z_]+>|[.!?;:\n()\"]+|,\s|\s[-–]\s")
+_BREAK_RE = re.compile(r"<[A-Z_]+>|\S*\d\S*|[.!?;:\n()\"]+|,\s|\s[-–]\s")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 
@@ -177,6 +181,6 @@ def _sentence_candidates(texts: list[str], central: list[str]) -> list[str]:
     """The central messages' first telling sentences, each cut before the first word few of the
     topic's messages use (so no one end-user's city, product or typo names a topic)."""
     support = word_support(texts)
-    floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
+    floor = max(MIN_SUPPORT, NAME_SUPPORT_SHARE * len(texts))
     found = (supported_prefix(message_name(t).removesuffix("..."), support, floor) for t in central)
     return list(dict.fromkeys(f.removesuffix("...") for f in found if f))
