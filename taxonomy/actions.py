@@ -33,14 +33,15 @@ RECORDS: dict[str, tuple[str, ...]] = {
     "order": ("order", "orders", "purchase", "item", "items", "parcel", "package"),
     "delivery / tracking": ("delivery", "delivered", "shipping", "shipped", "tracking", "courier", "arrive", "arrived"),
     "refund": ("refund", "refunds", "refunded", "reimbursement", "money back"),
-    "booking": ("booking", "reservation", "flight", "hotel", "ticket", "trip", "seat"),
+    "booking": ("booking", "reservation", "flight", "hotel", "ticket", "trip", "seat", "itinerary", "check-in"),
     "balance": ("balance", "funds"),
-    "account": ("account", "login", "profile", "password"),
+    "account": ("account", "login", "log in", "profile", "password", "email", "user", "users", "workspace", "details"),
     "card": ("card", "cards", "pin"),
     "payment / transaction": ("payment", "transaction", "charge", "charged", "debit", "payments"),
     "transfer": ("transfer", "transfers", "transferred"),
     "top-up": ("top up", "top-up", "topup", "topping up"),
-    "subscription / plan": ("subscription", "plan", "renewal", "billing", "seat licence"),
+    "subscription / plan": ("subscription", "plan", "renewal", "billing", "trial", "seats", "licence", "license",
+                            "usage", "upgrade", "downgrade"),
     "invoice": ("invoice", "invoices", "receipt", "bill"),
     "statement": ("statement",),
     "withdrawal": ("withdrawal", "withdraw", "atm"),
@@ -73,8 +74,8 @@ _SMALL_TALK = frozenset({
 })
 
 
-_GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+",
-                          re.IGNORECASE)
+_GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+"
+                          r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
 _CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
 # A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
 # (a person's or place's name) belongs to one end-user: such a sentence never names a topic.
@@ -82,12 +83,18 @@ _PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=\w\s)(?!I\b|I')[A-Z][a-z]+")
 _NUMBER_RE = re.compile(r"\S*\d\S*")
 
 
-def clean_sentence(sentence: str, english: bool = True) -> str | None:
-    """A sentence without its greeting and closing, or None when it quotes one end-user's details
-    (capitalised words count as names in English only: German capitalises every noun)."""
+def clean_sentence(sentence: str, english: bool = True, cut: bool = False) -> str | None:
+    """A sentence without its greeting and closing, and without one end-user's details (a placeholder,
+    a token with a digit, a capitalised name: in English only, German capitalises every noun): None
+    when it has such a detail, or with ``cut`` the words before the first one (then ending in "...")."""
     sentence = _CLOSING_RE.sub("", _GREETING_RE.sub("", sentence.strip())).strip()
     personal = _PERSONAL_RE if english else _NUMBER_RE
-    if not sentence or _PLACEHOLDER_RE.search(sentence) or personal.search(sentence):
+    found = [m.start() for m in (_PLACEHOLDER_RE.search(sentence), personal.search(sentence)) if m]
+    if found:
+        if not cut:
+            return None
+        sentence = sentence[: min(found)].rstrip(" ,;:-") + "..."
+    if not sentence.removesuffix("..."):
         return None
     return sentence[:1].upper() + sentence[1:]
 
@@ -101,10 +108,10 @@ def word_support(texts: list[str]) -> Counter[str]:
     return Counter(w for t in texts for w in set(_words(t)))
 
 
-def supported_prefix(sentence: str, support: Counter[str], min_count: float) -> str | None:
+def supported_prefix(sentence: str, support: Counter[str], min_count: float, min_telling: int = 2) -> str | None:
     """``sentence`` up to its first telling word that fewer than ``min_count`` messages of the topic
     use (a city, a product, a typo: one end-user's detail), without trailing function words; None
-    when fewer than two telling words are left."""
+    when fewer than ``min_telling`` telling words are left."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     stop = ENGLISH_STOP_WORDS | _SMALL_TALK
@@ -115,7 +122,7 @@ def supported_prefix(sentence: str, support: Counter[str], min_count: float) -> 
         kept.append(token)
     while kept and all(w in stop for w in _words(kept[-1])):
         kept.pop()
-    if len([w for t in kept for w in _words(t) if w not in stop]) < 2:
+    if len([w for t in kept for w in _words(t) if w not in stop]) < min_telling:
         return None
     text = " ".join(kept).rstrip(",;:")
     return text if len(kept) == len(sentence.split()) else text + "..."
@@ -123,16 +130,16 @@ def supported_prefix(sentence: str, support: Counter[str], min_count: float) -> 
 
 def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> str | None:
     """The first sentence of a message that asks about the topic (a word of ``topic_words``, when
-    given; not small talk), greeting and closing removed, shortened; None if that sentence quotes one
-    end-user's details (a placeholder, a number or reference, a name)."""
+    given; not small talk), greeting and closing removed, cut before any end-user's detail (a
+    placeholder, a number or reference, a name), shortened."""
     for raw in _SENTENCE_RE.split(" ".join((text or "").split())):
         words = _words(raw)
         if len([w for w in words if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(words)):
             continue
-        sentence = clean_sentence(raw)
+        sentence = clean_sentence(raw, cut=True)
         if sentence is None or _LONG_NUMBER_RE.search(sentence):
             return None
-        parts = sentence.split()
+        parts = sentence.removesuffix("...").split()
         short = " ".join(parts[:MAX_QUESTION_WORDS]) + ("..." if len(parts) > MAX_QUESTION_WORDS else "")
         return short[:1].upper() + short[1:]
     return None
@@ -140,22 +147,35 @@ def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> s
 
 def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None) -> list[str]:
     """The topic's distinct request phrasings, most asked first: near-duplicates (word-set Jaccard
-    >= 0.6) are merged into the phrasing seen most often. With ``keywords`` (the topic's), only
-    sentences using one of their words count."""
+    >= 0.6) are merged into the phrasing seen most often.
+
+    First only sentences that use a word of the topic's ``keywords`` and whose telling words enough of
+    the topic's messages use (no one end-user's city or typo); when that gives fewer than
+    ``MIN_QUESTIONS`` (a loose topic), the other request sentences fill up, still cut before any
+    personal detail.
+    """
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
     floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
-    sentences = (_request_sentence(t, topic_words) for t in texts)
-    counts = Counter(p for s in sentences if s and (p := supported_prefix(s.removesuffix("..."), support, floor)))
-    chosen: list[tuple[str, set[str]]] = []
+    sentences = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
+    strict = Counter(p for s in sentences if (p := supported_prefix(s.removesuffix("..."), support, floor, 1)))
+    chosen = _distinct(strict, [], limit)
+    if len(chosen) < MIN_QUESTIONS:
+        chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
+    return [s for s, _ in chosen]
+
+
+def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: int) -> list[tuple[str, set[str]]]:
+    """``chosen`` plus the most frequent of ``counts`` that are not near-duplicates, up to ``limit``."""
+    chosen = list(chosen)
     for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(chosen) >= limit:
+            break
         words = set(_words(sentence)) - _SMALL_TALK
         if any(len(words & seen) / max(len(words | seen), 1) >= 0.6 for _, seen in chosen):
             continue
         chosen.append((sentence, words))
-        if len(chosen) == limit:
-            break
-    return [s for s, _ in chosen]
+    return chosen
 
 
 def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
@@ -168,8 +188,9 @@ def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
 
 
 def records_needed(texts: list[str], limit: int = 3) -> list[str]:
-    """Records the requests name (``RECORDS`` keys), most mentioned first."""
-    return _mentions(texts, RECORDS)[:limit]
+    """Records the requests name (``RECORDS`` keys), most mentioned first; the customer's ``account``
+    when they name none (whatever is personal sits behind it)."""
+    return _mentions(texts, RECORDS)[:limit] or ["account"]
 
 
 def checks_needed(texts: list[str]) -> list[str]:

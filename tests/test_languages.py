@@ -113,7 +113,7 @@ def test_next_best_actions_have_structure(mixed_run: tuple[Path, dict[str, str]]
     topics = _published(out, "topics")
     assert topics.height
     for t in topics.iter_rows(named=True):
-        assert t["next_best_action"] and "hours/month" in t["next_best_action"]
+        assert t["next_best_action"] and "agent hours/month to win" in t["next_best_action"]
         if t["tier"] == "informational":
             assert 1 <= len(t["nba_questions"]) <= 5
         elif t["tier"] == "personalized":

@@ -52,6 +52,7 @@ _EDGE_STOP = frozenset((ENGLISH_STOP_WORDS | {
     "does", "did", "do", "get", "got", "trying", "try", "able", "let", "going", "wondering", "possible",
     "could", "would", "should", "can", "will", "may", "might", "dear", "support", "regards", "cheers",
     "best", "kind", "sorry", "hiya", "morning", "afternoon", "ty", "i'm", "i've", "i'd", "it's", "you",
+    "think", "don't", "doesn't", "didn't", "anymore", "someone", "something", "thing", "things",
 }) - _KEEP)
 _STOP = frozenset(ENGLISH_STOP_WORDS | _EDGE_STOP)  # what does not count as a telling word
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]))*", re.UNICODE)
@@ -105,7 +106,10 @@ def message_name(text: str, english: bool = True) -> str:
     """A name from one message: its first sentence with two or more telling words (else one) and no
     personal details, greetings and closings removed, shortened."""
     clean = " ".join((text or "").split())
-    sentences = [s for s in (clean_sentence(raw, english) for raw in _SENTENCE_RE.split(clean)) if s]
+    raws = _SENTENCE_RE.split(clean)
+    whole = [s for s in (clean_sentence(raw, english) for raw in raws) if s]
+    cut = [_trim(s.removesuffix("...")) for s in (clean_sentence(raw, english, cut=True) for raw in raws) if s]
+    sentences = whole + [s for s in cut if s and s not in whole]
     for needed in (2, 1):
         for sentence in sentences:
             words = sentence.split()
@@ -114,6 +118,14 @@ def message_name(text: str, english: bool = True) -> str:
                 short = " ".join(words[:MAX_NAME_WORDS]).rstrip(",;:")
                 return short[:1].upper() + short[1:] + ("..." if len(words) > MAX_NAME_WORDS else "")
     return _prefix_name(clean, english)
+
+
+def _trim(sentence: str) -> str:
+    """Without trailing function words ("... for both passengers on" -> "... for both passengers")."""
+    words = sentence.split()
+    while words and words[-1].lower().strip(",;:") in _EDGE_STOP:
+        words.pop()
+    return " ".join(words)
 
 
 def _prefix_name(text: str, english: bool) -> str:
