@@ -53,6 +53,7 @@ _EDGE_STOP = frozenset((ENGLISH_STOP_WORDS | {
     "could", "would", "should", "can", "will", "may", "might", "dear", "support", "regards", "cheers",
     "best", "kind", "sorry", "hiya", "morning", "afternoon", "ty", "i'm", "i've", "i'd", "it's", "you",
     "think", "don't", "doesn't", "didn't", "anymore", "someone", "something", "thing", "things",
+    "sorted", "today", "urgent", "urgently", "yesterday", "ridiculous", "unacceptable", "frustrated",
 }) - _KEEP)
 _STOP = frozenset(ENGLISH_STOP_WORDS | _EDGE_STOP)  # what does not count as a telling word
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]))*", re.UNICODE)
