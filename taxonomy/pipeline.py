@@ -137,9 +137,8 @@ def enrich_frame(raw: pl.DataFrame, cfg: Config, store: Store, customer_id: str)
         The frame conformed to ``schema.ENRICHED`` and the tier model's version.
     """
     from taxonomy.embed.cache import embed_with_cache
-    from taxonomy.tiers import load_classifier
-
     from taxonomy.language import detect_languages
+    from taxonomy.tiers import load_classifier
 
     classifier = load_classifier()
     texts = raw.get_column("text").to_list()
@@ -186,13 +185,12 @@ def enrich_customer_days(
     Returns:
         Day -> URI of its ``enriched`` partition.
     """
+    from taxonomy.language import DETECTOR_VERSION
     from taxonomy.tiers import load_classifier
 
     cfg = _config(config_path)
     store = Store(output_uri, label=label)
     validate_customer_id(customer_id)
-    from taxonomy.language import DETECTOR_VERSION
-
     models = {"taxonomy.embedder": _embedder(cfg).version, "taxonomy.tier_model": load_classifier().version,
               "taxonomy.language": DETECTOR_VERSION}
     out: dict[date, str] = {}
