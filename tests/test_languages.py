@@ -141,3 +141,15 @@ def test_action_structure_from_requests() -> None:
     assert all("12345678" not in q for q in distinct_questions(texts))
     assert distinct_questions(["Where is my refund?", "where is my refund?", "Where is my refund??"])[:1]
     assert checks_needed(["What is your policy?"]) == ["eligibility: is the request allowed under the policy (eligibility)"]
+
+
+def test_one_language_splits_by_request() -> None:
+    from taxonomy.topics.languages import cluster_language
+
+    where = ["Wo ist meine Bestellung? Sie ist noch nicht angekommen.", "Meine Bestellung ist noch nicht angekommen"]
+    cancel = ["Bitte stornieren Sie meine Bestellung sofort.", "Ich möchte meine Bestellung stornieren"]
+    texts = (where + cancel) * 4
+    labels = cluster_language(texts, min_topic_size=5)
+    assert len(set(labels)) == 2
+    assert all(labels[i] == labels[0] for i, t in enumerate(texts) if t in where)
+    assert cluster_language(texts[:6], min_topic_size=5).tolist() == [0] * 6  # too few: one topic
