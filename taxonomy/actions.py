@@ -74,7 +74,7 @@ _SMALL_TALK = frozenset({
 })
 
 
-_GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+"
+GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+"
                           r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
 _CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
 # A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
@@ -87,7 +87,7 @@ def clean_sentence(sentence: str, english: bool = True, cut: bool = False) -> st
     """A sentence without its greeting and closing, and without one end-user's details (a placeholder,
     a token with a digit, a capitalised name: in English only, German capitalises every noun): None
     when it has such a detail, or with ``cut`` the words before the first one (then ending in "...")."""
-    sentence = _CLOSING_RE.sub("", _GREETING_RE.sub("", sentence.strip())).strip()
+    sentence = _CLOSING_RE.sub("", GREETING_RE.sub("", sentence.strip())).strip()
     personal = _PERSONAL_RE if english else _NUMBER_RE
     found = [m.start() for m in (_PLACEHOLDER_RE.search(sentence), personal.search(sentence)) if m]
     if found:

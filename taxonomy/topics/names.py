@@ -2,16 +2,17 @@
 
 KeyBERT-style, offline, with the packaged embedder:
 
-1. Candidates are word n-grams (``MIN_WORDS`` to ``MAX_WORDS`` words) of the topic's messages that neither
-   start nor end on a function word, cut at sentence ends, commas and redaction placeholders
-   and tokens with a digit (so a placeholder, a booking reference or an order number never joins a
-   name), kept only when
-   at least ``MIN_MESSAGES`` of the topic's messages contain them: a name is never one end-user's
-   phrase, and always this customer's words (one customer's topics are named from its texts only).
+1. Candidates are word n-grams (``MIN_WORDS`` telling words to ``MAX_WORDS`` words) of the topic's
+   messages that neither start nor end on a function word, cut at sentence ends, commas, redaction
+   placeholders and tokens with a digit (so a booking reference or an order number never joins a
+   name), kept only when at least ``MIN_MESSAGES`` of the topic's messages contain them: a name is
+   never one end-user's phrase, and always this customer's words (one customer's topics are named
+   from its texts only).
 2. The ``CANDIDATES`` most telling per topic (share of the topic's messages with the phrase x share
    of all the phrase's messages that are in this topic) are embedded, all topics in one call.
-   The first telling sentence of each of the topic's most central messages (shortened) is a
-   candidate too.
+   The first telling sentence of each of the topic's most central messages is a candidate too,
+   greeting and closing removed, cut before any personal detail (:func:`taxonomy.actions.clean_sentence`)
+   and before any word fewer than ``NAME_SUPPORT_SHARE`` of the topic's messages use.
 3. The name is the candidate closest to its topic's centroid and far from the nearest other
    topic's (cosine to its own centroid minus ``CONTRAST`` x cosine to the nearest other): a name
    should tell its topic apart from its neighbours, not only describe it.
@@ -33,7 +34,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from taxonomy.actions import _GREETING_RE, MIN_SUPPORT, clean_sentence, supported_prefix, word_support
+from taxonomy.actions import GREETING_RE, MIN_SUPPORT, clean_sentence, supported_prefix, word_support
 
 MIN_WORDS = 2  # telling words in a phrase: one ("Transfer", "Not work") is a keyword, not a request
 MAX_WORDS = 5
@@ -132,7 +133,7 @@ def _trim(sentence: str) -> str:
 def _prefix_name(text: str, english: bool) -> str:
     """The first sentence's words, greeting removed, up to the first personal detail (a token with a
     digit, a placeholder, a capitalised name), without trailing function words."""
-    first = _GREETING_RE.sub("", _SENTENCE_RE.split(text)[0] if text else "").split()
+    first = GREETING_RE.sub("", _SENTENCE_RE.split(text)[0] if text else "").split()
     words: list[str] = []
     for i, token in enumerate(first[:MAX_NAME_WORDS]):
         if any(c.isdigit() for c in token) or "<" in token or (english and i and token[:1].isupper() and token not in ("I", "I'm")):
