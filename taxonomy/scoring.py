@@ -40,6 +40,7 @@ The rate used for each tier is written too (``achievable_rate_<tier>``).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -340,7 +341,7 @@ def add_actions(records: list[dict]) -> None:
     from taxonomy.actions import topic_actions
     from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
 
-    total = sum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)
+    total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order
     for r in records:
         r["hours_share"] = max(r["hours_to_win"] or 0.0, 0.0) / total if total > 0 and r["hours_to_win"] is not None else None
         r["language"] = r.get("language") or DEFAULT_LANGUAGE
