@@ -35,8 +35,9 @@ from taxonomy.window import FINGERPRINT, analysis_fingerprint, load_window, prev
 
 ANALYSIS_COLUMNS = [
     "conversation_id", "customer_id", "created_at", "text", "handle_time_seconds", "automated",
-    *TIER_COLUMNS, "topic_id",
+    *TIER_COLUMNS, "topic_id", "language",
 ]
+
 
 
 @dataclass
@@ -136,10 +137,13 @@ def enrich_frame(raw: pl.DataFrame, cfg: Config, store: Store, customer_id: str)
         The frame conformed to ``schema.ENRICHED`` and the tier model's version.
     """
     from taxonomy.embed.cache import embed_with_cache
+    from taxonomy.language import detect_languages
     from taxonomy.tiers import load_classifier
 
     classifier = load_classifier()
     texts = raw.get_column("text").to_list()
+    # The detected language replaces any the export gave (often the user's interface locale).
+    raw = raw.with_columns(pl.Series("language", detect_languages(texts), dtype=pl.String))
     vectors, _ = embed_with_cache(texts, _embedder(cfg), store, customer_id)
     tiers = classifier.predict(texts, vectors) if texts else pl.DataFrame(schema=TIER_COLUMNS)
     enriched = pl.concat([raw, tiers], how="horizontal").with_columns(
@@ -181,12 +185,14 @@ def enrich_customer_days(
     Returns:
         Day -> URI of its ``enriched`` partition.
     """
+    from taxonomy.language import DETECTOR_VERSION
     from taxonomy.tiers import load_classifier
 
     cfg = _config(config_path)
     store = Store(output_uri, label=label)
     validate_customer_id(customer_id)
-    models = {"taxonomy.embedder": _embedder(cfg).version, "taxonomy.tier_model": load_classifier().version}
+    models = {"taxonomy.embedder": _embedder(cfg).version, "taxonomy.tier_model": load_classifier().version,
+              "taxonomy.language": DETECTOR_VERSION}
     out: dict[date, str] = {}
     todo: list[tuple[date, dict[str, str], bytes]] = []
     for day in sorted(set(days)):
@@ -229,6 +235,7 @@ def analyse_customer(
     Returns:
         The URI of the staged ``analysis`` partition.
     """
+    from taxonomy.language import lower_unsupported_confidence
     from taxonomy.tiers import apply_overrides, load_overrides
     from taxonomy.topics import discover_topics
 
@@ -247,9 +254,9 @@ def analyse_customer(
     embeddings = np.asarray(df.get_column("embedding").to_numpy(), dtype=np.float32).reshape(df.height, -1) \
         if df.height else np.zeros((0, 384), dtype=np.float32)
     previous = previous_topic_state(store, customer_id, as_of, embedder_version)
-    result = discover_topics(df, embeddings, previous=previous, config=cfg.topics)
+    result = discover_topics(df, embeddings, previous=previous, config=cfg.topics, embed=_embedder(cfg).encode)
     staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left")
-    staged = apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir))
+    staged = lower_unsupported_confidence(apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir)))
     stamp = {FINGERPRINT: fingerprint}
     store.write_partition(result.topics, store.partition("analysis_topics", **keys), metadata=stamp)
     store.write_partition(result.centroids, store.partition("topic_state", **keys),

@@ -97,6 +97,9 @@ CONVERSATIONS_OUT: dict[str, pl.DataType] = {
     "tier_confidence": pl.Float64(),
     "tier_source": pl.String(),
     "topic_id": pl.String(),
+    # Detected language (ISO 639-1, taxonomy.language); outside the embedder's languages the
+    # topic is per language and tier_confidence is lowered.
+    "language": pl.String(),
 }
 TOPICS_OUT: dict[str, pl.DataType] = {
     "customer_id": pl.String(),
@@ -118,6 +121,14 @@ TOPICS_OUT: dict[str, pl.DataType] = {
     "next_best_action": pl.String(),
     "action_kind": pl.String(),
     "rank": pl.Int64(),
+    # Issue 16: the topic's language, and the structure behind next_best_action (taxonomy.actions).
+    "language": pl.String(),
+    "language_supported": pl.Boolean(),  # False: the embedder does not cover it, tiers less sure
+    "nba_questions": pl.List(pl.String()),  # informational: questions help content must answer
+    "nba_records": pl.List(pl.String()),  # personalized (and action-led): records to read
+    "nba_checks": pl.List(pl.String()),  # action-led: checks the requests mention
+    "nba_action": pl.String(),  # action-led: the action to automate
+    "hours_share": pl.Float64(),  # share of the customer's hours to win that sits in this topic
 }
 SCORES_OUT: dict[str, pl.DataType] = {
     "customer_id": pl.String(),
@@ -144,6 +155,10 @@ SCORES_OUT: dict[str, pl.DataType] = {
     "run_id": pl.String(),
     # The achievable rate used for each tier (see rates_source), so a back-test can replay the prediction.
     **{f"achievable_rate_{t}": pl.Float64() for t in TIERS},
+    # Issue 16: conversations per detected language, and the share outside the embedder's languages.
+    "language_shares": pl.List(pl.Struct({"language": pl.String(), "share": pl.Float64()})),
+    "non_english_share": pl.Float64(),
+    "unsupported_language_share": pl.Float64(),
 }
 TRENDS_OUT: dict[str, pl.DataType] = {
     "customer_id": pl.String(),

@@ -40,6 +40,8 @@ The rate used for each tier is written too (``achievable_rate_<tier>``).
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -230,7 +232,25 @@ def _score_row(rows: pl.DataFrame, per_month: float) -> dict:
     current, potential = out["current_automation_rate"], out["automation_potential_volume"]
     out["automation_gap"] = None if current is None or potential is None else potential - current
     out["other_topic_share"] = _share(int((rows["topic_id"] == OTHER_TOPIC_ID).sum()), n)
+    out.update(language_figures(rows))
     return out
+
+
+def language_figures(rows: pl.DataFrame) -> dict:
+    """``language_shares`` (conversations per detected language, largest first), ``non_english_share``
+    and ``unsupported_language_share`` (languages the embedder does not cover: less sure topics and tiers)."""
+    from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
+
+    n = rows.height
+    if not n or "language" not in rows.columns:
+        return {"language_shares": [], "non_english_share": None, "unsupported_language_share": None}
+    counts = Counter(code or DEFAULT_LANGUAGE for code in rows["language"].to_list())
+    shares = [{"language": code, "share": c / n} for code, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return {
+        "language_shares": shares,
+        "non_english_share": sum(c for code, c in counts.items() if code != "en") / n,
+        "unsupported_language_share": sum(c for code, c in counts.items() if not embedder_covers(code)) / n,
+    }
 
 
 _SUGGESTIONS = {
@@ -279,10 +299,13 @@ def score_topics(rows: pl.DataFrame, topics: pl.DataFrame, *, customer_id: str, 
         pl.col("automated").is_not_null().sum().alias("_with_outcome"),
         pl.col("automated").fill_null(False).sum().alias("_automated"),
     )
-    meta = topics.select("topic_id", "label", "keywords", "example_conversation_ids") if topics.height else None
+    meta_columns = ["topic_id", "label", "keywords", "example_conversation_ids"] + (["language"] if "language" in topics.columns else [])
+    meta = topics.select(meta_columns) if topics.height else None
     if meta is not None:
         per_topic = per_topic.join(meta, on="topic_id", how="left")
+    per_topic = per_topic.join(rows.group_by("topic_id").agg(pl.col("text").alias("_texts")), on="topic_id", how="left")
     records = [_topic_record(row, n, total_ht, customer_id, per_month) for row in per_topic.to_dicts()]
+    add_actions(records)
     records.sort(key=lambda r: (r["topic_id"] == OTHER_TOPIC_ID, -(r["hours_to_win"] or 0.0), -r["conversations"], r["topic_id"]))
     for rank, record in enumerate(records, start=1):
         record["rank"] = rank
@@ -311,6 +334,21 @@ def _topic_record(row: dict, n: int, total_ht: float | None, customer_id: str, p
         "hours_to_win": hours, "action_kind": kind,
         "next_best_action": next_best_action(label, kind, hours) if kind else None,
     }
+
+
+def add_actions(records: list[dict]) -> None:
+    """Next best actions with their structure (:mod:`taxonomy.actions`), and each topic's language."""
+    from taxonomy.actions import topic_actions
+    from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
+
+    total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order
+    for r in records:
+        r["hours_share"] = max(r["hours_to_win"] or 0.0, 0.0) / total if total > 0 and r["hours_to_win"] is not None else None
+        r["language"] = r.get("language") or DEFAULT_LANGUAGE
+        r["language_supported"] = embedder_covers(r["language"])
+        texts = [t for t in (r.pop("_texts", None) or []) if t]
+        if r["tier"]:
+            r.update(topic_actions(r["tier"], r["label"], texts, r["hours_to_win"], r["hours_share"], r.get("keywords")))
 
 
 def weekly_trends(rows: pl.DataFrame, *, customer_id: str) -> pl.DataFrame:

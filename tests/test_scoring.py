@@ -84,7 +84,9 @@ def test_topics_ranked_by_hours_to_win_with_lever_and_action() -> None:
     assert second["hours_to_win"] == pytest.approx(630 / 3600 * 30 / 28)
     assert (first["tier"], first["action_kind"]) == ("informational", "knowledge_content")
     assert (second["tier"], second["action_kind"]) == ("action_led", "procedure")
-    assert "refund dispute" in second["next_best_action"] and "procedure" in second["next_best_action"]
+    assert "refund dispute" in second["next_best_action"] and "Automate" in second["next_best_action"]
+    assert "~0.2 agent hours/month to win" in second["next_best_action"]  # 630 s x 30/28 = 0.19 h
+    assert second["hours_share"] == pytest.approx(630 / (2400 + 630))
     assert second["handle_time_share"] == pytest.approx(0.375)
     assert second["volume_share"] == pytest.approx(1 / 11)
     assert second["automation_potential"] == pytest.approx(0.35)

@@ -297,6 +297,10 @@ def topic_rows(data: CustomerData, limit: int = TOP_TOPICS_IN_TABLE) -> list[dic
             "potential": num(t["automation_potential"]),
             "to_win": num(t["hours_to_win"]),
             "next_best_action": t["next_best_action"],
+            "nba_questions": list(t.get("nba_questions") or []),
+            "nba_records": list(t.get("nba_records") or []),
+            "nba_checks": list(t.get("nba_checks") or []),
+            "language_supported": t.get("language_supported") is not False,
             "examples": [_example(text) for text in examples],
         })
     return rows
@@ -325,9 +329,13 @@ def customer_context(data: CustomerData) -> dict[str, Any]:
         "volume": num(s.get(f"volume_share_{t}")), "hours": num(s.get(f"handle_time_share_{t}")),
     } for t in TIERS]
     rates_note = describe_rates_source(s.get("rates_source"))
+    from taxonomy.language import embedder_covers, language_name
+
+    languages = [{"name": language_name(x["language"]), "share": x["share"], "supported": embedder_covers(x["language"])}
+                 for x in (s.get("language_shares") or [])]
     return {
         "customer_id": data.customer_id, "s": s, "to_win_hours": hours_to_win(data.topics), "ladder": ladder(s),
-        "mix": mix, "charts": chart_html, "topics": topic_rows(data), "rates_note": rates_note,
+        "languages": languages, "mix": mix, "charts": chart_html, "topics": topic_rows(data), "rates_note": rates_note,
     }
 
 

@@ -58,6 +58,11 @@ CENTROIDS_SCHEMA: dict[str, pl.DataType] = {
     "topic_id": pl.String(),
     "centroid": _CENTROID_TYPE,
     "conversations": pl.Int64(),
+    # Issue 16: topics never match across languages; a name is kept while the topic stays close to
+    # the centroid it was named at (label_centroid).
+    "language": pl.String(),
+    "label": pl.String(),
+    "label_centroid": _CENTROID_TYPE,
 }
 TOPICS_SCHEMA: dict[str, pl.DataType] = {
     "topic_id": pl.String(),
@@ -65,6 +70,7 @@ TOPICS_SCHEMA: dict[str, pl.DataType] = {
     "keywords": pl.List(pl.String()),
     "example_conversation_ids": pl.List(pl.String()),
     "conversations": pl.Int64(),
+    "language": pl.String(),
 }
 ASSIGNMENTS_SCHEMA: dict[str, pl.DataType] = {"conversation_id": pl.String(), "topic_id": pl.String()}
 

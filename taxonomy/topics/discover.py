@@ -5,6 +5,12 @@ Clustering is :func:`taxonomy.topics.cluster.cluster_embeddings`; labels and key
 (Hungarian assignment on cosine, accepted above ``match_threshold``); new topics get fresh ids
 ``tNNNN`` above every id ever issued. Topics that vanish stay in the centroid state with zero
 conversations, so they can come back under their old id and their ids are never reused.
+
+Languages (issue 16): rows in a language the embedder covers are clustered as above; rows in any
+other language are grouped per language (:mod:`taxonomy.topics.languages`), so no topic mixes
+languages, and ids only match a previous topic of the same language. Names
+(:mod:`taxonomy.topics.names`) are kept from the previous run while the topic stays within
+``NAME_KEEP`` cosine of the centroid it was named at; otherwise it is named again.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ from taxonomy.topics.cluster import (
     _normalise,
     cluster_embeddings,
 )
-from taxonomy.topics.labels import ctfidf_keywords, label_from_keywords
+from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers, language_name
+from taxonomy.topics.labels import ctfidf_keywords
+from taxonomy.topics.languages import cluster_language
+from taxonomy.topics.names import Embed, message_name, name_topics
+
+# A matched topic keeps its name while its centroid stays this close to the one it was named at.
+NAME_KEEP = 0.92
 
 
 def _id_number(topic_id: str) -> int | None:
@@ -50,19 +62,9 @@ def match_topic_ids(
     Returns:
         The ids (one per row of ``centroids``) and the previous topics left unmatched (retired).
     """
-    prev = previous if previous is not None and previous.height else pl.DataFrame(schema=CENTROIDS_SCHEMA)
-    prev = prev.filter(pl.col("topic_id") != OTHER_TOPIC_ID).sort("topic_id")
-    ids: list[str | None] = [None] * len(centroids)
-    matched: set[str] = set()
-    if prev.height and len(centroids):
-        old = _normalise(np.array(prev["centroid"].to_list(), dtype=np.float64).reshape(prev.height, -1))
-    if prev.height and len(centroids) and old.shape[1] == centroids.shape[1]:  # else: another model, no match
-        sims = centroids @ old.T
-        rows, cols = linear_sum_assignment(-sims)
-        for r, c in zip(rows, cols):
-            if sims[r, c] >= threshold:
-                ids[r] = prev["topic_id"][int(c)]
-                matched.add(ids[r])
+    prev = _state(previous)
+    ids = _match_existing(centroids, prev, threshold)
+    matched = {t for t in ids if t is not None}
     numbers = [num for tid in prev["topic_id"].to_list() if (num := _id_number(tid)) is not None]
     next_number = max(numbers, default=0) + 1
     for i, tid in enumerate(ids):
@@ -73,6 +75,50 @@ def match_topic_ids(
     return [str(t) for t in ids], retired
 
 
+def _state(previous: pl.DataFrame | None) -> pl.DataFrame:
+    """Last run's state without "other", sorted, with every column of ``CENTROIDS_SCHEMA`` (a state
+    written before issue 16 has no language: it was all clustered as the default language)."""
+    prev = previous if previous is not None and previous.height else pl.DataFrame(schema=CENTROIDS_SCHEMA)
+    prev = prev.with_columns(*[pl.lit(None).alias(c) for c in CENTROIDS_SCHEMA if c not in prev.columns])
+    prev = prev.select(list(CENTROIDS_SCHEMA)).with_columns(pl.col("language").fill_null(DEFAULT_LANGUAGE))
+    return prev.filter(pl.col("topic_id") != OTHER_TOPIC_ID).sort("topic_id")
+
+
+def _match_existing(centroids: np.ndarray, prev: pl.DataFrame, threshold: float) -> list[str | None]:
+    """The previous id each new centroid matches (Hungarian on cosine, above ``threshold``), else None."""
+    ids: list[str | None] = [None] * len(centroids)
+    if prev.height and len(centroids):
+        old = _normalise(np.array(prev["centroid"].to_list(), dtype=np.float64).reshape(prev.height, -1))
+    if prev.height and len(centroids) and old.shape[1] == centroids.shape[1]:  # else: another model, no match
+        sims = centroids @ old.T
+        rows, cols = linear_sum_assignment(-sims)
+        for r, c in zip(rows, cols):
+            if sims[r, c] >= threshold:
+                ids[r] = prev["topic_id"][int(c)]
+    return ids
+
+
+def _match_by_language(
+    centroids: np.ndarray, languages: list[str], previous: pl.DataFrame | None, threshold: float
+) -> tuple[list[str], pl.DataFrame]:
+    """:func:`match_topic_ids` within each language: a topic only keeps the id of one in its language."""
+    prev = _state(previous)
+    ids: list[str | None] = [None] * len(centroids)
+    for lang in sorted(set(languages)):
+        rows = [i for i, code in enumerate(languages) if code == lang]
+        found = _match_existing(centroids[rows], prev.filter(pl.col("language") == lang), threshold)
+        for i, tid in zip(rows, found):
+            ids[i] = tid
+    numbers = [num for tid in prev["topic_id"].to_list() if (num := _id_number(tid)) is not None]
+    next_number = max(numbers, default=0) + 1
+    for i, tid in enumerate(ids):
+        if tid is None:
+            ids[i] = f"t{next_number:04d}"
+            next_number += 1
+    matched = sorted(t for t in ids if t is not None)
+    return [str(t) for t in ids], prev.filter(~pl.col("topic_id").is_in(matched))
+
+
 def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray) -> np.ndarray:
     """Up to N_EXAMPLES of ``members`` (canonical row numbers) closest to the centroid (ties: first
     row, i.e. lowest conversation id)."""
@@ -80,16 +126,46 @@ def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray) -> np.nd
     return members[np.lexsort((members, -sims))[:N_EXAMPLES]]
 
 
+def _labels(
+    x: np.ndarray, labels: np.ndarray, clusters: list[int], languages: list[str], ids: list[str],
+    centroids: np.ndarray, texts: list[str], previous: pl.DataFrame | None, embed: Embed | None,
+) -> tuple[list[str], np.ndarray]:
+    """Each cluster's name and the centroid it was named at: kept from the previous run while the
+    topic stays close to that centroid, else named now (embedder-language topics by
+    :func:`name_topics`, told apart from each other; other languages from their central message)."""
+    prev = _state(previous)
+    kept: dict[str, tuple[str, np.ndarray]] = {}
+    for row in prev.filter(pl.col("label").is_not_null() & pl.col("label_centroid").is_not_null()).iter_rows(named=True):
+        kept[row["topic_id"]] = (row["label"], np.asarray(row["label_centroid"], dtype=np.float64))
+    names: list[str] = [""] * len(clusters)
+    named_at = centroids.copy()
+    todo: list[int] = []
+    for i, tid in enumerate(ids):
+        old = kept.get(tid)
+        if old is not None and old[1].shape == centroids[i].shape and float(_normalise(old[1][None])[0] @ centroids[i]) >= NAME_KEEP:
+            names[i], named_at[i] = old[0], old[1]
+        else:
+            todo.append(i)
+    central = [[texts[r] for r in _examples(x, np.flatnonzero(labels == clusters[i]), centroids[i])] for i in todo]
+    english = [j for j, i in enumerate(todo) if embedder_covers(languages[i])]
+    if english:
+        rows = [todo[j] for j in english]
+        others = centroids[[i for i in range(len(ids)) if i not in rows and embedder_covers(languages[i])]]
+        found = name_topics([[texts[r] for r in np.flatnonzero(labels == clusters[i])] for i in rows], centroids[rows],
+                            [central[j] for j in english], embed, others=others)
+        for i, name in zip(rows, found):
+            names[i] = name
+    for j, i in enumerate(todo):
+        if not embedder_covers(languages[i]):
+            names[i] = f"{message_name(central[j][0], english=False)} ({language_name(languages[i])})"
+    return names, named_at
+
+
 def _describe_topics(
-    x: np.ndarray,
-    labels: np.ndarray,
-    clusters: list[int],
-    centroids: np.ndarray,
-    topic_of: dict[int, str],
-    conv_ids: list[str],
-    texts: list[str],
+    x: np.ndarray, labels: np.ndarray, clusters: list[int], centroids: np.ndarray, topic_of: dict[int, str],
+    conv_ids: list[str], texts: list[str], names: list[str], languages: list[str],
 ) -> pl.DataFrame:
-    """Label, keywords, examples and size of every topic (``TOPICS_SCHEMA``), largest first."""
+    """Name, keywords, examples, size and language of every topic (``TOPICS_SCHEMA``), largest first."""
     keywords = ctfidf_keywords(texts, labels, clusters + ([-1] if (labels < 0).any() else []))
     rows = []
     for c, words in keywords.items():
@@ -98,10 +174,11 @@ def _describe_topics(
         examples = _examples(x, members, center)
         rows.append({
             "topic_id": topic_of.get(c, OTHER_TOPIC_ID),
-            "label": OTHER_LABEL if c < 0 else label_from_keywords(words, texts[examples[0]]),
+            "label": OTHER_LABEL if c < 0 else names[clusters.index(c)],
             "keywords": words,
             "example_conversation_ids": [conv_ids[i] for i in examples],
             "conversations": len(members),
+            "language": DEFAULT_LANGUAGE if c < 0 else languages[clusters.index(c)],
         })
     return pl.DataFrame(rows, schema=TOPICS_SCHEMA).sort(["conversations", "topic_id"], descending=[True, False])
 
@@ -109,12 +186,33 @@ def _describe_topics(
 def _empty_result(previous: pl.DataFrame | None) -> TopicResult:
     state = pl.DataFrame(schema=CENTROIDS_SCHEMA)
     if previous is not None and previous.height:
-        state = previous.select(list(CENTROIDS_SCHEMA)).with_columns(pl.lit(0, pl.Int64).alias("conversations"))
+        state = _state(previous).with_columns(pl.lit(0, pl.Int64).alias("conversations"))
     return TopicResult(
         assignments=pl.DataFrame(schema=ASSIGNMENTS_SCHEMA),
         topics=pl.DataFrame(schema=TOPICS_SCHEMA),
         centroids=state.cast(CENTROIDS_SCHEMA),
     )
+
+
+def _cluster_all(x: np.ndarray, texts: list[str], row_languages: list[str], config: TopicsConfig,
+                 cohesion: float) -> tuple[np.ndarray, dict[int, str]]:
+    """Labels of every row: the embedder's languages clustered together (``-1`` = other), every other
+    language on its own (:func:`cluster_language`); and each label's language."""
+    covered = np.array([embedder_covers(code) for code in row_languages], dtype=bool)
+    labels = np.full(len(x), -1, dtype=np.int64)
+    language_of: dict[int, str] = {}
+    main = np.flatnonzero(covered)
+    if len(main):
+        labels[main] = cluster_embeddings(x[main], config, cohesion=cohesion)
+        language_of = {int(c): DEFAULT_LANGUAGE for c in np.unique(labels[main]) if c >= 0}
+    next_label = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    for code in sorted({row_languages[i] for i in np.flatnonzero(~covered)}):
+        rows = np.array([i for i in np.flatnonzero(~covered) if row_languages[i] == code])
+        sub = cluster_language([texts[i] for i in rows], config.min_topic_size)
+        labels[rows] = sub + next_label
+        language_of.update({int(c) + next_label: code for c in np.unique(sub)})
+        next_label += int(sub.max()) + 1
+    return labels, language_of
 
 
 def discover_topics(
@@ -125,16 +223,20 @@ def discover_topics(
     *,
     cohesion: float | None = None,
     match_threshold: float | None = None,
+    embed: Embed | None = None,
 ) -> TopicResult:
-    """Topics of one customer's window: assignments, labelled topics and centroid state.
+    """Topics of one customer's window: assignments, named topics and centroid state.
 
     Args:
-        df: At least ``conversation_id`` (unique) and ``text``; row i belongs to ``embeddings[i]``.
+        df: At least ``conversation_id`` (unique) and ``text``; ``language`` (ISO 639-1, null =
+            the embedder's language) if known. Row i belongs to ``embeddings[i]``.
         embeddings: ``(len(df), 384)`` float vectors (normalised here anyway).
         previous: This customer's ``TopicResult.centroids`` from the last run, or None.
         config: ``min_topic_size``, ``max_topics``, ``seed``, ``cohesion``, ``match_threshold``.
         cohesion: Overrides ``config.cohesion``: target mean pairwise cosine within a topic.
         match_threshold: Overrides ``config.match_threshold``: minimum centroid cosine to keep a previous id.
+        embed: The embedder's ``encode`` (same model as ``embeddings``), for topic names from
+            candidate phrases; None names topics from their central message.
 
     Returns:
         A :class:`TopicResult`; the same input (in any row order) gives the same result.
@@ -151,14 +253,18 @@ def discover_topics(
     order = np.asarray(df.select(pl.arg_sort_by(["conversation_id", "text"], maintain_order=True)).to_series())
     conv_ids = [str(c) for c in df["conversation_id"].gather(order).to_list()]
     texts = [t or "" for t in df["text"].gather(order).to_list()]
+    row_languages = ([c or DEFAULT_LANGUAGE for c in df["language"].gather(order).to_list()]
+                     if "language" in df.columns else [DEFAULT_LANGUAGE] * df.height)
     x = _normalise(np.asarray(embeddings, dtype=np.float32)[order])
-    labels = cluster_embeddings(x, config, cohesion=cohesion)
+    labels, language_of = _cluster_all(x, texts, row_languages, config, cohesion)
     sizes = np.bincount(labels[labels >= 0])  # labels are 0..k-1, every one used
     clusters = sorted(range(len(sizes)), key=lambda c: (-int(sizes[c]), c))
+    languages = [language_of[c] for c in clusters]
     centroids = _normalise(_cluster_sums(x, labels, len(sizes))[clusters].astype(np.float64))
-    ids, retired = match_topic_ids(centroids, previous, match_threshold)
+    ids, retired = _match_by_language(centroids, languages, previous, match_threshold)
     topic_of = {c: tid for c, tid in zip(clusters, ids)}
-    topics = _describe_topics(x, labels, clusters, centroids, topic_of, conv_ids, texts)
+    names, named_at = _labels(x, labels, clusters, languages, ids, centroids, texts, previous, embed)
+    topics = _describe_topics(x, labels, clusters, centroids, topic_of, conv_ids, texts, names, languages)
     assigned = np.array([topic_of.get(int(c), OTHER_TOPIC_ID) for c in labels], dtype=object)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
@@ -171,6 +277,9 @@ def discover_topics(
             "topic_id": ids,
             "centroid": centroids.astype(np.float32),
             "conversations": [int(sizes[c]) for c in clusters],
+            "language": languages,
+            "label": names,
+            "label_centroid": named_at.astype(np.float32),
         },
         schema=CENTROIDS_SCHEMA,
     )
@@ -186,8 +295,10 @@ def _retire(retired: pl.DataFrame, config: TopicsConfig) -> pl.DataFrame:
     """
     as_list = pl.col("centroid").cast(pl.List(pl.Float32))
     zeros = pl.lit([0.0] * DIM, dtype=pl.List(pl.Float32))
+    named_at = pl.col("label_centroid").cast(pl.List(pl.Float32))
     numbered = retired.with_columns(
-        pl.when(as_list.list.len() == DIM).then(as_list).otherwise(zeros).alias("centroid")
+        pl.when(as_list.list.len() == DIM).then(as_list).otherwise(zeros).alias("centroid"),
+        pl.when(named_at.list.len() == DIM).then(named_at).otherwise(None).alias("label_centroid"),
     ).with_columns(
         pl.col("topic_id").str.extract(r"^t(\d+)$", 1).cast(pl.Int64, strict=False).alias("_n")
     )

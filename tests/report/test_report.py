@@ -444,3 +444,21 @@ def test_bundled_sample_end_to_end(browser, tmp_path: Path) -> None:  # noqa: AN
             page.close()
     portfolio = Path(uris[-1]).read_text()
     assert sorted(re.findall(r'<tr data-customer="([^"]+)"', portfolio)) == sorted(result.customers)
+    # Issue 16: the sample's next best actions name concrete questions, records or checks (structure,
+    # not wording), the travel customer's foreign conversations are flagged on its page.
+    for cid in result.customers:
+        topics = pl.read_parquet(tmp_path / "topics" / f"as_of={result.as_of}" / f"customer_id={cid}" / "part-0.parquet")
+        for t in topics.filter(pl.col("conversations") >= 5).iter_rows(named=True):
+            assert t["next_best_action"]
+            assert ("agent hours/month" in t["next_best_action"]) == (t["hours_to_win"] is not None)
+            if t["tier"] == "informational":
+                assert 1 <= len(t["nba_questions"]) <= 5
+                assert all(q in t["next_best_action"] for q in t["nba_questions"])
+            elif t["tier"] == "personalized":
+                assert t["nba_records"] and all(r in t["next_best_action"] for r in t["nba_records"])
+            elif t["tier"] == "action_led":
+                assert t["nba_action"] and (t["hours_share"] is None) == (t["hours_to_win"] is None)
+                assert all(c in t["next_best_action"] for c in t["nba_checks"])
+        assert topics.filter(pl.col("tier") == "action_led")["nba_checks"].list.len().sum() > 0
+    wayfarer = next(Path(u) for u in uris if "customer_id=wayfarer" in u).read_text()
+    assert 'id="languages"' in wayfarer and 'data-field="unsupported_language_share"' in wayfarer

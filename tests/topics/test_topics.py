@@ -160,7 +160,8 @@ def test_all_identical_texts() -> None:
     result = discover_topics(df, EMBEDDER.encode(df["text"].to_list()))
     assert result.topics.height == 1 and result.topics["conversations"][0] == 40
     assert set(result.assignments["topic_id"]) == {"t0001"}
-    assert result.topics["label"][0] == "password / reset"
+    assert result.topics["label"][0] == "How do I reset my password?"  # no embedder: the central message
+    assert result.topics["keywords"][0].to_list()[:2] == ["password", "reset"]
     again = discover_topics(df, EMBEDDER.encode(df["text"].to_list()), previous=result.centroids)
     assert set(again.assignments["topic_id"]) == {"t0001"}
 

@@ -1,0 +1,263 @@
+"""Next best actions a CSM can paste into a customer e-mail, with their structure (issue 16).
+
+Per topic, by its tier (TIERS.md: the lever each tier needs):
+
+- ``informational``: the questions help-centre content must answer: the topic's distinct request
+  phrasings (first telling sentence of each message, near-duplicates merged, most asked first, 3-5);
+- ``personalized``: the records the assistant must read (order, refund, booking, balance...: the
+  record words the requests use, most mentioned first) and the questions it must answer from them;
+- ``action_led``: the action (the request's main verb and record, e.g. "cancel the booking"), the
+  checks the messages mention (eligibility, time windows, identity, amounts, ...) and the share of
+  the customer's hours still to win that sits in the topic.
+
+Each text says the agent hours per month to win. Everything comes from this customer's own
+(redacted) messages of the topic; sentences holding a redaction placeholder or a long number are
+never quoted. Deterministic: ties break alphabetically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+MAX_QUESTIONS = 5
+MIN_QUESTIONS = 3
+MAX_QUESTION_WORDS = 16
+# A record or check must be mentioned by at least this share of the topic's messages (or be the top one).
+MIN_MENTION_SHARE = 0.1
+# A quoted word must be used by at least this many of the topic's messages (and MIN_MENTION_SHARE of them).
+MIN_SUPPORT = 2
+
+# Record -> words that name it in a request.
+RECORDS: dict[str, tuple[str, ...]] = {
+    "order": ("order", "orders", "purchase", "item", "items", "parcel", "package"),
+    "delivery / tracking": ("delivery", "delivered", "shipping", "shipped", "tracking", "courier", "arrive", "arrived"),
+    "refund": ("refund", "refunds", "refunded", "reimbursement", "money back"),
+    "booking": ("booking", "reservation", "flight", "hotel", "ticket", "trip", "seat", "itinerary", "check-in"),
+    "balance": ("balance", "funds"),
+    "account": ("account", "login", "log in", "profile", "password", "email", "user", "users", "workspace", "details"),
+    "card": ("card", "cards", "pin"),
+    "payment / transaction": ("payment", "transaction", "charge", "charged", "debit", "payments"),
+    "transfer": ("transfer", "transfers", "transferred"),
+    "top-up": ("top up", "top-up", "topup", "topping up"),
+    "subscription / plan": ("subscription", "plan", "renewal", "billing", "trial", "seats", "licence", "license",
+                            "usage", "upgrade", "downgrade"),
+    "invoice": ("invoice", "invoices", "receipt", "bill"),
+    "statement": ("statement",),
+    "withdrawal": ("withdrawal", "withdraw", "atm"),
+}
+# Check -> (words that raise it, what the procedure must verify).
+CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
+    "eligibility": (("eligible", "allowed", "policy", "can i", "able to", "possible", "qualify", "rules"),
+                    "is the request allowed under the policy (eligibility)"),
+    "time window": (("days", "within", "deadline", "yesterday", "hours", "week", "weeks", "late", "still", "yet",
+                     "already", "before", "after"), "is it inside the time window the policy allows"),
+    "identity": (("verify", "verification", "identity", "id", "passport", "name", "account holder", "password",
+                  "security"), "is the person asking the account holder (identity)"),
+    "amount": (("amount", "fee", "fees", "charge", "charged", "twice", "price", "cost", "£", "$", "€", "money"),
+               "is the amount right (fees, duplicates, limits)"),
+    "status": (("shipped", "dispatched", "pending", "declined", "failed", "cancelled", "canceled", "blocked",
+                "status"), "what state is the record in now (shipped, pending, declined)"),
+}
+ACTION_VERBS: tuple[str, ...] = (
+    "cancel", "refund", "return", "change", "update", "reset", "block", "unblock", "freeze", "close", "delete",
+    "upgrade", "downgrade", "rebook", "reschedule", "activate", "replace", "exchange", "correct", "remove",
+    "add", "transfer", "verify", "order", "reverse", "dispute", "unlock",
+)
+_PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
+_LONG_NUMBER_RE = re.compile(r"\d[\d\s-]{3,}")
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
+_SMALL_TALK = frozenset({
+    "hi", "hello", "hey", "thanks", "thank", "you", "please", "dear", "support", "team", "regards", "cheers",
+    "best", "kind", "good", "morning", "afternoon", "ty", "there", "many", "in", "advance", "help", "asap", "hiya",
+})
+
+
+GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+"
+                          r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
+_CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
+# A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
+# (a person's or place's name) belongs to one end-user: such a sentence never names a topic.
+_PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=\w\s)(?!I\b|I')[A-Z][a-z]+")
+_NUMBER_RE = re.compile(r"\S*\d\S*")
+
+
+def clean_sentence(sentence: str, english: bool = True, cut: bool = False) -> str | None:
+    """A sentence without its greeting and closing, and without one end-user's details (a placeholder,
+    a token with a digit, a capitalised name: in English only, German capitalises every noun): None
+    when it has such a detail, or with ``cut`` the words before the first one (then ending in "...")."""
+    sentence = _CLOSING_RE.sub("", GREETING_RE.sub("", sentence.strip())).strip()
+    personal = _PERSONAL_RE if english else _NUMBER_RE
+    found = [m.start() for m in (_PLACEHOLDER_RE.search(sentence), personal.search(sentence)) if m]
+    if found:
+        if not cut:
+            return None
+        sentence = sentence[: min(found)].rstrip(" ,;:-") + "..."
+    if not sentence.removesuffix("..."):
+        return None
+    return sentence[:1].upper() + sentence[1:]
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD_RE.findall(text)]
+
+
+def word_support(texts: list[str]) -> Counter[str]:
+    """How many of ``texts`` use each (lower-cased) word."""
+    return Counter(w for t in texts for w in set(_words(t)))
+
+
+def supported_prefix(sentence: str, support: Counter[str], min_count: float, min_telling: int = 2) -> str | None:
+    """``sentence`` up to its first telling word that fewer than ``min_count`` messages of the topic
+    use (a city, a product, a typo: one end-user's detail), without trailing function words; None
+    when fewer than ``min_telling`` telling words are left."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    stop = ENGLISH_STOP_WORDS | _SMALL_TALK
+    kept: list[str] = []
+    for token in sentence.split():
+        if any(w not in stop and support[w] < min_count for w in _words(token)):
+            break
+        kept.append(token)
+    while kept and all(w in stop for w in _words(kept[-1])):
+        kept.pop()
+    if len([w for t in kept for w in _words(t) if w not in stop]) < min_telling:
+        return None
+    text = " ".join(kept).rstrip(",;:")
+    return text if len(kept) == len(sentence.split()) else text + "..."
+
+
+def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> str | None:
+    """The first sentence of a message that asks about the topic (a word of ``topic_words``, when
+    given; not small talk), greeting and closing removed, cut before any end-user's detail (a
+    placeholder, a number or reference, a name), shortened."""
+    for raw in _SENTENCE_RE.split(" ".join((text or "").split())):
+        words = _words(raw)
+        if len([w for w in words if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(words)):
+            continue
+        sentence = clean_sentence(raw, cut=True)
+        if sentence is None or _LONG_NUMBER_RE.search(sentence):
+            return None
+        parts = sentence.removesuffix("...").split()
+        short = " ".join(parts[:MAX_QUESTION_WORDS]) + ("..." if len(parts) > MAX_QUESTION_WORDS else "")
+        return short[:1].upper() + short[1:]
+    return None
+
+
+def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None) -> list[str]:
+    """The topic's distinct request phrasings, most asked first: near-duplicates (word-set Jaccard
+    >= 0.6) are merged into the phrasing seen most often.
+
+    First only sentences that use a word of the topic's ``keywords`` and whose telling words enough of
+    the topic's messages use (no one end-user's city or typo); when that gives fewer than
+    ``MIN_QUESTIONS`` (a loose topic), the other request sentences fill up, still cut before any
+    personal detail.
+    """
+    topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
+    support = word_support(texts)
+    floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
+    sentences = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
+    strict = Counter(p for s in sentences if (p := supported_prefix(s.removesuffix("..."), support, floor, 1)))
+    chosen = _distinct(strict, [], limit)
+    if len(chosen) < MIN_QUESTIONS:
+        chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
+    return [s for s, _ in chosen]
+
+
+def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: int) -> list[tuple[str, set[str]]]:
+    """``chosen`` plus the most frequent of ``counts`` that are not near-duplicates, up to ``limit``."""
+    chosen = list(chosen)
+    for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(chosen) >= limit:
+            break
+        words = set(_words(sentence)) - _SMALL_TALK
+        if any(len(words & seen) / max(len(words | seen), 1) >= 0.6 for _, seen in chosen):
+            continue
+        chosen.append((sentence, words))
+    return chosen
+
+
+def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
+    """Keys of ``table`` whose words the messages mention, most mentioned first."""
+    lowered = [" " + " ".join(_words(t) + [c for c in t if c in "£$€"]) + " " for t in texts]
+    counts = {key: sum(any(f" {w} " in low or (len(w) == 1 and w in low) for w in words) for low in lowered)
+              for key, words in table.items()}
+    ranked = sorted((k for k, n in counts.items() if n), key=lambda k: (-counts[k], k))
+    return [k for i, k in enumerate(ranked) if i == 0 or counts[k] >= MIN_MENTION_SHARE * len(texts)]
+
+
+def records_needed(texts: list[str], limit: int = 3) -> list[str]:
+    """Records the requests name (``RECORDS`` keys), most mentioned first; the customer's ``account``
+    when they name none (whatever is personal sits behind it)."""
+    return _mentions(texts, RECORDS)[:limit] or ["account"]
+
+
+def checks_needed(texts: list[str]) -> list[str]:
+    """The checks (``CHECKS``) the messages raise, most raised first, as what the procedure verifies."""
+    keys = _mentions(texts, {k: words for k, (words, _) in CHECKS.items()})
+    return [f"{k}: {CHECKS[k][1]}" for k in keys]
+
+
+def main_action(texts: list[str], records: list[str], label: str) -> str:
+    """The action to automate: the most used action verb with the main record ("cancel the booking"),
+    else the topic's name."""
+    counts = Counter(w for t in texts for w in set(_words(t)) if w in ACTION_VERBS)
+    if not counts:
+        return label
+    verb = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    record = records[0].split(" / ")[0] if records else None
+    return f"{verb} the {record}" if record and record != verb else verb
+
+
+def _hours(hours_to_win: float | None) -> str:
+    return "hours to win unknown (no handle time)" if hours_to_win is None else f"~{hours_to_win:.1f} agent hours/month to win"
+
+
+def _quoted(items: list[str]) -> str:
+    return "; ".join(f'"{q}"' for q in items)
+
+
+def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: float | None,
+                  hours_share: float | None, keywords: list[str] | None = None) -> dict[str, object]:
+    """The next best action of one topic: its structure and its text.
+
+    Args:
+        tier: The topic's majority tier.
+        label: The topic's name.
+        texts: The topic's (redacted) messages, this customer's only.
+        hours_to_win: Agent hours per month automation could still take in the topic.
+        hours_share: The topic's share of the customer's hours still to win.
+        keywords: The topic's keywords: quoted questions must use one of their words.
+
+    Returns:
+        ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
+    """
+    questions = distinct_questions(texts, keywords=keywords)
+    records = records_needed(texts)
+    out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}
+    hours = _hours(hours_to_win)
+    if tier == "informational":
+        text = f'Publish help-centre answers for "{label}" ({hours}).'
+        if questions:
+            text += f" They must answer: {_quoted(questions)}."
+    elif tier == "personalized":
+        out["nba_records"] = records
+        reads = ", ".join(records) if records else "the customer's records"
+        text = f'Connect the {reads} records so the assistant can answer "{label}" itself ({hours}).'
+        if questions:
+            text += f" It must answer from them: {_quoted(questions)}."
+    elif tier == "action_led":
+        checks = checks_needed(texts)
+        action = main_action(texts, records, label)
+        out.update(nba_records=records, nba_checks=checks, nba_action=action)
+        share = "" if hours_share is None else f", {100 * hours_share:.0f}% of the hours still to win"
+        text = f'Automate "{action}" end to end for "{label}" requests ({hours}{share}).'
+        if checks:
+            text += " Checks the requests mention: " + "; ".join(checks) + "."
+        if records:
+            text += " Records to read: " + ", ".join(records) + "."
+    else:
+        text = f'Review "{label}" requests ({hours}).'
+    out["next_best_action"] = text
+    return out
