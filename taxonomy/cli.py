@@ -163,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promotion", metavar="ID", help="with --rollback: the promotion to undo")
 
     p = sub.add_parser(
+        "migrate-layout",
+        help="rewrite an output root written before the Hive layout so every reader opens it",
+        description="Rewrite partitions whose files still hold their partition columns (customer_id, "
+        "as_of) in the Hive layout (partition columns in the path only). Atomic per file, idempotent, "
+        "each file's metadata kept; every label=/ namespace is included. The next re-run of a migrated date "
+        "re-tiers and re-analyses it once from the embedding cache (nothing is embedded again).",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
+
+    p = sub.add_parser(
         "pull",
         help="pull one customer's conversations from Intercom or Zendesk into the landing zone",
         description="Pull conversations updated in [--start, --end] from the customer's support platform "
@@ -268,6 +278,12 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command in ("backtest", "compare", "promote"):
         return _proving(args)
+    if args.command == "migrate-layout":
+        from taxonomy.storage import Store
+
+        examined, rewritten = Store(args.output).migrate_layout()
+        print(f"{examined} partition files examined, {rewritten} rewritten in the Hive layout")
+        return 0
     if args.command == "pull":
         from taxonomy.pull import pull_cli
 

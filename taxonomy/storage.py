@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxonomy.errors import StorageError, TaxonomyError
+from taxonomy.hive import PARTITION_COLUMNS_KEY, partition_keys, restore_partition_columns, split_partition_columns
 from taxonomy.schema import CUSTOMER_ID_PATTERN
 
 PART_FILE = "part-0.parquet"
@@ -152,10 +153,24 @@ class Store:
     def write_partition(self, df: pl.DataFrame, folder: str, *, metadata: dict[str, str] | None = None) -> str:
         """Write ``df`` as the one file of partition ``folder``, atomically, replacing it.
 
+        Partition columns (``customer_id``, ``as_of``, ...) live in the path only (Hive layout, see
+        :mod:`taxonomy.hive`): they are checked against the folder, left out of the file and put back
+        by :meth:`read_partition`.
+
         Returns:
             The URI of the written file.
+
+        Raises:
+            TaxonomyError: a row's partition column differs from the folder's value.
         """
-        return self.write_parquet(df, posixpath.join(folder, PART_FILE), metadata=metadata)
+        df, moved = split_partition_columns(df, self._keys_of(folder), self.uri(folder))
+        return self.write_parquet(df, posixpath.join(folder, PART_FILE), metadata={**(metadata or {}), **moved} or None)
+
+    def _keys_of(self, folder: str) -> dict[str, str]:
+        """Partition keys of a folder: its ``key=value`` segments after the dataset's name."""
+        segments = posixpath.relpath(folder, self.base).split("/")
+        start = next((i for i in range(len(segments) - 1, -1, -1) if "=" not in segments[i]), -1)
+        return partition_keys(folder, posixpath.join(self.base, *segments[: start + 1]))
 
     def write_parquet(self, df: pl.DataFrame, path: str, *, metadata: dict[str, str] | None = None) -> str:
         """Write ``df`` to the Parquet file ``path``, atomically, replacing it; return its URI."""
@@ -213,7 +228,13 @@ class Store:
         if not self.fs.exists(target):
             return None
         with self.fs.open(target, "rb") as fh:
-            return pl.read_parquet(fh.read())
+            return self.decode_partition(fh.read(), folder)
+
+    def decode_partition(self, data: bytes, folder: str) -> pl.DataFrame:
+        """The frame in the bytes of partition ``folder``'s file, partition columns put back (either layout)."""
+        meta = pq.read_schema(io.BytesIO(data)).metadata or {}
+        return restore_partition_columns(pl.read_parquet(data), {k.decode(): v.decode() for k, v in meta.items()},
+                                         self._keys_of(folder))
 
     @_guarded
     def read_metadata(self, folder: str) -> dict[str, str] | None:
@@ -223,7 +244,9 @@ class Store:
             return None
         with self.fs.open(target, "rb") as fh:
             meta = pq.read_schema(fh).metadata or {}
-        return {k.decode(): v.decode() for k, v in meta.items() if not k.startswith(b"ARROW")}
+        # The layout key is storage's own business: fingerprints stay the same in either layout.
+        return {k.decode(): v.decode() for k, v in meta.items()
+                if not k.startswith(b"ARROW") and k.decode() != PARTITION_COLUMNS_KEY}
 
     @_guarded
     def column_max(self, folder: str, column: str) -> Any:
@@ -259,6 +282,34 @@ class Store:
             if base.startswith(prefix):
                 values.append(base[len(prefix):])
         return sorted(values)
+
+    @_guarded
+    def migrate_layout(self) -> tuple[int, int]:
+        """Rewrite partitions of the older layout (partition columns inside the file) in the Hive layout.
+
+        Every ``part-0.parquet`` under this store's base (every ``label=`` namespace too, when the
+        store has no label) whose file holds one of its path's partition columns is rewritten by
+        :meth:`write_partition`: the same bytes a fresh run writes, metadata (fingerprints) kept, so
+        re-runs still skip it. Idempotent; each file is replaced atomically.
+
+        Returns:
+            ``(partition files examined, files rewritten)``.
+        """
+        examined = rewritten = 0
+        for path in self.walk_files(self.base) if self.fs.exists(self.base) else []:
+            if posixpath.basename(path) != PART_FILE:
+                continue
+            examined += 1
+            folder = posixpath.dirname(path)
+            with self.fs.open(path, "rb") as fh:
+                data = fh.read()
+            schema = pq.read_schema(io.BytesIO(data))
+            if not set(self._keys_of(folder)) & set(schema.names):
+                continue
+            meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items() if not k.startswith(b"ARROW")}
+            self.write_partition(pl.read_parquet(data), folder, metadata=meta or None)
+            rewritten += 1
+        return examined, rewritten
 
     def walk_files(self, path: str) -> Iterator[str]:
         """Every file at or below ``path`` (a file path yields itself), sorted, hidden names skipped."""
