@@ -29,6 +29,16 @@ from taxonomy.errors import TaxonomyError
 PARTITION_COLUMNS_KEY = "taxonomy.partition_columns"
 DATE_KEYS = ("as_of", "date")
 PARTITION_TYPES: dict[str, pl.DataType] = {"as_of": pl.Date(), "date": pl.Date()}
+# The partition keys of every output dataset, outermost folder first.
+DATASET_PARTITIONS: dict[str, tuple[str, ...]] = {
+    "conversations_raw": ("customer_id", "date"),
+    "quarantine": ("date", "batch"),
+    "enriched": ("customer_id", "date"),
+    "conversations": ("as_of", "customer_id"),
+    "topics": ("as_of", "customer_id"),
+    "scores": ("as_of", "customer_id"),
+    "trends": ("as_of", "customer_id"),
+}
 
 
 def partition_type(key: str) -> pl.DataType:

@@ -197,7 +197,8 @@ class Store:
         """
         if self.protocol == "file":
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = posixpath.join(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
+            # Hidden and not "*.parquet": no reader's glob (DuckDB, Polars, Spark, pyarrow) ever picks it up.
+            tmp = posixpath.join(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}.tmp")
             try:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
@@ -328,7 +329,7 @@ def _sweep_stale_temporaries(path: str) -> None:
     """Remove temporaries a killed writer of ``path`` left behind (readers never look at them)."""
     folder, name = os.path.split(path)
     for entry in os.listdir(folder):
-        if entry.startswith(".tmp-") and entry.endswith(f"-{name}"):
+        if entry.startswith(".tmp-") and entry.endswith((f"-{name}", f"-{name}.tmp")):  # older writers: no ".tmp"
             try:
                 os.unlink(os.path.join(folder, entry))
             except FileNotFoundError:
