@@ -163,6 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promotion", metavar="ID", help="with --rollback: the promotion to undo")
 
     p = sub.add_parser(
+        "export",
+        help="write one customer's scores, ladder, topics and weekly trend to a spreadsheet (.xlsx) or .csv",
+        description="What a CSM forwards to a customer: scores, the ladder, the topic table with next "
+        "best actions and the weekly trend. FILE.xlsx has one sheet each (numbers as numbers, "
+        "percentages formatted); FILE.csv has the same tables one after another, blank-line separated.",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
+    p.add_argument("--customer", required=True, metavar="ID")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
+    p.add_argument("--to", required=True, metavar="FILE", help="the file to write: .xlsx or .csv")
+    _add_common(p)
+
+    p = sub.add_parser(
         "migrate-layout",
         help="rewrite an output root written before the Hive layout so every reader opens it",
         description="Rewrite partitions whose files still hold their partition columns (customer_id, "
@@ -278,6 +291,11 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command in ("backtest", "compare", "promote"):
         return _proving(args)
+    if args.command == "export":
+        from taxonomy.report.export import export_customer
+
+        print(export_customer(args.output, args.customer, args.to, as_of=args.as_of, label=args.label))
+        return 0
     if args.command == "migrate-layout":
         from taxonomy.storage import Store
 
