@@ -27,7 +27,8 @@ run-cli: $(STAMP)
 ## The whole test suite (real model, real Airflow, moto S3 server, headless Chromium).
 test: $(STAMP)
 	@bash scripts/install_chromium.sh
+	@bash scripts/install_spark.sh
 	@$(PY) -m pytest
 
 clean:
-	rm -rf .demo .pytest_cache tests/artifacts
+	rm -rf .demo .pytest_cache tests/artifacts .venv-spark

@@ -45,3 +45,20 @@ def upload(root: Path, endpoint: str, bucket: str = "lake", prefix: str = "out")
         if path.is_file():
             s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(root).as_posix()}")
     return f"s3://{bucket}/{prefix}"
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample (examples/landing, examples/config.yaml) run by ``taxonomy run``.
+
+    The fast hashing embedder replaces the configured one: the layout and the readers do not
+    depend on the vectors, and the real model's run is covered elsewhere.
+    """
+    from taxonomy.config import load_config
+
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path_factory.mktemp("sample") / "out"
+    cfg = load_config(str(repo / "examples" / "config.yaml"), embedding_backend="hashing")
+    result = run(str(repo / "examples" / "landing"), str(out), config=cfg, progress=False)
+    assert len(result.customers) >= 3 and not result.failed
+    return out
