@@ -187,8 +187,10 @@ class Store:
         return self.uri(path)
 
     @_guarded
-    def write_bytes_atomic(self, path: str, data: bytes) -> None:
+    def write_bytes_atomic(self, path: str, data: bytes, *, content_type: str | None = None) -> None:
         """Write bytes to ``path`` so that readers see the old or the new file, never a part.
+
+        ``content_type`` is stored with an S3 object (so a bucket serves a page as HTML); ignored locally.
 
         Locally: a temporary file in the same folder, then an atomic rename, so a crashed or
         killed writer never leaves a half-written file. There is no fsync per file (it cost
@@ -209,7 +211,7 @@ class Store:
             _sweep_stale_temporaries(path)
         else:
             # One PUT: S3 never shows a partially uploaded object.
-            self.fs.pipe_file(path, data)
+            self.fs.pipe_file(path, data, **({"ContentType": content_type} if content_type else {}))
 
     @_guarded
     def delete_partition(self, folder: str) -> None:

@@ -1,6 +1,7 @@
 """Stage 6, report: published ``scores/``, ``topics/`` and ``trends/`` in, CSM HTML pages out.
 
-One page per customer and a portfolio page, self-contained and offline (no network at view time).
+One page per customer and a portfolio page, light (plotly.js is one shared file in ``reports/_assets/``)
+and offline (no network at view time).
 
 - :mod:`~taxonomy.report.pages`: what each page shows, read from the published datasets.
 - :mod:`~taxonomy.report.charts`: Plotly charts, the Jinja2 environment and the CSP.
