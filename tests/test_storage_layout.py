@@ -99,3 +99,16 @@ def test_decode_partition_restores_from_bytes(tmp_path: Path) -> None:
     data = Path(folder, PART_FILE).read_bytes()
     assert pq.read_schema(io.BytesIO(data)).metadata[PARTITION_COLUMNS_KEY.encode()] == b'[["customer_id", 1]]'
     assert store.decode_partition(data, folder).equals(df)
+
+
+def test_s3_partition_columns_live_in_the_key_only(moto_server: str) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto_server)
+    s3.create_bucket(Bucket="out")
+    store = Store("s3://out/prefix")
+    folder = store.partition("scores", as_of=AS_OF, customer_id="00042")
+    store.write_partition(_scores(), folder)
+    body = s3.get_object(Bucket="out", Key=f"prefix/scores/as_of={AS_OF}/customer_id=00042/{PART_FILE}")["Body"].read()
+    assert pq.read_schema(io.BytesIO(body)).names == ["conversations", "rates_source"]
+    assert store.read_partition(folder).equals(_scores())
