@@ -243,6 +243,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise TaxonomyError(f"cannot write {path}: folder {folder} does not exist", file=str(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as a plain open() would create it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def _sheet_rows(sheet) -> list[list]:  # noqa: ANN001 - openpyxl worksheet
 def test_xlsx_round_trip(published: Path, tmp_path: Path) -> None:
     out = tmp_path / "acme.xlsx"
     assert export_customer(str(published), "acme-bank", str(out)) == str(out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # like any file the user creates
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["Summary", "Ladder", "Topics", "Weekly trend"]
 
