@@ -4,7 +4,8 @@ One page per customer and a portfolio page, light (plotly.js is one shared file 
 and offline (no network at view time).
 
 - :mod:`~taxonomy.report.pages`: what each page shows, read from the published datasets.
-- :mod:`~taxonomy.report.charts`: Plotly charts, the Jinja2 environment and the CSP.
+- :mod:`~taxonomy.report.charts`: Plotly charts, the shared plotly.js file, the Jinja2 environment and the CSP.
+- :mod:`~taxonomy.report.export`: one customer's tables as a spreadsheet (``taxonomy export``).
 - ``templates/``: the Jinja2 templates.
 """
 
