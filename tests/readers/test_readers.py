@@ -187,3 +187,13 @@ def test_older_root_fails_in_pandas_until_migrated(output_root: Path, tmp_path: 
         read_pandas(str(root), "scores")
     assert store.migrate_layout() == (2, 2)
     check_every_reader(str(root), root, "scores")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_commands_from_issue_15_work_as_typed(output_root: Path, name: str) -> None:
+    """No types given: pandas and pyarrow still open every dataset (partition values as text)."""
+    rows = reference(output_root, name).num_rows
+    frame = pd.read_parquet(output_root / name)
+    assert len(frame) == rows and set(DATASET_PARTITIONS[name]) <= set(frame.columns)
+    table = ds.dataset(output_root / name, partitioning="hive").to_table()
+    assert table.num_rows == rows
