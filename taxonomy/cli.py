@@ -165,9 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
         help="write one customer's scores, ladder, topics and weekly trend to a spreadsheet (.xlsx) or .csv",
-        description="What a CSM forwards to a customer: scores, the ladder, the topic table with next "
-        "best actions and the weekly trend. FILE.xlsx has one sheet each (numbers as numbers, "
-        "percentages formatted); FILE.csv has the same tables one after another, blank-line separated.",
+        description="What a CSM forwards to a customer: scores, ladder, topics with next best actions, weekly trend. "
+        "FILE.xlsx: one sheet each, numbers as numbers; FILE.csv: the same tables one after another.",
     )
     p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
     p.add_argument("--customer", required=True, metavar="ID")
@@ -178,10 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "migrate-layout",
         help="rewrite an output root written before the Hive layout so every reader opens it",
-        description="Rewrite partitions whose files still hold their partition columns (customer_id, "
-        "as_of) in the Hive layout (partition columns in the path only). Atomic per file, idempotent, "
-        "each file's metadata kept; every label=/ namespace is included. The next re-run of a migrated date "
-        "re-tiers and re-analyses it once from the embedding cache (nothing is embedded again).",
+        description="Rewrite partitions whose files still hold their partition columns in the Hive layout (partition "
+        "columns in the path only); atomic per file, idempotent, metadata kept, every label=/ namespace included.",
     )
     p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
 

@@ -38,6 +38,8 @@ DATASET_PARTITIONS: dict[str, tuple[str, ...]] = {
     "topics": ("as_of", "customer_id"),
     "scores": ("as_of", "customer_id"),
     "trends": ("as_of", "customer_id"),
+    "backtest": ("as_of", "customer_id"),
+    "compare": ("as_of", "against", "customer_id"),
 }
 
 

@@ -85,7 +85,7 @@ def render_reports(
     wanted = _select_customers(store, day, published, customers)
     env, common = environment(), _common_context(day, label)
     if wanted:
-        common["plotly_src"] = _write_plotly_asset(store)
+        common["plotly_src"] = _write_plotly_asset(store, depth=2)
     written = [_render_customer_page(store, day, cid, env, common) for cid in wanted]
     written.append(_render_portfolio(store, day, published, wanted, env, common))
     return written
@@ -106,14 +106,14 @@ def _render_customer_page(store: Store, day: date, customer_id: str, env: Any, c
                        (common["plotly_src"],))
 
 
-def _write_plotly_asset(store: Store) -> str:
+def _write_plotly_asset(store: Store, depth: int) -> str:
     """Write the shared plotly.js file once (content-addressed: an existing one is the same bytes);
-    return its URL relative to a customer page."""
+    return its URL relative to a page ``depth`` folders below ``reports/`` (customer 2, portfolio 1)."""
     name, data = charts.plotly_asset()
     path = f"{store.dataset(REPORTS)}/{ASSETS}/{name}"
     if not store.exists(path):
         store.write_bytes_atomic(path, data, content_type="text/javascript; charset=utf-8")
-    return f"../../{ASSETS}/{name}"
+    return "../" * depth + f"{ASSETS}/{name}"
 
 
 def _render_portfolio(
@@ -142,10 +142,11 @@ def _render_portfolio(
         row["outcome"] = outcomes.get(row["customer_id"])
     chart = markup(calibration_chart(list(outcomes.values()))) if outcomes else None
     scripts = charts.page_scripts() if chart else {}
-    html = env.get_template("portfolio.html").render(**common, rows=rows, **totals, calibration=chart,
+    src = _write_plotly_asset(store, depth=1) if chart else None
+    html = env.get_template("portfolio.html").render(**{**common, "plotly_src": src}, rows=rows, **totals, calibration=chart,
                                                      outcomes=len(outcomes), scripts={k: markup(v) for k, v in scripts.items()})
     allowed = [*scripts.values(), *SCRIPT_RE.findall(chart)] if chart else []
-    return _write_page(store, f"{store.partition(REPORTS, as_of=day)}/{PAGE}", html, allowed)
+    return _write_page(store, f"{store.partition(REPORTS, as_of=day)}/{PAGE}", html, allowed, (src,) if src else ())
 
 
 def resolve_as_of(store: Store, as_of: date | None) -> date:
