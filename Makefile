@@ -28,6 +28,7 @@ run-cli: $(STAMP)
 test: $(STAMP)
 	@bash scripts/install_chromium.sh
 	@bash scripts/install_services.sh
+	@bash scripts/install_spark.sh
 	@$(PY) -m pytest
 
 ## docker-compose.yml's deployment without Docker, on this machine (README: "Without Docker").
@@ -43,4 +44,4 @@ stack-status:
 	@$(PY) scripts/airflow_stack.py status $(STACK_ARGS)
 
 clean:
-	rm -rf .demo .pytest_cache tests/artifacts .stack
+	rm -rf .demo .pytest_cache tests/artifacts .stack .venv-spark

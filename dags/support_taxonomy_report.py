@@ -3,8 +3,9 @@
 
 Scheduled on the `taxonomy_scores` Asset that `support_taxonomy.publish` emits. Each
 Asset event carries the output root, `as_of` and label of what was published, so
-this DAG renders exactly those pages (one self-contained HTML page per customer
-plus the portfolio page) under `<output>/[label=<name>/]reports/as_of=.../`.
+this DAG renders exactly those pages (one light, offline HTML page per customer
+plus the portfolio page) under `<output>/[label=<name>/]reports/as_of=.../`, with plotly.js
+once in `reports/_assets/`.
 Triggered by hand, it renders the latest published `as_of` under the configured
 output root (`taxonomy_output_uri` Variable, else `TAXONOMY_OUTPUT_URI`).
 """

@@ -163,6 +163,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promotion", metavar="ID", help="with --rollback: the promotion to undo")
 
     p = sub.add_parser(
+        "export",
+        help="write one customer's scores, ladder, topics and weekly trend to a spreadsheet (.xlsx) or .csv",
+        description="What a CSM forwards to a customer: scores, ladder, topics with next best actions, weekly trend. "
+        "FILE.xlsx: one sheet each, numbers as numbers; FILE.csv: the same tables one after another.",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
+    p.add_argument("--customer", required=True, metavar="ID")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
+    p.add_argument("--to", required=True, metavar="FILE", help="the file to write: .xlsx or .csv")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "migrate-layout",
+        help="rewrite an output root written before the Hive layout so every reader opens it",
+        description="Rewrite partitions whose files still hold their partition columns in the Hive layout (partition "
+        "columns in the path only); atomic per file, idempotent, metadata kept, every label=/ namespace included.",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
+
+    p = sub.add_parser(
         "pull",
         help="pull one customer's conversations from Intercom or Zendesk into the landing zone",
         description="Pull conversations updated in [--start, --end] from the customer's support platform "
@@ -268,6 +288,17 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command in ("backtest", "compare", "promote"):
         return _proving(args)
+    if args.command == "export":
+        from taxonomy.report.export import export_customer
+
+        print(export_customer(args.output, args.customer, args.to, as_of=args.as_of, label=args.label))
+        return 0
+    if args.command == "migrate-layout":
+        from taxonomy.storage import Store
+
+        examined, rewritten = Store(args.output).migrate_layout()
+        print(f"{examined} partition files examined, {rewritten} rewritten in the Hive layout")
+        return 0
     if args.command == "pull":
         from taxonomy.pull import pull_cli
 

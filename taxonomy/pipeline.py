@@ -208,7 +208,10 @@ def enrich_customer_days(
         if old is None or any(old.get(k) != v for k, v in stamp.items()):
             todo.append((day, stamp, data))
     if todo:
-        raw = pl.concat([pl.read_parquet(data).with_columns(pl.lit(i).alias("_part")) for i, (_, _, data) in enumerate(todo)])
+        raw = pl.concat([
+            store.decode_partition(data, store.partition("conversations_raw", customer_id=customer_id, date=day))
+            .with_columns(pl.lit(i).alias("_part")) for i, (day, _, data) in enumerate(todo)
+        ])
         enriched, _ = enrich_frame(raw.drop("_part"), cfg, store, customer_id)
         parts = raw.get_column("_part").to_numpy()
         for i, (day, stamp, _) in enumerate(todo):

@@ -189,6 +189,7 @@ def read_customer_outputs(
         TaxonomyError: the partitions never agreed (a swap that stopped half way: re-run it).
     """
     import io
+    import posixpath
     import time
 
     import pyarrow.parquet as pq
@@ -207,7 +208,7 @@ def read_customer_outputs(
                 continue
             meta = pq.read_schema(io.BytesIO(data)).metadata or {}
             stamps.add(meta.get(FINGERPRINT.encode()))
-            frames[name] = pl.read_parquet(io.BytesIO(data))
+            frames[name] = store.decode_partition(data, posixpath.dirname(path))  # partition columns put back
         if len(stamps) <= 1:
             return frames
         time.sleep(wait_s)

@@ -188,7 +188,8 @@ def test_scores_rows_describe_their_window(runs: SimpleNamespace) -> None:
     import polars as pl
 
     for as_of in AS_OF:
-        scores = pl.read_parquet(_part(runs.output, "scores", as_of, "acme"))
+        # Hive layout: customer_id and as_of live in the path (polars parses them back, typed).
+        scores = pl.read_parquet(_part(runs.output, "scores", as_of, "acme"), hive_partitioning=True)
         row = scores.row(0, named=True)
         assert row["customer_id"] == "acme" and row["as_of"] == as_of
         assert row["window_end"] < as_of and 0.0 <= row["automation_potential"] <= 1.0

@@ -9,7 +9,7 @@ import pytest
 
 from taxonomy.cli import build_parser, main
 
-COMMANDS = ["ingest", "classify", "train-tiers", "run", "show", "report", "pull", "make-sample"]
+COMMANDS = ["ingest", "classify", "train-tiers", "run", "show", "report", "export", "migrate-layout", "pull", "make-sample"]
 
 
 def test_help_lists_every_command_and_is_light() -> None:

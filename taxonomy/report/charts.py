@@ -2,8 +2,9 @@
 
 Each function takes the published frames of ONE customer and returns an HTML
 snippet (a ``<div>`` and the ``<script>`` that draws into it). plotly.js itself
-is inlined once per page by the page template (:func:`plotly_js`), never
-fetched from a CDN.
+(4.8 MB) is one shared, content-addressed file beside the pages
+(:func:`plotly_asset`: ``reports/_assets/plotly-<sha256>.min.js``), loaded by a
+relative URL, never fetched from a CDN.
 
 Safety: every string that comes from data (topic labels, tier names) goes
 through :func:`_text` before it reaches a figure. Plotly renders a small
@@ -44,18 +45,32 @@ TIER_NAMES: dict[str, str] = {
 TOP_TOPICS_IN_CHART = 20
 TEMPLATES = Path(__file__).parent / "templates"
 SCRIPT_RE = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
-# No network at all (default-src 'none'); scripts only by hash (see with_csp).
-CSP = ("default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data: blob:; "
+# No network at all (default-src 'none'); inline scripts only by hash, plus, where a page loads the
+# shared plotly.js file, scripts of its own origin ('self': the folder tree on file://, the bucket
+# when hosted); see with_csp.
+CSP = ("default-src 'none'; script-src {sources}; style-src 'unsafe-inline'; img-src data: blob:; "
        "font-src data:; base-uri 'none'; form-action 'none'")
+SCRIPT_TAG_RE = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
+SRC_RE = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 _CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 _FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif", "size": 12}
 
 
 def plotly_js() -> str:
-    """The plotly.js bundle shipped with the installed ``plotly`` package (inlined once per page)."""
+    """The plotly.js bundle shipped with the installed ``plotly`` package."""
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_asset() -> tuple[str, bytes]:
+    """File name and bytes of the shared plotly.js asset: the name pins the content by its SHA-256.
+
+    A new plotly version gets a new name, so pages rendered earlier keep the bundle they were drawn with.
+    """
+    data = plotly_js().encode("utf-8")
+    return f"plotly-{hashlib.sha256(data).hexdigest()[:20]}.min.js", data
 
 
 def plotly_version() -> str:
@@ -284,30 +299,40 @@ def environment() -> Any:
 
 @functools.lru_cache(maxsize=1)
 def page_scripts() -> dict[str, str]:
-    """The scripts a customer page may run besides its charts: plotly.js and the print helper."""
+    """The inline scripts a customer page may run besides its charts: Plotly's config and the print helper."""
     return {
         "plotly_config": 'window.PlotlyConfig = {MathJaxConfig: "local"};',
-        "plotly": plotly_js(),
         "print": (TEMPLATES / "print.js").read_text(encoding="utf-8"),
     }
 
 
-def with_csp(page: str, allowed_scripts: list[str]) -> str:
+def with_csp(page: str, allowed_scripts: list[str], allowed_sources: tuple[str, ...] = ()) -> str:
     """Insert a Content-Security-Policy that runs only ``allowed_scripts`` and allows no network request.
 
     The hashes come from the scripts this module generated, never from the rendered page, so a
     script that data smuggled in (were escaping ever to fail) would not run; and the page is refused
-    outright if it holds any inline script that is not on the list.
+    outright if it holds any inline script that is not on the list, or a ``<script src>`` other than
+    ``allowed_sources`` (the shared plotly.js file, by its relative URL). With such a source the
+    policy adds ``'self'``: the page's own folder tree (file://) or bucket, never another host.
 
     Raises:
-        RuntimeError: the page holds an inline script that is not allowed (a bug, never a user error).
+        RuntimeError: the page holds a script that is not allowed (a bug, never a user error).
     """
-    stray = [body[:80] for body in SCRIPT_RE.findall(page) if body not in allowed_scripts]
+    stray = []
+    for attrs, body in SCRIPT_TAG_RE.findall(page):
+        src = SRC_RE.search(attrs)
+        if src is None:
+            ok = body in allowed_scripts
+        else:
+            ok = not body.strip() and src.group(1) in allowed_sources
+        if not ok:
+            stray.append((src.group(1) if src else body)[:80])
     if stray:
-        raise RuntimeError(f"refusing to write a report page with unexpected inline scripts: {stray!r}")
-    hashes = " ".join(
+        raise RuntimeError(f"refusing to write a report page with unexpected scripts: {stray!r}")
+    hashes = [
         "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii") + "'"
         for body in dict.fromkeys(allowed_scripts)
-    ) or "'none'"
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes=hashes)}">'
+    ]
+    sources = " ".join((["'self'"] if allowed_sources else []) + hashes) or "'none'"
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(sources=sources)}">'
     return page.replace("<!--CSP-->", meta, 1)

@@ -6,9 +6,14 @@ Reads only the published datasets (``scores/``, ``topics/``, ``trends/``,
 - ``<output>/[label=<l>/]reports/as_of=<date>/customer_id=<id>/index.html``
 - ``<output>/[label=<l>/]reports/as_of=<date>/index.html`` (portfolio, relative links)
 
-Every page is self-contained: styles, plotly.js and chart data are inlined and a
-Content-Security-Policy allows no network request at all, so a page opens the
-same from a laptop folder or an object store.
+- ``<output>/[label=<l>/]reports/_assets/plotly-<sha256>.min.js`` (plotly.js, once for every page)
+
+Pages are light (~100 KB) and offline: styles and chart data are inlined; plotly.js
+(4.8 MB) is one shared file beside them, named by its SHA-256 and loaded by a
+relative URL, written once and never overwritten (a new plotly gets a new name, so
+older pages keep theirs). A Content-Security-Policy allows no network request and
+no script but ours, so a page opens the same from a laptop folder or an object
+store (copy the whole ``reports/`` folder; on S3 the files carry their content type).
 
 Safety: all text from data is HTML-escaped by Jinja2 (autoescape); chart text
 is escaped for Plotly and its JSON cannot close a ``<script>``
@@ -34,6 +39,7 @@ from taxonomy.storage import Store, validate_customer_id
 
 REPORTS = "reports"
 PAGE = "index.html"
+ASSETS = "_assets"  # beside the as_of= folders; "_" so no Hive reader takes it for a partition
 TOP_TOPICS_IN_TABLE = 12
 EXAMPLES_PER_TOPIC = 3
 EXAMPLE_MAX_CHARS = 600
@@ -78,6 +84,8 @@ def render_reports(
     published = [c for c in published if _valid(c)]
     wanted = _select_customers(store, day, published, customers)
     env, common = environment(), _common_context(day, label)
+    if wanted:
+        common["plotly_src"] = _write_plotly_asset(store, depth=2)
     written = [_render_customer_page(store, day, cid, env, common) for cid in wanted]
     written.append(_render_portfolio(store, day, published, wanted, env, common))
     return written
@@ -94,7 +102,18 @@ def _render_customer_page(store: Store, day: date, customer_id: str, env: Any, c
         context["backtest"]["note"] = error_note(context["backtest"]["summary"])
     html = env.get_template("customer.html").render(**common, **context, scripts={k: markup(v) for k, v in scripts.items()})
     allowed = [*scripts.values(), *(body for chart in context["charts"].values() if chart for body in SCRIPT_RE.findall(chart))]
-    return _write_page(store, f"{store.partition(REPORTS, as_of=day, customer_id=customer_id)}/{PAGE}", html, allowed)
+    return _write_page(store, f"{store.partition(REPORTS, as_of=day, customer_id=customer_id)}/{PAGE}", html, allowed,
+                       (common["plotly_src"],))
+
+
+def _write_plotly_asset(store: Store, depth: int) -> str:
+    """Write the shared plotly.js file once (content-addressed: an existing one is the same bytes);
+    return its URL relative to a page ``depth`` folders below ``reports/`` (customer 2, portfolio 1)."""
+    name, data = charts.plotly_asset()
+    path = f"{store.dataset(REPORTS)}/{ASSETS}/{name}"
+    if not store.exists(path):
+        store.write_bytes_atomic(path, data, content_type="text/javascript; charset=utf-8")
+    return "../" * depth + f"{ASSETS}/{name}"
 
 
 def _render_portfolio(
@@ -123,10 +142,11 @@ def _render_portfolio(
         row["outcome"] = outcomes.get(row["customer_id"])
     chart = markup(calibration_chart(list(outcomes.values()))) if outcomes else None
     scripts = charts.page_scripts() if chart else {}
-    html = env.get_template("portfolio.html").render(**common, rows=rows, **totals, calibration=chart,
+    src = _write_plotly_asset(store, depth=1) if chart else None
+    html = env.get_template("portfolio.html").render(**{**common, "plotly_src": src}, rows=rows, **totals, calibration=chart,
                                                      outcomes=len(outcomes), scripts={k: markup(v) for k, v in scripts.items()})
     allowed = [*scripts.values(), *SCRIPT_RE.findall(chart)] if chart else []
-    return _write_page(store, f"{store.partition(REPORTS, as_of=day)}/{PAGE}", html, allowed)
+    return _write_page(store, f"{store.partition(REPORTS, as_of=day)}/{PAGE}", html, allowed, (src,) if src else ())
 
 
 def resolve_as_of(store: Store, as_of: date | None) -> date:
@@ -373,6 +393,7 @@ def _common_context(day: date, label: str | None) -> dict[str, Any]:
     }
 
 
-def _write_page(store: Store, path: str, html: str, allowed_scripts: list[str]) -> str:
-    store.write_bytes_atomic(path, with_csp(html, allowed_scripts).encode("utf-8"))
+def _write_page(store: Store, path: str, html: str, allowed_scripts: list[str], sources: tuple[str, ...] = ()) -> str:
+    store.write_bytes_atomic(path, with_csp(html, allowed_scripts, sources).encode("utf-8"),
+                             content_type="text/html; charset=utf-8")
     return store.uri(path)

@@ -64,7 +64,11 @@ def landing(tmp_path: Path) -> Path:
 
 
 def read_raw(out: Path, customer: str, day: str = DAY) -> pl.DataFrame:
-    return pl.read_parquet(out / "conversations_raw" / f"customer_id={customer}" / f"date={day}" / "part-0.parquet")
+    """One conversations_raw partition as the pipeline reads it (customer_id put back from the path)."""
+    from taxonomy.storage import Store
+
+    store = Store(str(out))
+    return store.read_partition(store.partition("conversations_raw", customer_id=customer, date=date.fromisoformat(day)))
 
 
 def read_quarantine(out: Path) -> pl.DataFrame:
