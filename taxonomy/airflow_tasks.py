@@ -234,7 +234,7 @@ def enrich_task(context: Mapping[str, Any], customer_id: str, ingested: Mapping[
     Returns:
         ``{day (ISO): enriched partition URI}``.
     """
-    from taxonomy.pipeline import enrich_customer_days
+    from taxonomy.enrich import enrich_customer_days
 
     s = _customer_settings(context, customer_id)
     done = enrich_customer_days(s.output_uri, customer_id, [date.fromisoformat(d) for d in ingested], **s.options)

@@ -161,3 +161,10 @@ def load_config(path: str | None = None, **overrides: Any) -> Config:
     if extra:
         cfg = dataclasses.replace(cfg, **extra)
     return validate(cfg, where)
+
+
+def resolve_config(config: Config | str | None, **overrides: object) -> Config:
+    """A Config from an object or a YAML path, with non-None keyword overrides applied."""
+    if isinstance(config, Config):
+        return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    return load_config(config, **overrides)

@@ -4,7 +4,7 @@ Stages and the partitions they own (all under the output root, or under
 ``label=<name>/`` for a labelled run):
 
 1. :func:`ingest_customer`: landing day -> ``conversations_raw/customer_id=/date=/``
-2. :func:`enrich_customer_days`: embed + tier -> ``enriched/customer_id=/date=/``
+2. :func:`~taxonomy.enrich.enrich_customer_days`: language + embed + tier -> ``enriched/customer_id=/date=/``
 3. :func:`analyse_customer`: topics over the trailing window (see :mod:`taxonomy.window`) -> ``analysis/as_of=/customer_id=/``
    (staged conversations with topics), ``analysis_topics/`` and ``topic_state/`` (centroids that keep
    topic ids stable from one day to the next)
@@ -17,19 +17,18 @@ and re-run and gives the same result.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
-import polars as pl
 
-from taxonomy.config import Config, load_config
+from taxonomy.config import Config, load_config, resolve_config
+from taxonomy.enrich import embedder, enrich_customer, enrich_customer_days, enrich_frame  # noqa: F401 - stage 2, re-exported
 from taxonomy.errors import TaxonomyError
 from taxonomy.parallel import ordered_map, pool, resolve_workers
-from taxonomy.schema import ENRICHED, TIER_COLUMNS, conform
+from taxonomy.schema import TIER_COLUMNS
 from taxonomy.storage import PART_FILE, Store, open_store, validate_customer_id
 from taxonomy.window import FINGERPRINT, analysis_fingerprint, load_window, previous_topic_state, window_bounds
 
@@ -53,15 +52,6 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     ingest_report: object | None = None
     label: str | None = None
-
-
-def _config(config: Config | str | None, **overrides: object) -> Config:
-    """A Config from an object or a YAML path, with non-None keyword overrides applied."""
-    if isinstance(config, Config):
-        import dataclasses
-
-        return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    return load_config(config, **overrides)
 
 
 # -- stage 0: which customers landed data ----------------------------------------------------
@@ -117,109 +107,6 @@ def ingest_customer(
     return store.uri(store.partition("conversations_raw", customer_id=customer_id, date=day))
 
 
-# -- stage 2: enrich (embed + tier) ---------------------------------------------------------------
-_EMBEDDERS: dict[tuple, object] = {}
-
-
-def _embedder(cfg: Config):  # noqa: ANN202 - returns an Embedder
-    from taxonomy.embed import get_embedder
-
-    key = (cfg.embedding_backend, cfg.embedding_batch_size, cfg.device)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = get_embedder(cfg.embedding_backend, batch_size=cfg.embedding_batch_size, device=cfg.device)
-    return _EMBEDDERS[key]
-
-
-def enrich_frame(raw: pl.DataFrame, cfg: Config, store: Store, customer_id: str) -> tuple[pl.DataFrame, str]:
-    """Add the embedding (through the cache) and the model's tier to canonical conversations.
-
-    Returns:
-        The frame conformed to ``schema.ENRICHED`` and the tier model's version.
-    """
-    from taxonomy.embed.cache import embed_with_cache
-    from taxonomy.language import detect_languages
-    from taxonomy.tiers import load_classifier
-
-    classifier = load_classifier()
-    texts = raw.get_column("text").to_list()
-    # The detected language replaces any the export gave (often the user's interface locale).
-    raw = raw.with_columns(pl.Series("language", detect_languages(texts), dtype=pl.String))
-    vectors, _ = embed_with_cache(texts, _embedder(cfg), store, customer_id)
-    tiers = classifier.predict(texts, vectors) if texts else pl.DataFrame(schema=TIER_COLUMNS)
-    enriched = pl.concat([raw, tiers], how="horizontal").with_columns(
-        pl.Series("embedding", vectors, dtype=pl.Array(pl.Float32, vectors.shape[1] if len(vectors) else 384))
-    )
-    return conform(enriched, ENRICHED), classifier.version
-
-
-def enrich_customer(
-    output_uri: str,
-    customer_id: str,
-    day: date,
-    *,
-    label: str | None = None,
-    config_path: str | Config | None = None,
-) -> str:
-    """Embed and tier one customer-day of ``conversations_raw``; return the ``enriched`` partition URI.
-
-    See :func:`enrich_customer_days`, which does several days of one customer at once.
-    """
-    return enrich_customer_days(output_uri, customer_id, [day], label=label, config_path=config_path)[day]
-
-
-def enrich_customer_days(
-    output_uri: str,
-    customer_id: str,
-    days: Iterable[date],
-    *,
-    label: str | None = None,
-    config_path: str | Config | None = None,
-) -> dict[date, str]:
-    """Embed and tier some days of one customer's ``conversations_raw``, one ``enriched`` partition each.
-
-    The days are embedded and classified together (one cache lookup, one model call), then
-    written one partition per day. Each partition records the fingerprint of its input and
-    models; a day whose fingerprint is unchanged is not recomputed, so re-runs and backfills of
-    processed days cost next to nothing.
-
-    Returns:
-        Day -> URI of its ``enriched`` partition.
-    """
-    from taxonomy.language import DETECTOR_VERSION
-    from taxonomy.tiers import load_classifier
-
-    cfg = _config(config_path)
-    store = Store(output_uri, label=label)
-    validate_customer_id(customer_id)
-    models = {"taxonomy.embedder": _embedder(cfg).version, "taxonomy.tier_model": load_classifier().version,
-              "taxonomy.language": DETECTOR_VERSION}
-    out: dict[date, str] = {}
-    todo: list[tuple[date, dict[str, str], bytes]] = []
-    for day in sorted(set(days)):
-        src = store.partition("conversations_raw", customer_id=customer_id, date=day)
-        dst = store.partition("enriched", customer_id=customer_id, date=day)
-        out[day] = store.uri(dst)
-        src_file = f"{src}/{PART_FILE}"
-        if not store.exists(src_file):
-            raise TaxonomyError(f"no ingested data for {customer_id} on {day}: run ingest first", file=store.uri(src))
-        data = store.fs.cat_file(src_file)
-        stamp = {"taxonomy.input_sha256": hashlib.sha256(data).hexdigest(), **models}
-        old = store.read_metadata(dst)
-        if old is None or any(old.get(k) != v for k, v in stamp.items()):
-            todo.append((day, stamp, data))
-    if todo:
-        raw = pl.concat([
-            store.decode_partition(data, store.partition("conversations_raw", customer_id=customer_id, date=day))
-            .with_columns(pl.lit(i).alias("_part")) for i, (day, _, data) in enumerate(todo)
-        ])
-        enriched, _ = enrich_frame(raw.drop("_part"), cfg, store, customer_id)
-        parts = raw.get_column("_part").to_numpy()
-        for i, (day, stamp, _) in enumerate(todo):
-            dst = store.partition("enriched", customer_id=customer_id, date=day)
-            store.write_partition(enriched.filter(pl.Series(parts == i)), dst, metadata=stamp)
-    return out
-
-
 # -- stage 3: analyse (topics over the window) ----------------------------------------------------
 def analyse_customer(
     output_uri: str,
@@ -242,11 +129,11 @@ def analyse_customer(
     from taxonomy.tiers import apply_overrides, load_overrides
     from taxonomy.topics import discover_topics
 
-    cfg = _config(config_path, window_days=window_days)
+    cfg = resolve_config(config_path, window_days=window_days)
     store = Store(output_uri, label=label)
     validate_customer_id(customer_id)
     keys = {"as_of": as_of, "customer_id": customer_id}
-    embedder_version = _embedder(cfg).version
+    embedder_version = embedder(cfg).version
     fingerprint = analysis_fingerprint(store, customer_id, as_of, cfg, embedder_version)
     done = store.read_metadata(store.partition("analysis", **keys))
     if done is not None and done.get(FINGERPRINT) == fingerprint and all(
@@ -257,7 +144,7 @@ def analyse_customer(
     embeddings = np.asarray(df.get_column("embedding").to_numpy(), dtype=np.float32).reshape(df.height, -1) \
         if df.height else np.zeros((0, 384), dtype=np.float32)
     previous = previous_topic_state(store, customer_id, as_of, embedder_version)
-    result = discover_topics(df, embeddings, previous=previous, config=cfg.topics, embed=_embedder(cfg).encode)
+    result = discover_topics(df, embeddings, previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
     staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left")
     staged = lower_unsupported_confidence(apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir)))
     stamp = {FINGERPRINT: fingerprint}
@@ -288,7 +175,7 @@ def publish(
     from taxonomy.proving import run_backtests
     from taxonomy.publish import publish_scores
 
-    cfg = _config(config_path, window_days=window_days)
+    cfg = resolve_config(config_path, window_days=window_days)
     store = Store(output_uri, label=label)
     written = publish_scores(store, as_of, list(customers), cfg, run_id=run_id)
     backtests = run_backtests(store, as_of, sorted(set(customers)), after_days=cfg.scoring.backtest_after_days, strict=False)

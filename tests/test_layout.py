@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     # stages, in the order data flows through them
     "pull": 1, "ingest": 1, "samples": 1, "embed": 1,
     "tiers": 2, "topics": 2,
-    "scoring": 3, "calibrate": 3,
+    "scoring": 3, "calibrate": 3, "enrich": 3,
     "publish": 4,
     "report": 5, "proving": 5,
     # entry points

@@ -6,7 +6,7 @@
 - :mod:`~taxonomy.embed.cache`: per-customer vectors keyed by model version and text hash
   (``embedding_cache/``), so a text is embedded once.
 
-Reads nothing from the pipeline's datasets itself; :func:`taxonomy.pipeline.enrich` embeds the
+Reads nothing from the pipeline's datasets itself; :func:`taxonomy.enrich.enrich_customer_days` embeds the
 texts of ``conversations_raw/`` through :func:`~taxonomy.embed.cache.embed_with_cache`.
 """
 
