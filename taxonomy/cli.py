@@ -89,6 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", help="model version to write (default: the current one)")
     p.add_argument("--models-dir", default=None, help="models folder (default: the project's models/)")
 
+    p.add_argument("--reviews", metavar="URI", help="also learn from the reviewed messages (embeddings only) of every "
+                   "customer under this output root; the model card then reports leave-one-customer-out figures")
+
+    p = sub.add_parser(
+        "review",
+        help="write a customer's tier review sheet (CSV), or record a filled one with --apply",
+        description="--sheet FILE.csv writes one row per topic in the order a reviewer's minutes pay most "
+        "(heavy, uncertain, mixed topics first) plus FILE.messages.csv for mixed topics. Fill 'tier' "
+        "(informational, personalized, action_led, or split + message tiers), then --apply FILE.csv records "
+        "the answers under the customer's state; every later run applies them (tier_source 'review').",
+    )
+    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
+    p.add_argument("--customer", required=True, metavar="ID")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="analysis to review (default: the latest)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--sheet", metavar="FILE.csv", help="write the review sheet here")
+    what.add_argument("--apply", metavar="FILE.csv", help="record a filled review sheet")
+    p.add_argument("--reviewer", metavar="NAME", help="who reviewed (default: the sheet's reviewer column, else your login)")
+    p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
+    _add_common(p)
+
     p = sub.add_parser(
         "run",
         help="ingest, classify, find topics, score and publish: the main job",
@@ -238,7 +259,13 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "train-tiers":
         from taxonomy.tiers import train_and_save
 
-        train_and_save(version=args.version, models_dir=args.models_dir)
+        train_and_save(version=args.version, models_dir=args.models_dir, reviews_uri=args.reviews)
+        return 0
+    if args.command == "review":
+        from taxonomy.review.cli import review_cli
+
+        print(review_cli(args.output, args.customer, as_of=args.as_of, sheet=args.sheet, apply=args.apply,
+                         reviewer=args.reviewer, config=load_config(args.config), label=args.label))
         return 0
     if args.command == "run":
         from taxonomy.pipeline import run
@@ -340,7 +367,7 @@ if __name__ == "__main__":
 
 def print_run_summary(result: RunResult) -> None:
     """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
-    from taxonomy.publish import _num, _pct, read_published
+    from taxonomy.publish import _interval, _num, _pct, read_published
     from taxonomy.storage import Store
     from taxonomy.window import window_bounds
 
@@ -357,11 +384,12 @@ def print_run_summary(result: RunResult) -> None:
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
         print(
-            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_pct(s['automation_potential']).strip():>9}"
+            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_interval(s, 'automation_potential'):>24}"
             f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"
             f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top[:40]}"
         )
     print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
+    print("  the interval is 90%: the tier model's uncertainty on topics nobody has reviewed (taxonomy review narrows it).")
     for cid, why in result.failed.items():
         print(f"  {cid:<20} FAILED: {why}")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
