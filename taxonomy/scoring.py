@@ -183,7 +183,7 @@ def score_customer(
     rows = _with_rates(conversations, rates)
     per_month = DAYS_PER_MONTH / _window_days(window_start, window_end)
     scores = _score_row(rows, per_month)
-    scores.update(_intervals(conversations, rows, rates, scores))
+    scores.update(_intervals(conversations, rows, rates, scores, model_version))
     scores.update(review_counts or {})
     scores.update(
         customer_id=customer_id, as_of=as_of, window_start=window_start, window_end=window_end,
@@ -210,7 +210,8 @@ def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.Data
     )
 
 
-def _intervals(conversations: pl.DataFrame, rows: pl.DataFrame, rates: dict[str, float], points: dict) -> dict:
+def _intervals(conversations: pl.DataFrame, rows: pl.DataFrame, rates: dict[str, float], points: dict,
+               model_version: str) -> dict:
     """90% intervals and ``reviewed_hours_share`` (see :mod:`taxonomy.uncertainty`)."""
     from taxonomy.uncertainty import interval_fields
 
@@ -218,7 +219,7 @@ def _intervals(conversations: pl.DataFrame, rows: pl.DataFrame, rates: dict[str,
     frame = rows.select("topic_id", "tier", "tier_source", "handle_time_seconds")
     if probas and conversations.height == rows.height:
         frame = pl.concat([frame, conversations.select(probas)], how="horizontal")
-    return interval_fields(frame, rates, points)
+    return interval_fields(frame, rates, points, model_version=model_version)
 
 
 def _score_row(rows: pl.DataFrame, per_month: float) -> dict:

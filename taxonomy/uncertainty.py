@@ -1,28 +1,35 @@
 """90% intervals on a customer's hours shares and automation potential, at topic level.
 
 Why topic level: on a queue from an industry the model never saw, its errors are systematic and
-correlated within a topic (a whole topic is mis-tiered), and often across the queue (one kind of
-request read as another everywhere). Sampling each message independently would give intervals a
-hundred times too narrow. The model here draws, per Monte-Carlo draw ``s``:
+correlated within a topic (a whole topic is mis-tiered) and across the queue (one kind of request
+read as another everywhere). Sampling each message independently gives intervals far too narrow
+(``benchmarks/results/uncertainty_coverage.md``: 11% coverage). The model here draws, per
+Monte-Carlo draw ``s``:
 
-1. a queue-level log-odds shift ``b_s ~ N(0, shift_sd^2)`` per tier (the systematic part shared by
-   every topic of the queue);
-2. for every topic ``k``, its tier mix ``q_sk ~ Dirichlet(concentration * softmax(log m_k + b_s))``,
-   where ``m_k`` is the topic's handle-time-weighted mean calibrated probability over the rows a
-   person has not pinned (a small concentration lets a whole topic land in one tier).
+1. a queue-level confusion ``C_s``: row ``i`` (what the model says) ~ ``Dirichlet(confusion_strength
+   * C[i])``, where ``C[i, j]`` is how often, on sources the model never saw, probability mass it
+   put on tier ``i`` belonged to tier ``j`` (held-out-source evidence, per model version);
+2. for every topic ``k``, its tier mix ``q_sk ~ Dirichlet(concentration * m_k C_s)``, where ``m_k``
+   is the topic's handle-time-weighted mean calibrated probability over the rows a person has not
+   pinned (a small concentration lets a whole topic land in one tier).
 
 Rows pinned by a person (``tier_source`` ``review`` or ``override``) carry no tier uncertainty.
 Each draw gives hours shares ``(pinned hours + sum_k u_k q_sk) / H`` and a potential
 ``sum_t rate_t share_t``; the 5th and 95th percentiles are the interval, widened if needed to hold
-the published point estimate. ``concentration`` and ``shift_sd`` are calibrated on real-phrased
-queues the model never saw (leave-one-source-out, ``benchmarks/uncertainty_coverage.py``).
+the published point estimate. The calibration (``C``, both strengths) lives in
+``models/tier-classifier/uncertainty.json`` per model version, written by
+``python -m benchmarks.uncertainty_coverage`` (leave-one-source-out); a model version without an
+entry uses the ``default`` entry.
 
 Everything is seeded: the same rows give the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -37,14 +44,27 @@ SEED = 14
 
 @dataclass(frozen=True)
 class UncertaintyParams:
-    """The interval model's two widths (see the module docstring).
+    """The interval model's calibration (see the module docstring)."""
 
-    Defaults: calibrated so 90% intervals cover the true hours share on held-out real-phrased
-    queues (``benchmarks/results/uncertainty_coverage.md``).
-    """
+    concentration: float = 3.0
+    confusion_strength: float = 10.0
+    confusion: tuple[tuple[float, ...], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 
-    concentration: float = 1.0
-    shift_sd: float = 0.75
+
+CALIBRATION_FILE = Path(__file__).resolve().parents[1] / "models" / "tier-classifier" / "uncertainty.json"
+
+
+@lru_cache(maxsize=8)
+def calibration(model_version: str | None = None) -> UncertaintyParams:
+    """The calibrated parameters for a tier model version (``default`` when it has no entry)."""
+    if not CALIBRATION_FILE.exists():
+        return UncertaintyParams()
+    table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    entry = table.get(model_version or "") or table.get("default") or {}
+    if not entry:
+        return UncertaintyParams()
+    return UncertaintyParams(float(entry["concentration"]), float(entry["confusion_strength"]),
+                             tuple(tuple(float(v) for v in row) for row in entry["confusion"]))
 
 
 @dataclass
@@ -97,18 +117,19 @@ def topic_inputs(rows: pl.DataFrame) -> TopicUncertainty:
 def draw_mixes(inputs: TopicUncertainty, params: UncertaintyParams, draws: int = DRAWS, seed: int = SEED) -> np.ndarray:
     """Monte-Carlo tier mixes of every topic's open hours, shape ``(draws, K, 3)``."""
     rng = np.random.default_rng(seed)
-    k = len(inputs.topic_ids)
-    shift = rng.normal(0.0, params.shift_sd, size=(draws, 1, len(TIERS)))
-    logm = np.log(np.clip(inputs.mean_proba, 1e-6, 1.0))[None, :, :]
-    z = logm + shift
-    z -= z.max(axis=2, keepdims=True)
-    m = np.exp(z)
-    m /= m.sum(axis=2, keepdims=True)
-    shape = np.clip(params.concentration * m, 1e-3, None)
-    g = rng.standard_gamma(shape, size=(draws, k, len(TIERS)))
-    total = g.sum(axis=2, keepdims=True)
-    # A draw whose gammas all underflow picks the topic's most likely tier for that draw.
-    fallback = np.eye(len(TIERS))[m.argmax(axis=2)]
+    k, n = len(inputs.topic_ids), len(TIERS)
+    base = np.clip(np.asarray(params.confusion, dtype=np.float64), 1e-4, None)
+    base /= base.sum(axis=1, keepdims=True)
+    c = _dirichlet(rng, np.broadcast_to(params.confusion_strength * base, (draws, n, n)))
+    m = np.einsum("kt,stu->sku", inputs.mean_proba, c)
+    return _dirichlet(rng, params.concentration * m)
+
+
+def _dirichlet(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
+    """Dirichlet draws along the last axis; where every gamma underflows, the likeliest tier."""
+    g = rng.standard_gamma(np.clip(alpha, 1e-3, None))
+    total = g.sum(axis=-1, keepdims=True)
+    fallback = np.eye(alpha.shape[-1])[alpha.argmax(axis=-1)]
     return np.where(total > 0, g / np.where(total > 0, total, 1.0), fallback)
 
 
@@ -131,7 +152,8 @@ def _interval(samples: np.ndarray, point: float | None) -> tuple[float, float]:
 
 
 def interval_fields(
-    rows: pl.DataFrame, rates: dict[str, float], points: dict[str, float | None], params: UncertaintyParams | None = None
+    rows: pl.DataFrame, rates: dict[str, float], points: dict[str, float | None], params: UncertaintyParams | None = None,
+    *, model_version: str | None = None,
 ) -> dict[str, float | None]:
     """The interval columns of a score row.
 
@@ -140,13 +162,14 @@ def interval_fields(
         rates: Achievable rate per tier.
         points: The published point estimates (``handle_time_share_<tier>``, ``automation_potential``),
             which every interval is widened to contain.
-        params: Interval model widths; default :class:`UncertaintyParams`.
+        params: The interval model's calibration; default: :func:`calibration` of ``model_version``.
+        model_version: The tier model that made the probabilities.
 
     Returns:
         ``handle_time_share_<tier>_low/_high``, ``automation_potential_low/_high`` and
         ``reviewed_hours_share`` (nulls when there is no handle time).
     """
-    params = params or UncertaintyParams()
+    params = params or calibration(model_version)
     inputs = topic_inputs(rows)
     out: dict[str, float | None] = {}
     shares = share_draws(inputs, params)
@@ -166,10 +189,11 @@ def interval_fields(
     return out
 
 
-def topic_value(inputs: TopicUncertainty, rates: dict[str, float], params: UncertaintyParams | None = None) -> np.ndarray:
+def topic_value(inputs: TopicUncertainty, rates: dict[str, float], params: UncertaintyParams | None = None,
+                *, model_version: str | None = None) -> np.ndarray:
     """How much confirming each topic narrows the interval: the variance its open hours add to the
     potential plus the mean variance they add to the three hours shares, shape ``(K,)``."""
-    params = params or UncertaintyParams()
+    params = params or calibration(model_version)
     if inputs.total_hours <= 0 or not inputs.topic_ids:
         return np.zeros(len(inputs.topic_ids))
     q = draw_mixes(inputs, params)

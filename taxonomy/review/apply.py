@@ -22,7 +22,7 @@ import polars as pl
 
 from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
-from taxonomy.review.sheet import Snapshot, check_code, load_snapshot, messages_path, spread
+from taxonomy.review.sheet import Snapshot, _current_tier, check_code, load_snapshot, messages_path, spread
 from taxonomy.review.state import MESSAGES_SCHEMA, REVIEWS_SCHEMA, SPLIT, load_reviews, save_reviews
 from taxonomy.schema import TIERS
 from taxonomy.storage import Store, validate_customer_id
@@ -140,11 +140,13 @@ def apply_sheet(
 def _proposals(snap: Snapshot) -> dict[str, tuple[str, float, float]]:
     rows = snap.rows.with_columns(pl.col("handle_time_seconds").fill_null(60.0))
     inputs = topic_inputs(rows)
+    current = _current_tier(rows)
     out = {}
     for k, topic in enumerate(inputs.topic_ids):
         hours = float(inputs.open_hours[k] + inputs.pinned_hours[k].sum())
         mix = (inputs.open_hours[k] * inputs.mean_proba[k] + inputs.pinned_hours[k]) / max(hours, 1e-12)
-        out[topic] = (TIERS[int(np.argmax(mix))], round(float(mix.max()), 4), hours)
+        lead = TIERS.index(current[topic]) if current.get(topic) in TIERS else int(np.argmax(mix))
+        out[topic] = (TIERS[lead], round(float(mix[lead]), 4), hours)
     return out
 
 

@@ -1,7 +1,9 @@
 """The review sheet: one row per topic, in the order a reviewer's minutes pay most.
 
 ``taxonomy review --sheet FILE.csv`` writes ``FILE.csv`` (topics) and ``FILE.messages.csv`` (a few
-messages of every topic, for mixed ones). Order: the topics whose confirmation narrows the
+messages of every topic, for mixed ones). ``proposed_tier`` is the tier the published figures give the topic now (its tier with the most
+hours); ``confidence`` is the model's mean probability of it and ``tier_mix`` the model's mean
+probabilities (or the reviewed tiers). Order: the topics whose confirmation narrows the
 interval most per minute of reading (:func:`taxonomy.uncertainty.topic_value`; reading a topic's
 examples is taken as one minute, a mixed topic's as two), so heavy, uncertain and mixed topics
 come first; already reviewed topics come last. ``cumulative_hours_share`` says how much of the
@@ -99,17 +101,19 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
     """The sheet's topic rows in review order (no examples): what the cockpit shows too."""
     rows = _hours_rows(snap.rows)
     inputs = topic_inputs(rows)
-    value = topic_value(inputs, rates)
+    versions = snap.rows["model_version"].drop_nulls().unique().sort().to_list() if "model_version" in snap.rows.columns else []
+    value = topic_value(inputs, rates, model_version=",".join(versions) or None)
     labels = dict(zip(snap.topics["topic_id"].to_list(), snap.topics["label"].to_list()))
     counts = rows.group_by("topic_id").len()
     n_of = dict(zip(counts["topic_id"].to_list(), counts["len"].to_list()))
+    current = _current_tier(rows)
     records = []
     for k, topic in enumerate(inputs.topic_ids):
         hours = float(inputs.open_hours[k] + inputs.pinned_hours[k].sum())
         open_share = inputs.open_hours[k] / hours if hours else 0.0
         mix = (inputs.open_hours[k] * inputs.mean_proba[k] + inputs.pinned_hours[k]) / hours if hours else inputs.mean_proba[k]
-        lead = int(np.argmax(mix))
-        mixed = mix[lead] < MIXED_BELOW
+        lead = TIERS.index(current[topic]) if current.get(topic) in TIERS else int(np.argmax(mix))
+        mixed = float(mix.max()) < MIXED_BELOW
         records.append({
             "topic_id": topic, "label": labels.get(topic, topic), "hours": round(hours, 3),
             "conversations": int(n_of.get(topic, 0)), "proposed_tier": TIERS[lead], "confidence": round(float(mix[lead]), 3),
@@ -124,6 +128,13 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
         cumulative += r["hours"]
         r.update(rank=rank, hours_share=round(r["hours"] / total, 4), cumulative_hours_share=round(cumulative / total, 4))
     return pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame(schema={c: pl.String for c in SHEET_COLUMNS[:10]})
+
+
+def _current_tier(rows: pl.DataFrame) -> dict[str, str]:
+    """Each topic's tier as the published figures count it: its tier with the most hours."""
+    by = rows.filter(pl.col("tier").is_not_null()).group_by("topic_id", "tier").agg(pl.col("handle_time_seconds").sum().alias("h"))
+    by = by.sort(["topic_id", "h", "tier"], descending=[False, True, False]).unique("topic_id", keep="first")
+    return dict(zip(by["topic_id"].to_list(), by["tier"].to_list()))
 
 
 def spread(members: list[str], embeddings: dict[str, np.ndarray], k: int) -> list[str]:
