@@ -81,7 +81,7 @@ def _frames() -> list[tuple[str, str, pl.DataFrame]]:
     return out
 
 
-def _heads():  # noqa: ANN202 - (shipped classifier, seed-only head)
+def _heads():
     from taxonomy.tiers import load_classifier
     from taxonomy.tiers.head import TrainSettings, fit_head
     from taxonomy.tiers.train import load_training_data

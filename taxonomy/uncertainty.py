@@ -117,7 +117,7 @@ def topic_inputs(rows: pl.DataFrame) -> TopicUncertainty:
 def draw_mixes(inputs: TopicUncertainty, params: UncertaintyParams, draws: int = DRAWS, seed: int = SEED) -> np.ndarray:
     """Monte-Carlo tier mixes of every topic's open hours, shape ``(draws, K, 3)``."""
     rng = np.random.default_rng(seed)
-    k, n = len(inputs.topic_ids), len(TIERS)
+    n = len(TIERS)
     base = np.clip(np.asarray(params.confusion, dtype=np.float64), 1e-4, None)
     base /= base.sum(axis=1, keepdims=True)
     c = _dirichlet(rng, np.broadcast_to(params.confusion_strength * base, (draws, n, n)))

@@ -14,7 +14,7 @@ import csv
 import getpass
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +22,21 @@ import polars as pl
 
 from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
-from taxonomy.review.sheet import Snapshot, _current_tier, check_code, load_snapshot, messages_path, spread
-from taxonomy.review.state import MESSAGES_SCHEMA, REVIEWS_SCHEMA, SPLIT, load_reviews, save_reviews
+from taxonomy.review.sheet import (
+    Snapshot,
+    current_tier,
+    check_code,
+    load_snapshot,
+    messages_path,
+    spread,
+)
+from taxonomy.review.state import (
+    MESSAGES_SCHEMA,
+    REVIEWS_SCHEMA,
+    SPLIT,
+    load_reviews,
+    save_reviews,
+)
 from taxonomy.schema import TIERS
 from taxonomy.storage import Store, validate_customer_id
 from taxonomy.uncertainty import topic_inputs
@@ -133,14 +146,14 @@ def apply_sheet(
     _, answers, labels = _validate(path, customer_id, rows, messages, topics)
     who = {(r.get("topic_id") or "").strip(): (r.get("reviewer") or "").strip() or None for r in rows}
     notes = {(r.get("topic_id") or "").strip(): (r.get("note") or "").strip() or None for r in rows}
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return _record(store, snap, answers, labels, who, notes, reviewer or getpass.getuser(), now, cfg.topics.match_threshold)
 
 
 def _proposals(snap: Snapshot) -> dict[str, tuple[str, float, float]]:
     rows = snap.rows.with_columns(pl.col("handle_time_seconds").fill_null(60.0))
     inputs = topic_inputs(rows)
-    current = _current_tier(rows)
+    current = current_tier(rows)
     out = {}
     for k, topic in enumerate(inputs.topic_ids):
         hours = float(inputs.open_hours[k] + inputs.pinned_hours[k].sum())

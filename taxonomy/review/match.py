@@ -8,8 +8,9 @@ A review attaches to what the reviewer saw, not to a topic id (ids shift, merge 
    the topic's centroid is within ``match_threshold`` (cosine) of the reviewed centroid, or at
    least half of its conversations were in the reviewed topic. When a current topic is several
    reviewed topics merged, each such row takes the review whose centroid is nearest to it.
-3. **Split** reviews (mixed topics): each row in the review's reach takes the tier of the nearest
-   message the reviewer tiered.
+3. **Split** reviews (mixed topics): the messages the reviewer tiered keep their tier; every other
+   row in the review's reach takes the model's most likely tier after re-weighting its probabilities
+   so the topic's mix matches the mix of the tiered messages (a prior shift).
 
 Rows taken get ``tier_source = "review"``, the tier's probability 1 and the others 0. A review
 that reaches no row is reported as unmatched (never silently dropped).
@@ -20,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from taxonomy.schema import TIERS
 from taxonomy.review.state import SPLIT, active
+from taxonomy.schema import TIERS
 
 OVERLAP = 0.5
 
@@ -54,11 +55,21 @@ def _reach(review: dict, ids: dict[str, int], by_topic: dict[str, np.ndarray], c
     return direct, (np.concatenate(topical) if topical else np.zeros(0, dtype=np.int64))
 
 
-def _split_tiers(review_id: str, rows: np.ndarray, x: np.ndarray, messages: pl.DataFrame) -> np.ndarray:
+def _split_tiers(review_id: str, rows: np.ndarray, df: pl.DataFrame, messages: pl.DataFrame) -> np.ndarray:
+    """Tiers of a split topic's rows: the model's probabilities re-weighted so that the topic's tier
+    mix matches the mix of the messages the reviewer tiered (a prior shift), and the tiered messages
+    themselves keep their tier."""
     labelled = messages.filter((pl.col("review_id") == review_id) & pl.col("labelled"))
-    vectors = _unit(np.array(labelled["embedding"].to_list(), dtype=np.float32))
-    nearest = (x[rows] @ vectors.T).argmax(axis=1)
-    return np.array(labelled["tier"].to_list(), dtype=object)[nearest]
+    given = dict(zip(labelled["conversation_id"].to_list(), labelled["tier"].to_list()))
+    proba = np.column_stack([df[f"p_{t}"].fill_null(1.0 / len(TIERS)).to_numpy()[rows] for t in TIERS])
+    counts = np.array([sum(v == t for v in given.values()) for t in TIERS], dtype=np.float64)
+    share = (counts + 0.1) / (counts.sum() + 0.1 * len(TIERS))
+    weight = share / np.clip(proba.mean(axis=0), 1e-6, None)
+    tiers = np.array(TIERS, dtype=object)[(proba * weight).argmax(axis=1)]
+    ids = df["conversation_id"].to_list()
+    for j, i in enumerate(rows):
+        tiers[j] = given.get(str(ids[i]), tiers[j])
+    return tiers
 
 
 def apply_reviews(
@@ -109,7 +120,7 @@ def apply_reviews(
         best[direct] = np.inf
         direct_hit[direct] = True
         if review["tier"] == SPLIT:
-            tier[rows] = _split_tiers(review["review_id"], rows, x, messages)
+            tier[rows] = _split_tiers(review["review_id"], rows, df, messages)
         else:
             tier[rows] = review["tier"]
     return _pin(df, tier), {"applied": applied, "unmatched": unmatched}

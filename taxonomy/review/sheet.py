@@ -5,14 +5,14 @@ messages of every topic, for mixed ones). ``proposed_tier`` is the tier the publ
 hours); ``confidence`` is the model's mean probability of it and ``tier_mix`` the model's mean
 probabilities (or the reviewed tiers). Order: the topics whose confirmation narrows the
 interval most per minute of reading (:func:`taxonomy.uncertainty.topic_value`; reading a topic's
-examples is taken as one minute, a mixed topic's as two), so heavy, uncertain and mixed topics
+examples is taken as one minute for every topic), so heavy, uncertain and mixed topics
 come first; already reviewed topics come last. ``cumulative_hours_share`` says how much of the
 hours would be pinned once the reviewer got that far.
 
 How to fill it (also in the sheet's ``how_to`` column of row 1): write ``informational``,
 ``personalized`` or ``action_led`` in ``tier`` (leave it empty to skip a topic), or ``split``
 when the topic mixes tiers, and then give a tier to some of its messages in the messages sheet
-(every other message of the topic follows the message it is most like). Do not edit ``topic_id``,
+(the topic's other messages then take the model's tier re-weighted to that mix). Do not edit ``topic_id``,
 ``customer_id``, ``as_of`` or ``check``.
 """
 
@@ -41,11 +41,11 @@ MESSAGES_PER_TOPIC = 8
 EXAMPLE_CHARS = 240
 MIXED_BELOW = 0.7  # a topic whose leading tier holds less of it than this reads as mixed
 SHEET_COLUMNS = ["rank", "topic_id", "label", "hours", "hours_share", "cumulative_hours_share", "conversations",
-                 "proposed_tier", "confidence", "tier_mix", "status", "examples", "tier", "reviewer", "note",
+                 "proposed_tier", "confidence", "tier_mix", "hint", "status", "examples", "tier", "reviewer", "note",
                  "customer_id", "as_of", "check", "how_to"]
 MESSAGE_COLUMNS = ["topic_id", "conversation_id", "text", "proposed_tier", "tier", "customer_id", "as_of", "check"]
 HOW_TO = ("Write informational, personalized or action_led in 'tier' (empty = skip), or 'split' for a mixed topic "
-          "and then tier some of its messages in the .messages.csv sheet. Do not edit topic_id, customer_id, as_of, check.")
+          "and then tier its messages in the .messages.csv sheet. Do not edit topic_id, customer_id, as_of, check.")
 
 
 @dataclass
@@ -106,7 +106,7 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
     labels = dict(zip(snap.topics["topic_id"].to_list(), snap.topics["label"].to_list()))
     counts = rows.group_by("topic_id").len()
     n_of = dict(zip(counts["topic_id"].to_list(), counts["len"].to_list()))
-    current = _current_tier(rows)
+    current = current_tier(rows)
     records = []
     for k, topic in enumerate(inputs.topic_ids):
         hours = float(inputs.open_hours[k] + inputs.pinned_hours[k].sum())
@@ -118,8 +118,9 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
             "topic_id": topic, "label": labels.get(topic, topic), "hours": round(hours, 3),
             "conversations": int(n_of.get(topic, 0)), "proposed_tier": TIERS[lead], "confidence": round(float(mix[lead]), 3),
             "tier_mix": " / ".join(f"{t} {100 * m:.0f}%" for t, m in zip(TIERS, mix)),
+            "hint": "looks mixed: check the messages sheet, answer split if its messages differ" if mixed else "",
             "status": "to review" if open_share > 0.5 else "reviewed",
-            "_order": (open_share <= 0.5, -float(value[k]) / (2.0 if mixed else 1.0), -hours, topic),
+            "_order": (open_share <= 0.5, -float(value[k]), -hours, topic),
         })
     records.sort(key=lambda r: r.pop("_order"))
     total = sum(r["hours"] for r in records) or 1.0
@@ -130,7 +131,7 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
     return pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame(schema={c: pl.String for c in SHEET_COLUMNS[:10]})
 
 
-def _current_tier(rows: pl.DataFrame) -> dict[str, str]:
+def current_tier(rows: pl.DataFrame) -> dict[str, str]:
     """Each topic's tier as the published figures count it: its tier with the most hours."""
     by = rows.filter(pl.col("tier").is_not_null()).group_by("topic_id", "tier").agg(pl.col("handle_time_seconds").sum().alias("h"))
     by = by.sort(["topic_id", "h", "tier"], descending=[False, True, False]).unique("topic_id", keep="first")

@@ -54,7 +54,7 @@ def load_reviewed_store(uri: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.vstack(vectors), np.array(tiers, dtype=object), np.array([order[h] for h in who], dtype=object)
 
 
-def with_reviews(data, embeddings: np.ndarray, reviewed: tuple[np.ndarray, np.ndarray, np.ndarray]):  # noqa: ANN001, ANN201
+def with_reviews(data, embeddings: np.ndarray, reviewed: tuple[np.ndarray, np.ndarray, np.ndarray]):
     """Public training data plus the reviewed rows (empty text, embedding only, industry ``reviewed``)."""
     from taxonomy.tiers.train import TrainingData
 
@@ -71,7 +71,7 @@ def with_reviews(data, embeddings: np.ndarray, reviewed: tuple[np.ndarray, np.nd
     return combined, np.vstack([embeddings, vectors]) if n else embeddings
 
 
-def leave_one_customer_out(data, embeddings: np.ndarray, reviewed: tuple, settings: TrainSettings) -> dict:  # noqa: ANN001
+def leave_one_customer_out(data, embeddings: np.ndarray, reviewed: tuple, settings: TrainSettings) -> dict:
     """Per customer: trained on public + the others' reviews vs public only, scored on its reviews."""
     vectors, tiers, who = reviewed
     public = fit_head(data.texts, data.tiers, embeddings, sample_weights(data.industries, settings.banking_weight), settings)

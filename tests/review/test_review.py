@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +12,6 @@ import pytest
 from taxonomy.cli import main
 from taxonomy.config import Config
 from taxonomy.pipeline import run
-from taxonomy.storage import Store
 from tests.test_pipeline import AS_OF, _digest, write_landing
 
 TIERS = ("informational", "personalized", "action_led")
@@ -46,7 +43,7 @@ def _save(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-def _published(out: Path, name: str, customer: str = "acme", as_of=AS_OF) -> pl.DataFrame:  # noqa: ANN001
+def _published(out: Path, name: str, customer: str = "acme", as_of=AS_OF) -> pl.DataFrame:
     return pl.read_parquet(out / name / f"as_of={as_of}" / f"customer_id={customer}" / "part-0.parquet")
 
 
@@ -86,7 +83,7 @@ def test_sheet_round_trip_pins_tiers_and_narrows_the_interval(analysed: tuple, t
     assert pl.read_parquet(out / "reviews" / "customer_id=acme" / "part-0.parquet").height == len(rows)  # same answers: nothing new
 
 
-def test_split_topic_uses_message_tiers(analysed: tuple, tmp_path: Path) -> None:  # noqa: ANN001
+def test_split_topic_uses_message_tiers(analysed: tuple, tmp_path: Path) -> None:
     landing, out, cfg = analysed
     rows = _sheet(out, tmp_path / "s.csv")
     rows[0]["tier"] = "split"
@@ -114,7 +111,7 @@ def test_split_topic_uses_message_tiers(analysed: tuple, tmp_path: Path) -> None
         (lambda rows: rows[0].update(tier="split"), "tier", "no message of it has a tier"),
     ],
 )
-def test_bad_sheets_fail_with_one_line_and_change_nothing(analysed: tuple, tmp_path: Path, capsys, edit, field, message) -> None:  # noqa: ANN001
+def test_bad_sheets_fail_with_one_line_and_change_nothing(analysed: tuple, tmp_path: Path, capsys, edit, field, message) -> None:
     _, out, _ = analysed
     rows = _sheet(out, tmp_path / "bad.csv")
     for r in rows:
@@ -128,7 +125,7 @@ def test_bad_sheets_fail_with_one_line_and_change_nothing(analysed: tuple, tmp_p
     assert not (out / "reviews").exists()
 
 
-def test_another_customers_sheet_and_unknown_topic_are_refused(analysed: tuple, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_another_customers_sheet_and_unknown_topic_are_refused(analysed: tuple, tmp_path: Path, capsys) -> None:
     _, out, _ = analysed
     rows = _sheet(out, tmp_path / "beta.csv", customer="beta")
     rows[0]["tier"] = "informational"
@@ -144,7 +141,7 @@ def test_another_customers_sheet_and_unknown_topic_are_refused(analysed: tuple, 
     assert not (out / "reviews").exists()
 
 
-def test_unmatched_review_is_reported(analysed: tuple, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unmatched_review_is_reported(analysed: tuple, tmp_path: Path) -> None:
     landing, out, cfg = analysed
     rows = _sheet(out, tmp_path / "s.csv")
     rows[0]["tier"] = "personalized"
@@ -159,3 +156,20 @@ def test_unmatched_review_is_reported(analysed: tuple, tmp_path: Path) -> None: 
     run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
     scores = _published(out, "scores").row(0, named=True)
     assert scores["reviews_unmatched"] == 1 and scores["reviews_applied"] == 0
+
+
+def test_cockpit_shows_intervals_reviewed_share_and_top_rows(analysed: tuple, tmp_path: Path) -> None:
+    import re
+
+    from taxonomy.report import render_reports
+
+    _, out, _ = analysed
+    pages = render_reports(str(out))
+    customer = Path(pages[0]).read_text()
+    assert re.search(r"90% interval: \d+–\d+%", customer)
+    assert re.search(r"Confirm these \d+ topics to pin \d+\.\d% of the hours", customer)
+    assert re.search(r'data-field="handle_time_share_action_led">\d+% \(\d+–\d+%\)<', customer)
+    rows = _sheet(out, tmp_path / "sheet.csv")
+    assert rows[0]["label"] in customer  # the sheet's first row is the page's first row
+    portfolio = Path(pages[-1]).read_text()
+    assert len(re.findall(r"\d+ pts wide", portfolio)) == 2 and 'data-field="reviewed">0.0%' in portfolio

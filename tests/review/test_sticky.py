@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -32,7 +32,7 @@ def _landing(root: Path) -> dict[str, str]:
             w = csv.writer(fh)
             w.writerow(["conversation_id", "created_at", "text", "handle_time_seconds"])
             for i in range(d, ROWS, DAYS):
-                ts = datetime(day.year, day.month, day.day, 8, tzinfo=timezone.utc) + timedelta(seconds=i)
+                ts = datetime(day.year, day.month, day.day, 8, tzinfo=UTC) + timedelta(seconds=i)
                 minutes = {"informational": 5, "personalized": 10, "action_led": 25}[bank["tier"][i]]
                 w.writerow([f"b{i:05d}", ts.isoformat(), bank["text"][i], minutes * 60 + i % 60])
                 gold[f"b{i:05d}"] = bank["tier"][i]
