@@ -197,14 +197,17 @@ def _markdown(d: dict) -> str:
         for cid, r in d[group].items():
             cells = [f"{100 * r['before'][t]:.1f} → {100 * r['after'][t]:.1f} (truth {100 * r['truth'][t]:.1f})" for t in TIERS]
             reviewed = "n/a" if r["reviewed_hours_share"] is None else f"{100 * r['reviewed_hours_share']:.0f}%"
+            inside = [lo is not None and lo - 1e-9 <= r["truth"][t] <= hi + 1e-9 for t, (lo, hi) in r["interval_after"].items()]
+            widths = [hi - lo for lo, hi in r["interval_after"].values() if lo is not None]
+            covered = "n/a" if not widths else f"{sum(inside)}/3, mean width {100 * sum(widths) / len(widths):.0f} pts"
             rows.append([cid, r["shares_by"], f"{r['topics_reviewed']} of {r['topics']} ({r['split']} split)", reviewed, *cells,
                          f"{100 * r['max_error_before']:.1f} → {100 * r['max_error_after']:.1f}",
-                         "yes" if r["within_3_points"] else "NO"])
+                         "yes" if r["within_3_points"] else "NO", covered])
     return "\n\n".join([
         "# Simulated reviewer: confirming the sheet's first topics", machine_markdown(d["machine"]),
         __doc__.split("\n\n", 1)[1].strip(),
         markdown_table(["customer", "shares by", "topics reviewed", "hours reviewed", *[f"{t} hours share %: before → after" for t in TIERS],
-                        "max error, points", "all tiers within 3 points"], rows),
+                        "max error, points", "all tiers within 3 points", "truth in the 90% interval after review"], rows),
     ])
 
 

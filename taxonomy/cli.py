@@ -102,11 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
     p.add_argument("--customer", required=True, metavar="ID")
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="analysis to review (default: the latest)")
+    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD",
+                   help="analysis to review (default: the latest; --apply takes it from the sheet)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--sheet", metavar="FILE.csv", help="write the review sheet here")
     what.add_argument("--apply", metavar="FILE.csv", help="record a filled review sheet")
-    p.add_argument("--reviewer", metavar="NAME", help="who reviewed (default: the sheet's reviewer column, else your login)")
+    p.add_argument("--reviewer", metavar="NAME", help="who reviewed the rows whose reviewer column is empty (default: your login)")
     p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
     _add_common(p)
 

@@ -138,10 +138,16 @@ def current_tier(rows: pl.DataFrame) -> dict[str, str]:
     return dict(zip(by["topic_id"].to_list(), by["tier"].to_list()))
 
 
-def spread(members: list[str], embeddings: dict[str, np.ndarray], k: int) -> list[str]:
+def spread(members: list[str], embeddings: dict[str, np.ndarray], k: int, texts: dict[str, str] | None = None) -> list[str]:
     """``k`` members spread over the topic: evenly spaced along their similarity to the topic's mean,
-    from the most typical to the least (not the ``k`` most similar)."""
+    from the most typical to the least (not the ``k`` most similar); one per distinct text when
+    ``texts`` is given."""
     have = [m for m in sorted(members) if m in embeddings]
+    if texts is not None:
+        first: dict[str, str] = {}
+        for m in have:
+            first.setdefault((texts.get(m) or "").strip().lower(), m)
+        have = sorted(first.values())
     if len(have) <= k:
         return have
     x = np.stack([embeddings[m] for m in have])
@@ -180,12 +186,12 @@ def write_sheet(store: Store, customer_id: str, as_of: date | None, sheet: str, 
     topic_rows, message_rows = [], []
     for r in ordered.iter_rows(named=True):
         ids = member_of.get(r["topic_id"], [])
-        shown = spread(ids, snap.embeddings or {}, EXAMPLES)
+        shown = spread(ids, snap.embeddings or {}, EXAMPLES, text_of)
         examples = "\n".join(f"{i}) {(text_of.get(c) or '')[:EXAMPLE_CHARS]}" for i, c in enumerate(shown, start=1))
         topic_rows.append({**r, **common, "examples": examples, "tier": "", "reviewer": "", "note": "",
                            "check": check_code(customer_id, snap.as_of, r["topic_id"]),
                            "how_to": HOW_TO if not topic_rows else ""})
-        for c in spread(ids, snap.embeddings or {}, MESSAGES_PER_TOPIC):
+        for c in spread(ids, snap.embeddings or {}, MESSAGES_PER_TOPIC, text_of):
             message_rows.append({"topic_id": r["topic_id"], "conversation_id": c, "text": (text_of.get(c) or "")[:EXAMPLE_CHARS * 2],
                                  "proposed_tier": tier_of.get(c) or "", "tier": "", **common,
                                  "check": check_code(customer_id, snap.as_of, r["topic_id"], c)})
