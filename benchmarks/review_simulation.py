@@ -15,7 +15,9 @@ Queues:
   tiers from the generator (``taxonomy.samples.iter_conversations(truth=True)``).
 
 Reported per customer: hours share per tier before and after review against the truth, the
-number of topics reviewed, how many were split, and whether every tier is within 3 points.
+number of topics reviewed, how many were split, and whether every tier is within 3 points; where
+80% of the hours was not enough, the reviewer goes on down the sheet (5% of the hours at a time)
+and the last column says how far it took.
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ def _shares(out: Path, cid: str, as_of: date, gold: dict[str, str]) -> tuple[dic
     return s, truth, {t: (s[f"handle_time_share_{t}_low"], s[f"handle_time_share_{t}_high"]) for t in TIERS}
 
 
-def _fill(sheet: Path, out: Path, cid: str, as_of: date, gold: dict[str, str]) -> dict:
-    """The simulated reviewer: fills rows in order until TARGET of the hours is reviewed."""
+def _fill(sheet: Path, out: Path, cid: str, as_of: date, gold: dict[str, str], target: float = TARGET) -> dict:
+    """The simulated reviewer: fills rows in order until ``target`` of the hours is reviewed."""
     rows = list(csv.DictReader(open(sheet, newline="", encoding="utf-8-sig")))
     msgs_path = sheet.with_name(sheet.stem + ".messages.csv")
     messages = list(csv.DictReader(open(msgs_path, newline="", encoding="utf-8-sig")))
@@ -106,7 +108,7 @@ def _fill(sheet: Path, out: Path, cid: str, as_of: date, gold: dict[str, str]) -
     reviewed = sum(float(r["hours_share"]) for r in rows if r["status"] == "reviewed")
     done, split = 0, 0
     for r in rows:
-        if reviewed >= TARGET - 1e-9 or r["status"] != "to review":
+        if reviewed >= target - 1e-9 or r["status"] != "to review":
             continue
         part = analysis.filter(pl.col("topic_id") == r["topic_id"])
         hours = {t: 0.0 for t in TIERS}
@@ -157,6 +159,18 @@ def simulate(landing: Path, out: Path, customers: list[str], as_of: date, gold: 
         r["max_error_before"] = max(abs(r["before"][t] - truth[t]) for t in TIERS)
         r["max_error_after"] = max(abs(r["after"][t] - truth[t]) for t in TIERS)
         r["within_3_points"] = r["max_error_after"] <= 0.03
+    for cid in customers:  # where 80% was not enough: how much further down the sheet it takes
+        r, target = result[cid], TARGET
+        while not r["within_3_points"] and target < 1.0 and "further" not in r:
+            target = min(target + 0.05, 1.0)
+            filled = _fill(work / f"{cid}.csv", out, cid, as_of, gold[cid], target)
+            apply_sheet(Store(str(out)), cid, str(work / f"{cid}.csv"), cfg, reviewer="simulated")
+            run(str(landing), str(out), as_of=as_of, customers=customers, config=cfg, progress=False)
+            after, truth, _ = _shares(out, cid, as_of, gold[cid])
+            error = max(abs(after[f"handle_time_share_{t}"] - truth[t]) for t in TIERS)
+            if error <= 0.03 or target >= 1.0:
+                r["further"] = {"topics_reviewed": filled["topics_reviewed"], "hours_reviewed": after["reviewed_hours_share"],
+                                "max_error": error}
     return result
 
 
@@ -200,6 +214,10 @@ def _markdown(d: dict) -> str:
             inside = [lo is not None and lo - 1e-9 <= r["truth"][t] <= hi + 1e-9 for t, (lo, hi) in r["interval_after"].items()]
             widths = [hi - lo for lo, hi in r["interval_after"].values() if lo is not None]
             covered = "n/a" if not widths else f"{sum(inside)}/3, mean width {100 * sum(widths) / len(widths):.0f} pts"
+            if "further" in r:
+                f = r["further"]
+                covered += (f"; within 3 points ({100 * f['max_error']:.1f}) after {f['topics_reviewed']} topics, "
+                            f"{100 * (f['hours_reviewed'] or 0):.0f}% of hours") if f["max_error"] <= 0.03 else ""
             rows.append([cid, r["shares_by"], f"{r['topics_reviewed']} of {r['topics']} ({r['split']} split)", reviewed, *cells,
                          f"{100 * r['max_error_before']:.1f} → {100 * r['max_error_after']:.1f}",
                          "yes" if r["within_3_points"] else "NO", covered])
