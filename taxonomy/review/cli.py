@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from taxonomy.config import Config
 from taxonomy.review.apply import apply_sheet
-from taxonomy.review.sheet import messages_path, write_sheet
+from taxonomy.review.sheet import latest_analysis, messages_path, write_sheet
 from taxonomy.review.state import active, load_reviews
 from taxonomy.storage import Store
 
@@ -40,6 +41,17 @@ def review_cli(
     reviews, _ = load_reviews(store, customer_id)
     superseded = reviews.height - active(reviews).height
     if reviews.height:
-        lines.append(f"  {active(reviews).height} reviews in force, {superseded} superseded; see `taxonomy show` for any "
-                     "that no longer match a topic")
+        lines.append(f"  {active(reviews).height} reviews in force, {superseded} superseded (kept on record)")
+        lines += _unmatched(store, customer_id, reviews, as_of or latest_analysis(store, customer_id))
     return "\n".join(lines)
+
+
+def _unmatched(store: Store, customer_id: str, reviews, as_of: date) -> list[str]:  # noqa: ANN001 - a polars frame
+    """One line per review the analysis of ``as_of`` could not match to any conversation or topic."""
+    meta = store.read_metadata(store.partition("analysis", as_of=as_of, customer_id=customer_id)) or {}
+    missing = set(json.loads(meta.get("taxonomy.reviews", "{}")).get("unmatched", []))
+    out = []
+    for r in reviews.filter(reviews["review_id"].is_in(sorted(missing))).iter_rows(named=True):
+        out.append(f"  NO LONGER MATCHES ANY TOPIC: {r['topic_id']} {r['label']!r} = {r['tier']} "
+                   f"(reviewed {r['reviewed_at']:%Y-%m-%d} by {r['reviewer']} on the analysis of {r['as_of']})")
+    return out

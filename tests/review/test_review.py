@@ -141,7 +141,7 @@ def test_another_customers_sheet_and_unknown_topic_are_refused(analysed: tuple, 
     assert not (out / "reviews").exists()
 
 
-def test_unmatched_review_is_reported(analysed: tuple, tmp_path: Path) -> None:
+def test_unmatched_review_is_reported(analysed: tuple, tmp_path: Path, capsys) -> None:  # noqa: ANN001
     landing, out, cfg = analysed
     rows = _sheet(out, tmp_path / "s.csv")
     rows[0]["tier"] = "personalized"
@@ -156,6 +156,9 @@ def test_unmatched_review_is_reported(analysed: tuple, tmp_path: Path) -> None:
     run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
     scores = _published(out, "scores").row(0, named=True)
     assert scores["reviews_unmatched"] == 1 and scores["reviews_applied"] == 0
+    capsys.readouterr()
+    assert main(["review", "--output", str(out), "--customer", "acme", "--sheet", str(tmp_path / "again.csv")]) == 0
+    assert f"NO LONGER MATCHES ANY TOPIC: {rows[0]['topic_id']}" in capsys.readouterr().out
 
 
 def test_cockpit_shows_intervals_reviewed_share_and_top_rows(analysed: tuple, tmp_path: Path) -> None:
