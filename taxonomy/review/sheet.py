@@ -1,8 +1,8 @@
 """The review sheet: one row per topic, in the order a reviewer's minutes pay most.
 
 ``taxonomy review --sheet FILE.csv`` writes ``FILE.csv`` (topics) and ``FILE.messages.csv`` (a few
-messages of every topic, for mixed ones). ``proposed_tier`` is the tier the published figures give the topic now (its tier with the most
-hours); ``confidence`` is the model's mean probability of it and ``tier_mix`` the model's mean
+messages of every topic, for mixed ones). ``proposed_tier`` is the tier the published ``topics/`` gives the topic now (the tier of most of
+its conversations); ``confidence`` is the model's mean probability of it and ``tier_mix`` the model's mean
 probabilities (or the reviewed tiers). Order: the topics whose confirmation narrows the
 interval most per minute of reading (:func:`taxonomy.uncertainty.topic_value`; reading a topic's
 examples is taken as one minute for every topic), so heavy, uncertain and mixed topics
@@ -132,10 +132,15 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
 
 
 def current_tier(rows: pl.DataFrame) -> dict[str, str]:
-    """Each topic's tier as the published figures count it: its tier with the most hours."""
-    by = rows.filter(pl.col("tier").is_not_null()).group_by("topic_id", "tier").agg(pl.col("handle_time_seconds").sum().alias("h"))
-    by = by.sort(["topic_id", "h", "tier"], descending=[False, True, False]).unique("topic_id", keep="first")
-    return dict(zip(by["topic_id"].to_list(), by["tier"].to_list()))
+    """Each topic's tier as the published ``topics/`` gives it: the tier of most of its conversations
+    (a tie goes to the heavier lever, as in :mod:`taxonomy.scoring`)."""
+    counts = rows.filter(pl.col("tier").is_not_null()).group_by("topic_id", "tier").len()
+    best: dict[str, tuple[int, int, str]] = {}
+    for topic, tier, n in counts.iter_rows():
+        key = (int(n), TIERS.index(tier) if tier in TIERS else -1, tier)
+        if topic not in best or key > best[topic]:
+            best[topic] = key
+    return {topic: key[2] for topic, key in best.items()}
 
 
 def spread(members: list[str], embeddings: dict[str, np.ndarray], k: int, texts: dict[str, str] | None = None) -> list[str]:
