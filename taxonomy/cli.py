@@ -11,200 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import date
 from typing import TYPE_CHECKING
 
+from taxonomy.cli_parser import build_parser
 from taxonomy.errors import StorageError, TaxonomyError
 
 if TYPE_CHECKING:
     from taxonomy.pipeline import RunResult
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {value!r}") from None
-
-
-def _add_common(p: argparse.ArgumentParser, *, label: bool = True) -> None:
-    if label:
-        p.add_argument(
-            "--label",
-            help="write under OUTPUT/label=LABEL/ instead of the production namespace "
-            "(experiments and backfills with changed settings)",
-        )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="taxonomy",
-        description="Support-queue automation-potential analytics: how much of each customer's "
-        "support queue (by agent hours) an AI agent can take over, where, and what to build next.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = sub.add_parser(
-        "ingest",
-        help="read exports (CSV, JSONL, Parquet, Intercom, Zendesk) into the canonical schema",
-        description="Read support-conversation exports, validate them, and write "
-        "OUTPUT/conversations_raw/ (partitioned by customer_id and date) plus OUTPUT/quarantine/ "
-        "for rows that fail validation. INPUT is one export file or a landing root laid out as "
-        "<root>/<customer_id>/<YYYY-MM-DD>/<file>; local path or s3://bucket/prefix.",
-    )
-    p.add_argument("--input", required=True, metavar="URI", help="export file or landing root")
-    p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
-    p.add_argument("--start", type=_date, metavar="YYYY-MM-DD", help="first date to ingest (inclusive)")
-    p.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last date to ingest (inclusive)")
-    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
-    p.add_argument(
-        "--format",
-        default="auto",
-        choices=["auto", "csv", "jsonl", "parquet", "intercom", "zendesk"],
-        help="export format (default: auto, from file extension and content)",
-    )
-    p.add_argument(
-        "--column-map",
-        metavar="SRC=DST[,SRC=DST...]",
-        help="rename source columns to canonical names, e.g. 'ticket_id=conversation_id,body=text'",
-    )
-    p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
-    p.add_argument("--sources", metavar="FILE", help="sources file with per-customer reader options (see examples/sources.yaml)")
-    _add_common(p)
-
-    p = sub.add_parser(
-        "classify",
-        help="add a tier (informational / personalized / action_led) to every row of a file",
-        description="Classify each row's text into a tier. Keeps every input column and adds tier, "
-        "tier_confidence, p_informational, p_personalized, p_action_led and model_version.",
-    )
-    p.add_argument("--input", required=True, metavar="FILE", help="CSV, JSONL or Parquet file")
-    p.add_argument("--output", required=True, metavar="FILE.parquet", help="where to write the result")
-    p.add_argument("--text-column", default="text", help="column holding the text (default: text)")
-
-    p = sub.add_parser(
-        "train-tiers",
-        help="train the tier classifier (seeded, reproducible) into models/tier-classifier/<version>/",
-    )
-    p.add_argument("--version", help="model version to write (default: the current one)")
-    p.add_argument("--models-dir", default=None, help="models folder (default: the project's models/)")
-
-    p = sub.add_parser(
-        "run",
-        help="ingest, classify, find topics, score and publish: the main job",
-        description="Run the whole pipeline for the analysis window ending at --as-of and publish "
-        "conversations/, topics/, scores/ and trends/ under OUTPUT (Hive-partitioned Parquet, "
-        "as_of=YYYY-MM-DD/customer_id=ID/).",
-    )
-    p.add_argument("--input", required=True, metavar="URI", help="export file or landing root")
-    p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
-    p.add_argument(
-        "--as-of", type=_date, metavar="YYYY-MM-DD", help="end of the window, exclusive (default: the day after the latest conversation)"
-    )
-    p.add_argument("--window-days", type=int, metavar="N", help="window length in days (default: 28)")
-    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
-    p.add_argument("--config", metavar="FILE", help="YAML settings (see examples/config.yaml)")
-    p.add_argument(
-        "--format", default="auto", choices=["auto", "csv", "jsonl", "parquet", "intercom", "zendesk"],
-        help="export format (default: auto, from file extension and content)",
-    )
-    p.add_argument("--sources", metavar="FILE", help="sources file with per-customer reader options (see examples/sources.yaml)")
-    _add_common(p)
-
-    p = sub.add_parser("show", help="print a customer's scores, ladder and top topics")
-    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
-    p.add_argument("--customer", required=True, metavar="ID")
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
-    p.add_argument("--top", type=int, default=10, metavar="N", help="topics to list (default: 10)")
-    _add_common(p)
-
-    p = sub.add_parser("report", help="render the CSM HTML pages (one per customer, plus a portfolio)")
-    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
-    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
-    _add_common(p)
-
-    p = sub.add_parser(
-        "backtest",
-        help="did the prediction come true? predicted vs achieved automation per topic, tier and customer",
-        description="Compare the potential published as of --predicted-at with the automation each customer "
-        "reached in the window ending the day before --achieved-at (topics by stable id, tiers, levers shipped) "
-        "and write OUTPUT/backtest/as_of=ACHIEVED/customer_id=ID/. Both dates must be published.",
-    )
-    p.add_argument("--output", required=True, metavar="URI", help="output root of the runs")
-    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable; default: all)")
-    p.add_argument("--predicted-at", required=True, type=_date, metavar="YYYY-MM-DD", help="as-of date of the prediction")
-    p.add_argument("--achieved-at", required=True, type=_date, metavar="YYYY-MM-DD", help="as-of date of the outcome window")
-    _add_common(p)
-
-    p = sub.add_parser(
-        "compare",
-        help="what a labelled run changed against production (or another label), per customer",
-        description="Print, and write under OUTPUT/label=NAME/compare/, each changed customer's potential and "
-        "tier-share deltas and its topics added, removed, renamed or re-tiered, biggest movers first.",
-    )
-    p.add_argument("--output", required=True, metavar="URI", help="output root")
-    p.add_argument("--label", required=True, metavar="NAME", help="the labelled run under review")
-    p.add_argument("--against", default="production", metavar="production|LABEL", help="baseline (default: production)")
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the label's latest published")
-
-    p = sub.add_parser(
-        "promote",
-        help="make a reviewed label's outputs the production ones (atomically), or roll back",
-        description="Swap the label's published partitions of --as-of into production, customer by customer "
-        "(readers see the old or the new outputs, never a mix), keeping what they replace under "
-        "OUTPUT/promotions/ so --rollback restores it exactly.",
-    )
-    p.add_argument("--output", required=True, metavar="URI", help="output root")
-    p.add_argument("--label", metavar="NAME", help="the reviewed label (required unless --rollback)")
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="the as-of date to promote (required unless --rollback)")
-    p.add_argument("--customer", action="append", metavar="ID", help="only this customer (repeatable)")
-    p.add_argument("--rollback", action="store_true", help="undo the latest promotion in force (or --promotion ID)")
-    p.add_argument("--promotion", metavar="ID", help="with --rollback: the promotion to undo")
-
-    p = sub.add_parser(
-        "export",
-        help="write one customer's scores, ladder, topics and weekly trend to a spreadsheet (.xlsx) or .csv",
-        description="What a CSM forwards to a customer: scores, ladder, topics with next best actions, weekly trend. "
-        "FILE.xlsx: one sheet each, numbers as numbers; FILE.csv: the same tables one after another.",
-    )
-    p.add_argument("--output", required=True, metavar="URI", help="output root of a run")
-    p.add_argument("--customer", required=True, metavar="ID")
-    p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="default: the latest published")
-    p.add_argument("--to", required=True, metavar="FILE", help="the file to write: .xlsx or .csv")
-    _add_common(p)
-
-    p = sub.add_parser(
-        "migrate-layout",
-        help="rewrite an output root written before the Hive layout so every reader opens it",
-        description="Rewrite partitions whose files still hold their partition columns in the Hive layout (partition "
-        "columns in the path only); atomic per file, idempotent, metadata kept, every label=/ namespace included.",
-    )
-    p.add_argument("--output", required=True, metavar="URI", help="output root (local path or s3://...)")
-
-    p = sub.add_parser(
-        "pull",
-        help="pull one customer's conversations from Intercom or Zendesk into the landing zone",
-        description="Pull conversations updated in [--start, --end] from the customer's support platform "
-        "(per the sources file) and land the raw API pages, gzipped JSONL, under "
-        "LANDING/<customer_id>/<YYYY-MM-DD>/. Credentials come from environment variables only.",
-    )
-    p.add_argument("--customer", required=True, metavar="ID")
-    p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD")
-    p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD")
-    p.add_argument("--landing", required=True, metavar="URI", help="landing root (local path or s3://...)")
-    p.add_argument("--sources", default="sources.yaml", metavar="FILE", help="sources file (default: sources.yaml)")
-
-    p = sub.add_parser(
-        "make-sample",
-        help="generate synthetic multi-customer exports (the bundled sample, or millions of rows for benchmarks)",
-    )
-    p.add_argument("--output", required=True, metavar="DIR", help="landing root to write")
-    p.add_argument("--customers", type=int, default=5, help="number of customers (default: 5, the bundled ones)")
-    p.add_argument("--conversations", type=int, default=None, help="total conversations (default: the bundled sample's size)")
-    p.add_argument("--days", type=int, default=63, help="days of history (default: 63)")
-    p.add_argument("--seed", type=int, default=7)
-    return parser
 
 
 def _column_map(text: str | None) -> dict[str, str] | None:
@@ -258,7 +71,13 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "train-tiers":
         from taxonomy.tiers import train_and_save
 
-        train_and_save(version=args.version, models_dir=args.models_dir)
+        train_and_save(version=args.version, models_dir=args.models_dir, reviews_uri=args.reviews)
+        return 0
+    if args.command == "review":
+        from taxonomy.review.cli import review_cli
+
+        print(review_cli(args.output, args.customer, as_of=args.as_of, sheet=args.sheet, apply=args.apply,
+                         reviewer=args.reviewer, config=load_config(args.config), label=args.label))
         return 0
     if args.command == "run":
         from taxonomy.pipeline import run
@@ -365,13 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def print_run_summary(result: RunResult) -> None:
     """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
-    from taxonomy.publish import _num, _pct, read_published
+    from taxonomy.publish import _interval, _num, _pct, read_published
     from taxonomy.storage import Store
     from taxonomy.window import window_bounds
 
@@ -388,12 +203,17 @@ def print_run_summary(result: RunResult) -> None:
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
         print(
-            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_pct(s['automation_potential']).strip():>9}"
+            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_interval(s, 'automation_potential'):>24}"
             f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"
             f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top[:40]}"
         )
     print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
+    print("  the interval is 90%: the tier model's uncertainty on topics nobody has reviewed (taxonomy review narrows it).")
     for cid, why in result.failed.items():
         print(f"  {cid:<20} FAILED: {why}")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
     print(f"  stage times: {timing}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

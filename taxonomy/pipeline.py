@@ -126,7 +126,7 @@ def analyse_customer(
         The URI of the staged ``analysis`` partition.
     """
     from taxonomy.language import lower_unsupported_confidence
-    from taxonomy.tiers import apply_overrides, load_overrides
+    from taxonomy.review import pin_human_tiers
     from taxonomy.topics import discover_topics
 
     cfg = resolve_config(config_path, window_days=window_days)
@@ -145,14 +145,14 @@ def analyse_customer(
         if df.height else np.zeros((0, 384), dtype=np.float32)
     previous = previous_topic_state(store, customer_id, as_of, embedder_version)
     result = discover_topics(df, embeddings, previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
-    staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left")
-    staged = lower_unsupported_confidence(apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir)))
+    staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left", maintain_order="left")
+    staged, reviewed = pin_human_tiers(store, customer_id, lower_unsupported_confidence(staged), embeddings, result.centroids, cfg)
     stamp = {FINGERPRINT: fingerprint}
     store.write_partition(result.topics, store.partition("analysis_topics", **keys), metadata=stamp)
     store.write_partition(result.centroids, store.partition("topic_state", **keys),
                           metadata={**stamp, "taxonomy.embedder": embedder_version})
     # Written last: its fingerprint says the other two are complete.
-    store.write_partition(staged.select(ANALYSIS_COLUMNS), store.partition("analysis", **keys), metadata=stamp)
+    store.write_partition(staged.select(ANALYSIS_COLUMNS), store.partition("analysis", **keys), metadata={**stamp, **reviewed})
     return store.uri(store.partition("analysis", **keys))
 
 

@@ -85,9 +85,10 @@ def publish_scores(
     staged_frames: dict[str, dict[str, pl.DataFrame]] = {}
     for cid, (conversations, topics) in staged.items():
         result = score_customer(
-            conform(conversations, CONVERSATIONS_OUT), topics, rates, rates_source,
+            conversations, topics, rates, rates_source,  # with p_* columns: the intervals need them
             customer_id=cid, as_of=as_of, window_start=window_start, window_end=window_end,
             model_version=model_version, pipeline_version=PIPELINE_VERSION, run_id=run_id,
+            review_counts=_review_counts(store, as_of, cid),
         )
         staged_frames[cid] = {
             "conversations": conform(conversations, CONVERSATIONS_OUT),
@@ -103,6 +104,15 @@ def publish_scores(
             folder = store.partition(name, as_of=as_of, customer_id=cid)
             written[name].append(store.write_partition(frames[name], folder, metadata=fingerprint))
     return written
+
+
+def _review_counts(store: Store, as_of: date, customer_id: str) -> dict[str, int] | None:
+    """``reviews_applied`` / ``reviews_unmatched`` recorded by the analysis (None for older analyses)."""
+    meta = store.read_metadata(store.partition("analysis", as_of=as_of, customer_id=customer_id)) or {}
+    if "taxonomy.reviews" not in meta:
+        return None
+    counts = json.loads(meta["taxonomy.reviews"])
+    return {"reviews_applied": int(counts["applied"]), "reviews_unmatched": len(counts["unmatched"])}
 
 
 def _published_fingerprint(
@@ -221,6 +231,13 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:5.1f}%"
 
 
+def _interval(s: dict, name: str) -> str:
+    """A score and its 90% interval, e.g. ``45% (38–52%)``."""
+    from taxonomy.uncertainty import format_interval
+
+    return format_interval(s.get(name), s.get(f"{name}_low"), s.get(f"{name}_high"))
+
+
 def _num(value: float | None, fmt: str = ",.1f") -> str:
     return "n/a" if value is None else format(value, fmt)
 
@@ -236,13 +253,15 @@ def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label:
         f"{customer_id}  as of {as_of}  (window {s['window_start']} .. {s['window_end']})",
         f"  conversations {s['conversations']:,}   agent hours {_num(s['handle_time_hours'])}"
         f"   missing handle time {_pct(s['missing_handle_time_share'])}",
-        f"  automation potential {_pct(s['automation_potential'])} of hours"
+        f"  automation potential {_interval(s, 'automation_potential')} of hours"
         f" ({_num(s['automation_potential_hours_per_month'], ',.0f')} h/month), {_pct(s['automation_potential_volume'])} of conversations",
         f"  current automation {_pct(s['current_automation_rate'])}   gap {_pct(s['automation_gap'])}",
-        "  tier             volume   hours",
+        f"  reviewed by a person: {_pct(s.get('reviewed_hours_share'))} of hours"
+        f" ({s.get('reviews_applied') or 0} reviews applied, {s.get('reviews_unmatched') or 0} no longer match a topic)",
+        "  tier             volume   hours (90% interval)",
     ]
     for tier in ("informational", "personalized", "action_led"):
-        lines.append(f"    {tier:<14} {_pct(s[f'volume_share_{tier}'])}  {_pct(s[f'handle_time_share_{tier}'])}")
+        lines.append(f"    {tier:<14} {_pct(s[f'volume_share_{tier}'])}  {_interval(s, f'handle_time_share_{tier}')}")
     lines += [
         "  ladder: knowledge content {} -> + data connectors {} -> + procedures {}".format(
             _pct(s["potential_knowledge_only"]), _pct(s["potential_with_data_connectors"]),

@@ -76,7 +76,7 @@ TIER_COLUMNS: dict[str, pl.DataType] = {
     "p_informational": pl.Float64(),
     "p_personalized": pl.Float64(),
     "p_action_led": pl.Float64(),
-    "tier_source": pl.String(),  # "model" or "override"
+    "tier_source": pl.String(),  # "model", "override" or "review"
     "model_version": pl.String(),
 }
 ENRICHED: dict[str, pl.DataType] = {
@@ -159,6 +159,13 @@ SCORES_OUT: dict[str, pl.DataType] = {
     "language_shares": pl.List(pl.Struct({"language": pl.String(), "share": pl.Float64()})),
     "non_english_share": pl.Float64(),
     "unsupported_language_share": pl.Float64(),
+    # 90% intervals (taxonomy.uncertainty) and what a person has confirmed (taxonomy review).
+    **{f"handle_time_share_{t}_{side}": pl.Float64() for t in TIERS for side in ("low", "high")},
+    "automation_potential_low": pl.Float64(),
+    "automation_potential_high": pl.Float64(),
+    "reviewed_hours_share": pl.Float64(),
+    "reviews_applied": pl.Int64(),
+    "reviews_unmatched": pl.Int64(),
 }
 TRENDS_OUT: dict[str, pl.DataType] = {
     "customer_id": pl.String(),

@@ -162,6 +162,7 @@ def score_customer(
     model_version: str,
     pipeline_version: str,
     run_id: str,
+    review_counts: dict[str, int] | None = None,
 ) -> ScoreResult:
     """Scores, ranked topics and weekly trends of one customer's window.
 
@@ -173,6 +174,7 @@ def score_customer(
         rates_source: Written into the score row.
         customer_id, as_of, window_start, window_end: Window identity; ``window_end`` inclusive.
         model_version, pipeline_version, run_id: Lineage, written into the score row.
+        review_counts: ``reviews_applied`` and ``reviews_unmatched`` of the analysis (None: unknown).
 
     Returns:
         ScoreResult with ``scores`` (one row, ``SCORES_OUT``), ``topics`` (``TOPICS_OUT``,
@@ -181,6 +183,8 @@ def score_customer(
     rows = _with_rates(conversations, rates)
     per_month = DAYS_PER_MONTH / _window_days(window_start, window_end)
     scores = _score_row(rows, per_month)
+    scores.update(_intervals(conversations, rows, rates, scores, model_version))
+    scores.update(review_counts or {})
     scores.update(
         customer_id=customer_id, as_of=as_of, window_start=window_start, window_end=window_end,
         rates_source=rates_source, model_version=model_version, pipeline_version=pipeline_version, run_id=run_id,
@@ -204,6 +208,18 @@ def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.Data
         pl.col("handle_time_seconds").cast(pl.Float64).alias("ht"),
         pl.col("topic_id").fill_null(OTHER_TOPIC_ID),  # a row without a topic is counted as "other"
     )
+
+
+def _intervals(conversations: pl.DataFrame, rows: pl.DataFrame, rates: dict[str, float], points: dict,
+               model_version: str) -> dict:
+    """90% intervals and ``reviewed_hours_share`` (see :mod:`taxonomy.uncertainty`)."""
+    from taxonomy.uncertainty import interval_fields
+
+    probas = [f"p_{t}" for t in TIERS if f"p_{t}" in conversations.columns]
+    frame = rows.select("topic_id", "tier", "tier_source", "handle_time_seconds")
+    if probas and conversations.height == rows.height:
+        frame = pl.concat([frame, conversations.select(probas)], how="horizontal")
+    return interval_fields(frame, rates, points, model_version=model_version)
 
 
 def _score_row(rows: pl.DataFrame, per_month: float) -> dict:

@@ -81,7 +81,8 @@ def previous_topic_state(store: Store, customer_id: str, as_of: date, embedder_v
 
 def analysis_fingerprint(store: Store, customer_id: str, as_of: date, cfg: Config, embedder_version: str) -> str:
     """What an analysis depends on: the window's enriched partitions (by their input and model
-    stamps), the previous topic state, the settings, the overrides file and the code version."""
+    stamps), the previous topic state, the settings, the overrides file, the customer's recorded
+    reviews and the code version."""
     start, last = window_bounds(as_of, cfg.window_days)
     folder = store.dataset("enriched") + f"/customer_id={validate_customer_id(customer_id)}"
     days = [v for v in store.list_partitions("enriched", "date", within=folder) if start.isoformat() <= v <= last.isoformat()]
@@ -94,4 +95,21 @@ def analysis_fingerprint(store: Store, customer_id: str, as_of: date, cfg: Confi
         overrides = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
     blob = [PIPELINE_VERSION, as_of.isoformat(), cfg.window_days, dataclasses.asdict(cfg.topics), embedder_version,
             stamps, previous and (previous[0][len(store.base):], previous[1].get(FINGERPRINT)), overrides]
+    reviews = reviews_digest(store, customer_id)
+    if reviews:  # appended only when there are reviews: fingerprints of unreviewed customers are unchanged
+        blob.append(reviews)
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def reviews_digest(store: Store, customer_id: str) -> str | None:
+    """SHA-256 of the customer's review state (``reviews/`` and ``review_messages/`` under the
+    output root, shared by labelled runs; see :mod:`taxonomy.review.state`), None when there is none."""
+    root = Store(store.uri(store.root))
+    digest = hashlib.sha256()
+    found = False
+    for name in ("reviews", "review_messages"):
+        path = f"{root.partition(name, customer_id=validate_customer_id(customer_id))}/part-0.parquet"
+        if root.exists(path):
+            digest.update(name.encode() + root.fs.cat_file(path))
+            found = True
+    return digest.hexdigest() if found else None

@@ -22,14 +22,15 @@ LAYERS: dict[str, int] = {
     "redact": 0, "validate": 0, "window": 0, "hive": 0, "language": 0, "actions": 0,
     # stages, in the order data flows through them
     "pull": 1, "ingest": 1, "samples": 1, "embed": 1,
-    "tiers": 2, "topics": 2,
+    "tiers": 2, "topics": 2, "uncertainty": 2,
     "scoring": 3, "calibrate": 3, "enrich": 3,
-    "publish": 4,
+    "publish": 4, "review": 4,
     "report": 5, "proving": 5,
     # entry points
     "pipeline": 6,
-    "airflow_tasks": 7, "cli": 7,
-    "__main__": 8,
+    "airflow_tasks": 7, "cli_parser": 7,
+    "cli": 8,
+    "__main__": 9,
 }
 GROUND = 0
 

@@ -34,6 +34,8 @@ import polars as pl
 from taxonomy.report import charts
 from taxonomy.errors import TaxonomyError
 from taxonomy.report.charts import SCRIPT_RE, environment, markup, num, with_csp
+from taxonomy.report.review_panel import interval_texts
+from taxonomy.report.review_panel import width as interval_width
 from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TIER_LEVERS, TIERS, TOPICS_OUT, TRENDS_OUT, conform
 from taxonomy.storage import Store, validate_customer_id
 
@@ -96,10 +98,13 @@ def _render_customer_page(store: Store, day: date, customer_id: str, env: Any, c
     from taxonomy.report.outcomes import backtest_context, error_note, load_backtest
 
     scripts = charts.page_scripts()
+    from taxonomy.report.review_panel import review_panel
+
     context = customer_context(load_customer(store, day, customer_id))
     context["backtest"] = backtest_context(load_backtest(store, day, customer_id))
     if context["backtest"]:
         context["backtest"]["note"] = error_note(context["backtest"]["summary"])
+    context["review"] = review_panel(store, day, customer_id, context["s"])
     html = env.get_template("customer.html").render(**common, **context, scripts={k: markup(v) for k, v in scripts.items()})
     allowed = [*scripts.values(), *(body for chart in context["charts"].values() if chart for body in SCRIPT_RE.findall(chart))]
     return _write_page(store, f"{store.partition(REPORTS, as_of=day, customer_id=customer_id)}/{PAGE}", html, allowed,
@@ -263,6 +268,9 @@ def portfolio_rows(customers: list[tuple[dict[str, Any], float | None]]) -> list
             "conversations": s.get("conversations"),
             "hours": num(s.get("handle_time_hours")),
             "rates_source": s.get("rates_source"),
+            "potential_text": interval_texts(s)["automation_potential"],
+            "interval_width": interval_width(s),
+            "reviewed": num(s.get("reviewed_hours_share")),
         })
     return sorted(rows, key=lambda r: (r["to_win_hours"] is None, -(r["to_win_hours"] or 0.0), r["customer_id"]))
 
@@ -356,6 +364,7 @@ def customer_context(data: CustomerData) -> dict[str, Any]:
     return {
         "customer_id": data.customer_id, "s": s, "to_win_hours": hours_to_win(data.topics), "ladder": ladder(s),
         "languages": languages, "mix": mix, "charts": chart_html, "topics": topic_rows(data), "rates_note": rates_note,
+        "intervals": interval_texts(s),
     }
 
 

@@ -11,6 +11,8 @@ overrides and reviews pin tiers after the model (``tier_source``).
 - :mod:`~taxonomy.tiers.model`: the versioned artifact under ``models/tier-classifier/``, loading
   and predicting, ``taxonomy classify``.
 - :mod:`~taxonomy.tiers.overrides`: per-customer tier overrides (topic or text pattern).
+- :mod:`~taxonomy.tiers.reviewed`: the labelled store of reviewed messages (``train-tiers --reviews``):
+  embeddings only, leave-one-customer-out figures.
 """
 
 from __future__ import annotations

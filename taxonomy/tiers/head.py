@@ -67,7 +67,9 @@ def fit_head(
     texts: list[str], tiers: np.ndarray, embeddings: np.ndarray, weights: np.ndarray, settings: TrainSettings
 ) -> FittedHead:
     """Fit features and a multinomial logistic regression (deterministic lbfgs)."""
-    features = FormFeatures(embedding_weight=settings.embedding_weight).fit(texts)
+    # The n-gram vocabulary comes from texts only: rows without text (reviewed customer messages,
+    # which enter through their embeddings) never add a word to it (taxonomy.tiers.reviewed).
+    features = FormFeatures(embedding_weight=settings.embedding_weight).fit([t for t in texts if t])
     X = features.transform(texts, embeddings)
     model = LogisticRegression(C=settings.C, max_iter=settings.max_iter, random_state=settings.seed)
     model.fit(X, tiers, sample_weight=weights)

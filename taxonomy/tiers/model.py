@@ -209,6 +209,7 @@ def train_and_save(
     embed=None,  # noqa: ANN001 - callable(list[str]) -> np.ndarray; default: cached real model
     settings: TrainSettings | None = None,
     evaluate: bool = True,
+    reviews_uri: str | None = None,
 ) -> str:
     """Train on banking + the seed set, evaluate, and write ``<models_dir>/tier-classifier/<version>/``.
 
@@ -221,6 +222,8 @@ def train_and_save(
         embed: Embedding function for the training texts (tests pass a fake); default: the real model.
         settings: Hyper-parameters; default: :class:`TrainSettings`.
         evaluate: Also write the random-split and baseline figures (the LOIO ones always come with training).
+        reviews_uri: Also learn from the reviewed messages of every customer under this output root
+            (embeddings only, see :mod:`taxonomy.tiers.reviewed`); adds ``leave_one_customer_out``.
 
     Returns:
         The artifact folder.
@@ -237,11 +240,16 @@ def train_and_save(
     else:
         embeddings = np.asarray(embed(data.texts), dtype=np.float64)
     head, loio = train(data, embeddings, settings)
+    loco = None
+    if reviews_uri:
+        head, data, embeddings, loco = _learn_from_reviews(head, data, embeddings, reviews_uri, settings)
     path = _models_dir(models_dir) / MODEL_NAME / version
     meta = {"version": version, "training_data": data.sources, "settings": {k: v for k, v in vars(settings).items() if k != "temperatures"}}
     save_head(head, path, meta)
     metrics = {"version": version, "rows": {k: int(v) for k, v in zip(*np.unique(data.industries, return_counts=True))},
                "leave_one_industry_out": loio}
+    if loco is not None:
+        metrics["leave_one_customer_out"] = loco
     if evaluate:
         metrics["random_split"] = random_split(data, embeddings, settings)
         metrics["banking_only_embedding_baseline"] = banking_only_baseline(data, embeddings, settings)
@@ -251,3 +259,19 @@ def train_and_save(
         pointer.write_text(version + "\n", encoding="utf-8")
     _CACHE.clear()
     return str(path)
+
+
+def _learn_from_reviews(head: FittedHead, data, embeddings: np.ndarray, uri: str, settings: TrainSettings):  # noqa: ANN001, ANN202
+    """Refit the head on public rows plus every customer's reviewed messages (embeddings only), keeping
+    the temperature calibrated on held-out industries; return it, the data, vectors and LOCO figures."""
+    from taxonomy.tiers.head import fit_head, sample_weights
+    from taxonomy.tiers.reviewed import leave_one_customer_out, load_reviewed_store, with_reviews
+
+    reviewed = load_reviewed_store(uri)
+    if not len(reviewed[1]):
+        raise TaxonomyError("no reviewed messages under this output root: run `taxonomy review --apply` first", file=uri)
+    loco = leave_one_customer_out(data, embeddings, reviewed, settings)
+    combined, vectors = with_reviews(data, embeddings, reviewed)
+    refit = fit_head(combined.texts, combined.tiers, vectors, sample_weights(combined.industries, settings.banking_weight), settings)
+    refit.temperature = head.temperature
+    return refit, combined, vectors, loco

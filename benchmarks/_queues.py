@@ -1,0 +1,131 @@
+"""Real-phrased queues the tier model has not seen, for the uncertainty benchmarks.
+
+- **Corpus queues**: two per source of the public multi-source tier corpus
+  (``/work/data/tier-corpus/corpus.parquet``, issue 13; rebuilt by its reader, never committed),
+  each a random half of the source's intents (so tiers mix, as in a real queue), 300 to 2,500 rows
+  (seeded sample). The model under test is the shipped
+  ``tier-clf-v2``, trained on Banking77 and our seed set only: none of these sources.
+- **Banking77 queues**: the Banking77 *training* split (CC BY 4.0) cut into 3 queues of 30 random
+  intents each; the model under test is the same head trained **without any Banking77 row**
+  (seed set only, the shipped temperature).
+
+Handle times are synthetic and seeded: each intent gets a base time by tier (median 5, 10 and 25
+minutes for informational, personalized and action-led, times a log-normal factor per intent), each
+message a log-normal factor around it. Gold tiers come from the reviewed intent -> tier mappings.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks._common import BANKING77, cached_vectors
+
+CORPUS = Path(os.environ.get("TIER_CORPUS", "/work/data/tier-corpus/corpus.parquet"))
+MIN_ROWS, MAX_ROWS = 300, 2500
+BASE_MINUTES = {"informational": 5.0, "personalized": 10.0, "action_led": 25.0}
+
+
+@dataclass
+class Queue:
+    """One queue: texts, gold tiers and intents, handle times, vectors and the model's probabilities."""
+
+    name: str
+    source: str
+    texts: list[str]
+    tiers: np.ndarray
+    intents: np.ndarray
+    seconds: np.ndarray
+    vectors: np.ndarray
+    proba: np.ndarray
+
+
+def handle_times(intents: np.ndarray, tiers: np.ndarray, seed: str) -> np.ndarray:
+    """Seeded synthetic handle times (seconds): a base per intent, a factor per message."""
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
+    base = {}
+    for intent, tier in sorted(set(zip(intents.tolist(), tiers.tolist()))):
+        base[intent] = BASE_MINUTES[tier] * float(np.exp(rng.normal(0, 0.5))) * 60
+    return np.array([base[i] for i in intents.tolist()]) * np.exp(rng.normal(0, 0.35, size=len(intents)))
+
+
+def _intent_halves(frame: pl.DataFrame, name: str, parts: int, size: int | None = None) -> list[pl.DataFrame]:
+    """``parts`` queues of random intent subsets (halves by default): mixed tiers, like a real queue."""
+    intents = sorted(frame["intent"].unique().to_list())
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    out = []
+    for q in range(parts):
+        chosen = rng.choice(intents, size=size or max(len(intents) // 2, 1), replace=False).tolist()
+        part = frame.filter(pl.col("intent").is_in(chosen))
+        if part.height > MAX_ROWS:
+            part = part.sample(n=MAX_ROWS, seed=zlib.crc32(f"{name}/{q}".encode()))
+        out.append(part)
+    return out
+
+
+def _frames() -> list[tuple[str, str, pl.DataFrame]]:
+    out = []
+    corpus = pl.read_parquet(CORPUS)
+    for (source,), frame in sorted(corpus.group_by(["source"]), key=lambda kv: kv[0]):
+        for q, part in enumerate(_intent_halves(frame.select("text", "intent", "tier"), source, 2), start=1):
+            if part.height >= MIN_ROWS:
+                out.append((f"{source}/q{q}", source, part))
+    bank = pl.read_csv(BANKING77, columns=["text", "intent", "tier"])
+    for q, part in enumerate(_intent_halves(bank, "banking77", 3, size=30), start=1):
+        out.append((f"banking77/q{q}", "banking77", part))
+    return out
+
+
+def _heads():
+    from taxonomy.tiers import load_classifier
+    from taxonomy.tiers.head import TrainSettings, fit_head
+    from taxonomy.tiers.train import load_training_data
+
+    shipped = load_classifier()
+    data = load_training_data()
+    seed = np.flatnonzero(data.industries != "banking")
+    texts = [data.texts[i] for i in seed]
+    return shipped, (texts, data.tiers[seed]), fit_head, TrainSettings()
+
+
+def load_queues() -> list[Queue]:
+    """Every queue with the vectors (ONNX, the production backend) and the model's probabilities."""
+    from taxonomy.embed import get_embedder
+
+    embedder = get_embedder("onnx")
+    shipped, (seed_texts, seed_tiers), fit_head, settings = _heads()
+    seed_vectors, _ = cached_vectors(embedder, seed_texts)
+    no_bank = fit_head(seed_texts, seed_tiers, np.asarray(seed_vectors, dtype=np.float64), np.ones(len(seed_texts)), settings)
+    no_bank.temperature = shipped.head.temperature
+    queues = []
+    for name, source, frame in _frames():
+        texts = frame["text"].to_list()
+        vectors, _ = cached_vectors(embedder, texts)
+        head = no_bank if source == "banking77" else shipped.head
+        proba = head.proba(texts, np.asarray(vectors, dtype=np.float64))
+        tiers, intents = np.array(frame["tier"].to_list()), np.array(frame["intent"].to_list())
+        queues.append(Queue(name, source, texts, tiers, intents, handle_times(intents, tiers, name),
+                            np.asarray(vectors, dtype=np.float32), proba))
+    return queues
+
+
+def topic_rows(queue: Queue) -> pl.DataFrame:
+    """The queue through the real topic stage, as scoring sees it (model tiers, probabilities)."""
+    from taxonomy.schema import TIERS
+    from taxonomy.topics import discover_topics
+
+    ids = [f"c{i:06d}" for i in range(len(queue.texts))]
+    df = pl.DataFrame({"conversation_id": ids, "text": queue.texts})
+    topics = discover_topics(df, queue.vectors)
+    tier = np.array(TIERS)[queue.proba.argmax(axis=1)]
+    return df.join(topics.assignments, on="conversation_id", how="left", maintain_order="left").with_columns(
+        pl.Series("tier", tier.tolist()), pl.lit("model").alias("tier_source"),
+        pl.Series("handle_time_seconds", queue.seconds), pl.Series("tier_confidence", queue.proba.max(axis=1)),
+        *[pl.Series(f"p_{t}", queue.proba[:, i]) for i, t in enumerate(TIERS)],
+        pl.Series("gold", queue.tiers.tolist()),
+    ), topics

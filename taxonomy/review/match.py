@@ -1,0 +1,157 @@
+"""Apply a customer's recorded reviews to an analysed window, following each reviewed topic.
+
+A review attaches to what the reviewer saw, not to a topic id (ids shift, merge and split):
+
+1. **Its messages**: a conversation the reviewer's topic held takes that review's tier
+   (the latest active review holding it wins).
+2. **Its topic**: every other row of a current topic that *is* the reviewed one takes the tier:
+   the topic's centroid is within ``match_threshold`` (cosine) of the reviewed centroid, or at
+   least half of its conversations were in the reviewed topic. When a current topic is several
+   reviewed topics merged, each such row takes the review whose centroid is nearest to it.
+3. **Split** reviews (mixed topics): the messages the reviewer tiered keep their tier; every other
+   row in the review's reach takes the model's most likely tier after re-weighting its probabilities
+   so the topic's mix matches the mix of the tiered messages (a prior shift).
+
+Rows taken get ``tier_source = "review"``, the tier's probability 1 and the others 0. A review
+that reaches no row is reported as unmatched (never silently dropped).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from taxonomy.review.state import SPLIT, active
+from taxonomy.schema import TIERS
+
+OVERLAP = 0.5
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def _topic_rows(topic_ids: np.ndarray) -> dict[str, np.ndarray]:
+    order = np.argsort(topic_ids, kind="stable")
+    keys, starts = np.unique(topic_ids[order], return_index=True)
+    return {str(k): rows for k, rows in zip(keys, np.split(order, starts[1:]))}
+
+
+def _reach(review: dict, ids: dict[str, int], by_topic: dict[str, np.ndarray], centroids: dict[str, np.ndarray],
+           threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows the review's messages hold, and rows of current topics that are the reviewed topic."""
+    direct = np.array(sorted(ids[c] for c in review["members"] or [] if c in ids), dtype=np.int64)
+    in_direct = np.zeros(len(ids), dtype=bool)
+    in_direct[direct] = True
+    centre = np.asarray(review["centroid"], dtype=np.float32)
+    centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
+    topical = []
+    for topic, rows in by_topic.items():
+        close = topic in centroids and float(centroids[topic] @ centre) >= threshold
+        if close or in_direct[rows].mean() >= OVERLAP:
+            topical.append(rows)
+    return direct, (np.concatenate(topical) if topical else np.zeros(0, dtype=np.int64))
+
+
+def _split_tiers(review_id: str, rows: np.ndarray, df: pl.DataFrame, messages: pl.DataFrame) -> np.ndarray:
+    """Tiers of a split topic's rows: the model's probabilities re-weighted so that the topic's tier
+    mix matches the mix of the messages the reviewer tiered (a prior shift), and the tiered messages
+    themselves keep their tier."""
+    labelled = messages.filter((pl.col("review_id") == review_id) & pl.col("labelled"))
+    given = dict(zip(labelled["conversation_id"].to_list(), labelled["tier"].to_list()))
+    proba = np.column_stack([df[f"p_{t}"].fill_null(1.0 / len(TIERS)).to_numpy()[rows] for t in TIERS])
+    counts = np.array([sum(v == t for v in given.values()) for t in TIERS], dtype=np.float64)
+    share = (counts + 0.1) / (counts.sum() + 0.1 * len(TIERS))
+    weight = share / np.clip(proba.mean(axis=0), 1e-6, None)
+    tiers = np.array(TIERS, dtype=object)[(proba * weight).argmax(axis=1)]
+    ids = df["conversation_id"].to_list()
+    for j, i in enumerate(rows):
+        tiers[j] = given.get(str(ids[i]), tiers[j])
+    return tiers
+
+
+def apply_reviews(
+    df: pl.DataFrame,
+    embeddings: np.ndarray,
+    centroids: pl.DataFrame,
+    reviews: pl.DataFrame,
+    messages: pl.DataFrame,
+    threshold: float,
+) -> tuple[pl.DataFrame, dict]:
+    """Pin the reviewed tiers on a window's rows.
+
+    Args:
+        df: The staged window: ``conversation_id``, ``topic_id`` and the tier columns.
+        embeddings: ``(len(df), dim)`` vectors aligned with ``df``.
+        centroids: Current topics' ``topic_id, centroid, conversations``.
+        reviews, messages: From :func:`taxonomy.review.state.load_reviews`.
+        threshold: Minimum centroid cosine for a current topic to be a reviewed one.
+
+    Returns:
+        The frame with reviewed rows pinned, and ``{"applied": n, "unmatched": [review ids]}``.
+    """
+    live = active(reviews)
+    if df.height == 0 or live.height == 0:
+        return df, {"applied": 0, "unmatched": live["review_id"].to_list()}
+    x = _unit(embeddings)
+    ids = {str(c): i for i, c in enumerate(df["conversation_id"].to_list())}
+    by_topic = _topic_rows(np.array(df["topic_id"].fill_null("other").to_list(), dtype=object))
+    current = centroids.filter(pl.col("conversations") > 0)
+    cvec = _unit(np.array(current["centroid"].to_list(), dtype=np.float32)) if current.height else np.zeros((0, x.shape[1]))
+    cmap = dict(zip(current["topic_id"].to_list(), cvec))
+    tier = np.full(df.height, None, dtype=object)
+    direct_hit = np.zeros(df.height, dtype=bool)
+    best = np.full(df.height, -np.inf)
+    applied, unmatched = 0, []
+    for review in live.iter_rows(named=True):  # oldest first: a later review's messages win
+        direct, topical = _reach(review, ids, by_topic, cmap, threshold)
+        if not len(direct) and not len(topical):
+            unmatched.append(review["review_id"])
+            continue
+        applied += 1
+        centre = _unit(np.asarray(review["centroid"], dtype=np.float32)[None, :])[0]
+        topical = topical[~direct_hit[topical]]
+        closeness = x[topical] @ centre
+        take = closeness >= best[topical]  # a merged topic: each row goes to its nearest review
+        rows = np.unique(np.concatenate([direct, topical[take]]))
+        best[topical[take]] = closeness[take]
+        best[direct] = np.inf
+        direct_hit[direct] = True
+        if review["tier"] == SPLIT:
+            tier[rows] = _split_tiers(review["review_id"], rows, df, messages)
+        else:
+            tier[rows] = review["tier"]
+    return _pin(df, tier), {"applied": applied, "unmatched": unmatched}
+
+
+def _pin(df: pl.DataFrame, tier: np.ndarray) -> pl.DataFrame:
+    pinned = pl.Series("_review", tier.tolist(), dtype=pl.String)
+    hit = pinned.is_not_null()
+    updates = [
+        pl.when(hit).then(pinned).otherwise(pl.col("tier")).alias("tier"),
+        pl.when(hit).then(pl.lit("review")).otherwise(pl.col("tier_source")).alias("tier_source"),
+        pl.when(hit).then(pl.lit(1.0)).otherwise(pl.col("tier_confidence")).alias("tier_confidence"),
+        *[pl.when(hit).then((pinned == t).cast(pl.Float64)).otherwise(pl.col(f"p_{t}")).alias(f"p_{t}") for t in TIERS],
+    ]
+    return df.with_columns(updates)
+
+
+def pin_human_tiers(store, customer_id: str, staged: pl.DataFrame, embeddings: np.ndarray,  # noqa: ANN001 - a Store
+                    centroids: pl.DataFrame, cfg) -> tuple[pl.DataFrame, dict[str, str]]:  # noqa: ANN001 - a Config
+    """What people said, on an analysed window: the customer's reviews, then its overrides (a
+    configured rule is the most specific instruction there is).
+
+    Returns:
+        The pinned frame and the analysis metadata recording the reviews applied and unmatched.
+    """
+    import json
+
+    from taxonomy.review.state import load_reviews
+    from taxonomy.tiers import apply_overrides, load_overrides
+
+    staged, counts = apply_reviews(staged, embeddings, centroids, *load_reviews(store, customer_id),
+                                   threshold=cfg.topics.match_threshold)
+    staged = apply_overrides(staged, load_overrides(customer_id, cfg.overrides_dir))
+    return staged, {"taxonomy.reviews": json.dumps(counts, sort_keys=True)}

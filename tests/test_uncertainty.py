@@ -1,0 +1,71 @@
+"""The interval model: deterministic, pinned rows carry no uncertainty, topics move together."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from taxonomy.uncertainty import UncertaintyParams, calibration, format_interval, interval_fields, topic_inputs
+
+RATES = {"informational": 0.8, "personalized": 0.6, "action_led": 0.35}
+TIERS = ("informational", "personalized", "action_led")
+
+
+def _rows(n: int = 600, topics: int = 12, pinned: int = 0, seed: int = 3) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet([2, 1, 1], size=n)
+    tier = np.array(TIERS)[p.argmax(axis=1)]
+    source = np.where(np.arange(n) % topics < pinned, "review", "model")
+    return pl.DataFrame({
+        "topic_id": [f"t{i % topics:04d}" for i in range(n)], "tier": tier, "tier_source": source,
+        "handle_time_seconds": rng.uniform(60, 1800, n), **{f"p_{t}": p[:, i] for i, t in enumerate(TIERS)},
+    })
+
+
+def _points(rows: pl.DataFrame) -> dict:
+    h = rows["handle_time_seconds"].to_numpy()
+    out = {f"handle_time_share_{t}": float(h[(rows["tier"] == t).to_numpy()].sum() / h.sum()) for t in TIERS}
+    out["automation_potential"] = sum(RATES[t] * out[f"handle_time_share_{t}"] for t in TIERS)
+    return out
+
+
+def test_intervals_hold_the_point_and_are_deterministic() -> None:
+    rows = _rows()
+    a = interval_fields(rows, RATES, _points(rows))
+    assert a == interval_fields(rows.sample(fraction=1.0, shuffle=True, seed=1), RATES, _points(rows))
+    for name, value in _points(rows).items():
+        assert a[f"{name}_low"] <= value <= a[f"{name}_high"]
+    assert a["reviewed_hours_share"] == 0.0
+
+
+def test_reviewed_topics_have_no_tier_uncertainty() -> None:
+    rows = _rows(pinned=12)  # every topic reviewed
+    out = interval_fields(rows, RATES, _points(rows))
+    assert out["reviewed_hours_share"] == 1.0
+    for t in TIERS:
+        assert out[f"handle_time_share_{t}_high"] - out[f"handle_time_share_{t}_low"] < 1e-5
+    half = _rows(pinned=6)
+    w_half = interval_fields(half, RATES, _points(half))
+    w_none = interval_fields(_rows(), RATES, _points(_rows()))
+    width = lambda o: o["automation_potential_high"] - o["automation_potential_low"]  # noqa: E731
+    assert width(w_half) < width(w_none)
+
+
+def test_topic_level_errors_are_wider_than_independent_messages() -> None:
+    rows = _rows(n=2000, topics=20)
+    per_message = rows.with_columns(pl.int_range(pl.len()).cast(pl.String).alias("topic_id"))
+    params = UncertaintyParams(1.0, 1e6)  # no queue-level confusion: topic vs message grouping only
+    topic = interval_fields(rows, RATES, {}, params)
+    message = interval_fields(per_message, RATES, {}, params)
+    w = lambda o, t: o[f"handle_time_share_{t}_high"] - o[f"handle_time_share_{t}_low"]  # noqa: E731
+    assert all(w(topic, t) > 2 * w(message, t) for t in TIERS)
+
+
+def test_calibration_file_and_formatting() -> None:
+    params = calibration("tier-clf-v2")
+    assert np.allclose(np.sum(params.confusion, axis=1), 1.0, atol=1e-3)
+    assert calibration("a-version-without-an-entry") == calibration(None)
+    assert format_interval(0.45, 0.381, 0.52) == "45% (38–52%)"
+    assert format_interval(None, None, None) == "n/a"
+    inputs = topic_inputs(_rows().with_columns(pl.lit(None, pl.Float64).alias("handle_time_seconds")))
+    assert inputs.total_hours == 0.0
