@@ -11,6 +11,7 @@ and offline (no network at view time).
 
 from __future__ import annotations
 
-from taxonomy.report.pages import describe_rates_source, hours_to_win, portfolio_rows, render_reports
+from taxonomy.report.context import describe_rates_source, hours_to_win, portfolio_rows
+from taxonomy.report.pages import render_reports
 
 __all__ = ["describe_rates_source", "hours_to_win", "portfolio_rows", "render_reports"]

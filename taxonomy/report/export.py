@@ -29,7 +29,8 @@ import polars as pl
 
 from taxonomy.errors import TaxonomyError
 from taxonomy.report import charts
-from taxonomy.report.pages import LEVER_NAMES, hours_to_win, ladder, load_customer
+from taxonomy.report.context import LEVER_NAMES, hours_to_win, ladder
+from taxonomy.report.pages import load_customer
 from taxonomy.schema import TIER_LEVERS, TIERS
 from taxonomy.storage import Store, validate_customer_id
 
@@ -81,7 +82,7 @@ def export_customer(output_uri: str, customer_id: str, to: str, *, as_of: date |
 
 
 def customer_tables(data: Any, day: date) -> list[Table]:
-    """The four tables of one customer (``data``: :class:`taxonomy.report.pages.CustomerData`)."""
+    """The four tables of one customer (``data``: :class:`taxonomy.report.context.CustomerData`)."""
     return [_summary(data, day), _ladder(data.scores), _topics(data.topics), _weekly(data.trends)]
 
 

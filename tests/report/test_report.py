@@ -19,7 +19,8 @@ import polars as pl
 import pytest
 
 from taxonomy.errors import TaxonomyError
-from taxonomy.report.pages import describe_rates_source, hours_to_win, portfolio_rows, render_reports, with_csp
+from taxonomy.report import describe_rates_source, hours_to_win, portfolio_rows, render_reports
+from taxonomy.report.charts import with_csp
 from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TIERS, TOPICS_OUT, TRENDS_OUT, conform
 from taxonomy.storage import Store
 
