@@ -44,6 +44,8 @@ def norm(t: pa.DataType) -> str:
         # Parquet has no fixed-size list: readers that ignore the Arrow schema hint (DuckDB, pandas)
         # see a list. canonical() casts back to the fixed size, which fails if any length differs.
         return f"list<{norm(t.value_type)}>"
+    if pa.types.is_struct(t):
+        return "struct<" + ", ".join(f"{f.name}: {norm(f.type)}" for f in t) + ">"
     if pa.types.is_timestamp(t):
         return f"timestamp[{t.unit}, {'UTC' if t.tz in ('UTC', 'Etc/UTC') else t.tz}]"
     return str(t)  # dictionary<...> (categoricals) stays itself, and fails the comparison
