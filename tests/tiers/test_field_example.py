@@ -3,6 +3,9 @@
 100 password-reset how-tos (five minutes each) and 10 refund disputes (thirty minutes each): the
 "rare" disputes hold 30 of 80 minutes per 11 conversations, so ``handle_time_share_action_led``
 must read 0.375 (issue 13: it read 0.688 with tier-clf-v2).
+
+Not met yet: tier-clf-v3 reads 0.557 (five of the ten how-to phrasings still come out action_led;
+see its MODEL_CARD.md). Strict xfail: the day a model meets the target this fails, and the mark goes.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ DISPUTES = [
 
 
 @pytest.mark.model
+@pytest.mark.xfail(strict=True, reason="tier-clf-v3 reads 0.557, target 0.375 +- 0.01 (issue 13, not met)")
 def test_field_example_handle_time_share(tmp_path: Path) -> None:
     landing, out = tmp_path / "landing", tmp_path / "out"
     day = AS_OF - timedelta(days=1)
