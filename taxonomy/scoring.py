@@ -202,27 +202,10 @@ def score_customer(
     )
 
 
-def tier_weights(conversations: pl.DataFrame) -> np.ndarray:
-    """``(n, 3)`` weight of each row in each tier (``TIERS`` order), see the module docstring.
-
-    Model rows with finite ``p_<tier>`` use them; other rows (overridden, reviewed, or frames
-    without probabilities) are one-hot on ``tier``; rows without a tier are all zeros.
-    """
-    n = conversations.height
-    tier = conversations.get_column("tier") if "tier" in conversations.columns else pl.Series([None] * n, dtype=pl.String)
-    weights = np.stack([(tier == t).fill_null(False).to_numpy() for t in TIERS], axis=1).astype(np.float64) \
-        if n else np.zeros((0, len(TIERS)))
-    columns = [f"p_{t}" for t in TIERS]
-    if n and set(columns) <= set(conversations.columns) and "tier_source" in conversations.columns:
-        proba = conversations.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
-        use = (conversations.get_column("tier_source") == "model").fill_null(False).to_numpy()
-        use &= np.isfinite(proba).all(axis=1) & tier.is_not_null().to_numpy()
-        weights[use] = proba[use]
-    return weights
-
-
 def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.DataFrame:
-    """Add ``w_<tier>`` (:func:`tier_weights`), ``rate`` (expected achievable rate) and ``ht``."""
+    """Add ``w_<tier>`` (:func:`~taxonomy.tiers.shares.tier_weights`), ``rate`` (expected achievable rate) and ``ht``."""
+    from taxonomy.tiers.shares import tier_weights
+
     weights = tier_weights(conversations)
     # Absent optional columns become nulls (an empty frame gets the full empty schema:
     # selecting literals from a frame without columns would invent a row).

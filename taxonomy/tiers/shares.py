@@ -7,12 +7,15 @@ the big tiers and never gets one back. Summing calibrated probabilities does not
 for a queue whose tier mix differs from the training mix (Saerens, Latinne & Decaestecker 2002,
 "Adjusting the outputs of a classifier to new a priori probabilities": EM on the priors).
 
-Pure numpy, no model: :mod:`taxonomy.scoring` and the evaluation share it.
+No model: :mod:`taxonomy.scoring` and the evaluation share it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
+
+from taxonomy.schema import TIERS
 
 MAX_ITER = 200
 TOLERANCE = 1e-7
@@ -62,3 +65,22 @@ def estimate_shares(proba: np.ndarray, weights: np.ndarray | None = None) -> np.
     if not len(proba) or total <= 0:
         return np.zeros(proba.shape[1] if proba.ndim == 2 else 0)
     return (proba * w[:, None]).sum(axis=0) / total
+
+
+def tier_weights(conversations: pl.DataFrame) -> np.ndarray:
+    """``(n, 3)`` weight of each row in each tier (``TIERS`` order), as :mod:`taxonomy.scoring` counts it.
+
+    Model rows with finite ``p_<tier>`` use them; other rows (overridden, reviewed, or frames
+    without probabilities) are one-hot on ``tier``; rows without a tier are all zeros.
+    """
+    n = conversations.height
+    tier = conversations.get_column("tier") if "tier" in conversations.columns else pl.Series([None] * n, dtype=pl.String)
+    weights = np.stack([(tier == t).fill_null(False).to_numpy() for t in TIERS], axis=1).astype(np.float64) \
+        if n else np.zeros((0, len(TIERS)))
+    columns = [f"p_{t}" for t in TIERS]
+    if n and set(columns) <= set(conversations.columns) and "tier_source" in conversations.columns:
+        proba = conversations.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
+        use = (conversations.get_column("tier_source") == "model").fill_null(False).to_numpy()
+        use &= np.isfinite(proba).all(axis=1) & tier.is_not_null().to_numpy()
+        weights[use] = proba[use]
+    return weights

@@ -34,7 +34,7 @@ def small_training_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TAXONOMY_SHARED_DATA", str(tmp_path / "shared"))
     # A stand-in tier corpus (two "public sources", rows made from the seed's other industries):
     # the real one is built outside the repository and may be absent here.
-    other = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE).filter(pl.col("industry").is_in(["insurance", "saas"]))
+    other = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE).filter(pl.col("industry").is_in(["insurance", "utilities"]))
     other = other.filter(pl.int_range(pl.len()).over("industry", "tier") < 12)
     corpus = other.select(
         "text", "tier", pl.col("kind").alias("intent"), pl.concat_str(pl.lit("pub-"), "industry").alias("source"), "industry",
@@ -70,11 +70,11 @@ def test_training_is_reproducible(small_training_set: Path, tmp_path: Path) -> N
     assert p1.equals(p2)
     metrics = json.loads((first / "metrics.json").read_text())
     loso = metrics["leave_one_source_out"]
-    assert set(loso["per_source"]) == {"banking77", "seed", "pub-insurance", "pub-saas"}
+    assert set(loso["per_source"]) == {"banking77", "seed", "pub-insurance", "pub-utilities"}
     for source, entry in loso["per_source"].items():
         assert entry["n"] == sum(metrics["rows"][source].values())
         assert abs(sum(entry["shares"]["estimated"].values()) - 1.0) < 1e-3 and entry["worst_intents"]
-    real = [loso["per_source"][s]["macro_f1"] for s in ("banking77", "pub-insurance", "pub-saas")]
+    real = [loso["per_source"][s]["macro_f1"] for s in ("banking77", "pub-insurance", "pub-utilities")]
     assert loso["mean_macro_f1_real_sources"] == pytest.approx(sum(real) / 3, abs=1e-4)  # the seed set is ours: not in the mean
     assert loso["banking_held_out_macro_f1"] == loso["per_source"]["banking77"]["macro_f1"]
     assert metrics["banking77_in_domain"]["n"] > 0
