@@ -87,8 +87,8 @@ def _heads():
     from taxonomy.tiers.train import load_training_data
 
     shipped = load_classifier()
-    data = load_training_data()
-    seed = np.flatnonzero(data.industries != "banking")
+    data = load_training_data(use_corpus=False)
+    seed = np.flatnonzero(data.sources == "seed")
     texts = [data.texts[i] for i in seed]
     return shipped, (texts, data.tiers[seed]), fit_head, TrainSettings()
 

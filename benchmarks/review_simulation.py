@@ -76,8 +76,8 @@ def _no_banking_classifier():  # noqa: ANN202
     from taxonomy.tiers.model import TierClassifier
     from taxonomy.tiers.train import load_training_data
 
-    data = load_training_data()
-    seed = np.flatnonzero(data.industries != "banking")
+    data = load_training_data(use_corpus=False)
+    seed = np.flatnonzero(data.sources == "seed")
     texts = [data.texts[i] for i in seed]
     vectors, _ = cached_vectors(get_embedder("onnx"), texts)
     head = fit_head(texts, data.tiers[seed], np.asarray(vectors, dtype=np.float64), np.ones(len(texts)), TrainSettings())

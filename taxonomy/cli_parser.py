@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train-tiers",
-        help="train the tier classifier (seeded, reproducible) into models/tier-classifier/<version>/",
+        help="train the tier classifier (seeded, reproducible) into models/tier-classifier/<version>/; "
+        "needs the tier corpus built (models/tier-corpus/SOURCES.md)",
     )
     p.add_argument("--version", help="model version to write (default: the current one)")
     p.add_argument("--models-dir", default=None, help="models folder (default: the project's models/)")

@@ -85,7 +85,7 @@ def publish_scores(
     staged_frames: dict[str, dict[str, pl.DataFrame]] = {}
     for cid, (conversations, topics) in staged.items():
         result = score_customer(
-            conversations, topics, rates, rates_source,  # with p_* columns: the intervals need them
+            conversations, topics, rates, rates_source,  # with p_* columns: the intervals and the shares need them
             customer_id=cid, as_of=as_of, window_start=window_start, window_end=window_end,
             model_version=model_version, pipeline_version=PIPELINE_VERSION, run_id=run_id,
             review_counts=_review_counts(store, as_of, cid),

@@ -4,6 +4,11 @@ Definitions (one customer, one window; "hours" figures use only rows with a hand
 
 - ``volume_share_<tier>``: share of conversations in the tier (all rows).
 - ``handle_time_share_<tier>``: share of known handle time in the tier.
+- "In the tier" is a weight per row, not a hard label: a model-tiered row counts in each tier
+  with its calibrated probability ``p_<tier>`` (summing probabilities keeps the classifier's
+  errors from piling up on one side, issue 13), an overridden or reviewed row counts fully in its
+  tier, a row without a tier in none. Rows without ``p_<tier>`` columns count by their label.
+  Rates follow the same weights: a row's ``rate`` is ``sum(weight(tier) x rate(tier))``.
 - ``automation_potential`` = sum(handle_time x rate(tier)) / sum(handle_time): the share of
   agent hours automation can remove. ``automation_potential_volume``: the same by count.
 - ``automation_potential_hours_per_month``: potential x handle hours, scaled from the window
@@ -182,7 +187,7 @@ def score_customer(
     """
     rows = _with_rates(conversations, rates)
     per_month = DAYS_PER_MONTH / _window_days(window_start, window_end)
-    scores = _score_row(rows, per_month)
+    scores = _score_row(rows, per_month, rates)
     scores.update(_intervals(conversations, rows, rates, scores, model_version))
     scores.update(review_counts or {})
     scores.update(
@@ -198,13 +203,17 @@ def score_customer(
 
 
 def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.DataFrame:
-    """Add ``rate`` (achievable, by tier) and ``ht`` (handle time, null when missing)."""
-    rate_of = pl.DataFrame({"tier": list(rates), "rate": [float(v) for v in rates.values()]})
+    """Add ``w_<tier>`` (:func:`~taxonomy.tiers.shares.tier_weights`), ``rate`` (expected achievable rate) and ``ht``."""
+    from taxonomy.tiers.shares import tier_weights
+
+    weights = tier_weights(conversations)
     # Absent optional columns become nulls (an empty frame gets the full empty schema:
     # selecting literals from a frame without columns would invent a row).
     frame = conform(conversations, CONVERSATIONS_OUT) if conversations.height else empty(CONVERSATIONS_OUT)
-    return frame.join(rate_of, on="tier", how="left", maintain_order="left").with_columns(
-        pl.col("rate").fill_null(0.0),
+    rate = weights @ np.array([float(rates.get(t, 0.0)) for t in TIERS]) if len(weights) else np.zeros(0)
+    return frame.with_columns(
+        *[pl.Series(f"w_{t}", weights[:, i], dtype=pl.Float64) for i, t in enumerate(TIERS)],
+        pl.Series("rate", rate, dtype=pl.Float64),
         pl.col("handle_time_seconds").cast(pl.Float64).alias("ht"),
         pl.col("topic_id").fill_null(OTHER_TOPIC_ID),  # a row without a topic is counted as "other"
     )
@@ -222,7 +231,7 @@ def _intervals(conversations: pl.DataFrame, rows: pl.DataFrame, rates: dict[str,
     return interval_fields(frame, rates, points, model_version=model_version)
 
 
-def _score_row(rows: pl.DataFrame, per_month: float) -> dict:
+def _score_row(rows: pl.DataFrame, per_month: float, rates: dict[str, float]) -> dict:
     """The numeric fields of the score row (see the module docstring)."""
     n = rows.height
     has_ht = rows.filter(pl.col("ht").is_not_null())
@@ -230,12 +239,12 @@ def _score_row(rows: pl.DataFrame, per_month: float) -> dict:
     out: dict = {"conversations": n, "handle_time_hours": None if total_ht is None else total_ht / 3600.0}
     out["missing_handle_time_share"] = _share(n - has_ht.height, n)
     ladder = 0.0
+    ht = rows["ht"].fill_null(0.0)
     for tier in TIERS:
-        in_tier = rows.filter(pl.col("tier") == tier)
-        tier_ht = in_tier["ht"].sum() if in_tier.height else 0.0
-        out[f"volume_share_{tier}"] = _share(in_tier.height, n)
-        out[f"handle_time_share_{tier}"] = _share(tier_ht, total_ht)
-        ladder += float((in_tier["ht"].fill_null(0.0) * in_tier["rate"]).sum())
+        weight = rows[f"w_{tier}"]
+        out[f"volume_share_{tier}"] = _share(float(weight.sum()), n)
+        out[f"handle_time_share_{tier}"] = _share(float((ht * weight).sum()), total_ht)
+        ladder += float((ht * weight).sum()) * float(rates.get(tier, 0.0))
         out[{"informational": "potential_knowledge_only", "personalized": "potential_with_data_connectors",
              "action_led": "potential_with_procedures"}[tier]] = _share(ladder, total_ht)
     out["automation_potential"] = out["potential_with_procedures"]

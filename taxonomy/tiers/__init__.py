@@ -7,7 +7,9 @@ overrides and reviews pin tiers after the model (``tier_source``).
 - :mod:`~taxonomy.tiers.features`: request-form n-grams plus the sentence embedding.
 - :mod:`~taxonomy.tiers.head`: the logistic-regression head and its calibrated probabilities.
 - :mod:`~taxonomy.tiers.train`, :mod:`~taxonomy.tiers.evaluate`: ``taxonomy train-tiers`` and its
-  honest evaluation (held-out industries).
+  honest evaluation (each training source held out in turn).
+- :mod:`~taxonomy.tiers.corpus`: the public tier corpus (built outside the repository).
+- :mod:`~taxonomy.tiers.shares`: tier shares of a queue from calibrated probabilities.
 - :mod:`~taxonomy.tiers.model`: the versioned artifact under ``models/tier-classifier/``, loading
   and predicting, ``taxonomy classify``.
 - :mod:`~taxonomy.tiers.overrides`: per-customer tier overrides (topic or text pattern).

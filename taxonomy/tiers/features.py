@@ -27,6 +27,16 @@ MAX_FEATURE_CHARS = 2_000
 TOKEN_PATTERN = r"[a-z0-9']+"
 _NON_WORD = re.compile(r"[^a-z0-9' ]+")
 _SPACES = re.compile(r"\s+")
+# TIERS.md's first rule of thumb: "How do I X?" asks for the same text everyone gets. Phrasings of
+# it share few n-grams ("what's the process for", "steps to", "is there a way to"), so a match
+# adds one marker token that the head weighs like any other term (learned, not forced: sources
+# that label "how do I cancel?" action_led pull its weight down). Since tier-clf-v3; the marker is
+# not in v1/v2's vocabularies, so their features are unchanged.
+HOW_TO_MARKER = "zzhowto"
+_HOW_TO = re.compile(
+    r"\b(how (do|can|could|should|would|will|does) (i|we|one|you|it)|how to|what ?'?s the (process|procedure|way|steps)"
+    r"|what (is|are) the (process|procedure|way|steps)|steps (to|for)|is there a way|where do i go to|explain how)\b"
+)
 
 
 def normalise(text: str | None) -> str:
@@ -36,12 +46,14 @@ def normalise(text: str | None) -> str:
         text: A raw support message (may be None).
 
     Returns:
-        The text the n-gram features are built from ("" for None).
+        The text the n-gram features are built from ("" for None), with :data:`HOW_TO_MARKER`
+        appended when it asks how to do something.
     """
     if not text:
         return ""
     text = text[:MAX_FEATURE_CHARS].lower().replace("\u2019", "'").replace("`", "'")
-    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+    return f"{text} {HOW_TO_MARKER}" if _HOW_TO.search(text) else text
 
 
 def _vectoriser(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:

@@ -32,6 +32,7 @@ from taxonomy.tiers.train import (
     TrainSettings,
     load_head,
     load_training_data,
+    sample_weights,
     save_head,
     train,
 )
@@ -105,7 +106,7 @@ def _models_dir(models_dir: str | os.PathLike[str] | None) -> Path:
 
 
 def current_version(models_dir: str | os.PathLike[str] | None = None) -> str:
-    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v2``)."""
+    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v3``)."""
     pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
     return pointer.read_text(encoding="utf-8").strip() if pointer.exists() else DEFAULT_VERSION
 
@@ -202,6 +203,28 @@ def _training_embeddings(texts: list[str]) -> np.ndarray:
     return vectors
 
 
+def _embeddings_of(data, embed) -> np.ndarray:  # noqa: ANN001
+    """Training embeddings in row order; the real model's are cached per kind of source
+    (Banking77, seed, corpus), so editing one re-embeds only that one."""
+    if embed is not None:
+        return np.asarray(embed(data.texts), dtype=np.float64)
+    blocks = np.where(np.isin(data.kinds, ["banking77", "corpus"]), data.kinds, "seed")
+    out = np.zeros((len(data.texts), 384), dtype=np.float64)
+    for block in dict.fromkeys(blocks.tolist()):
+        rows = np.flatnonzero(blocks == block)
+        out[rows] = _training_embeddings([data.texts[i] for i in rows])
+    return out
+
+
+def _corpus_summary(models_dir: str | None) -> dict:
+    """The committed counts of the tier corpus (rows per source and tier, mapped intents)."""
+    path = _models_dir(models_dir) / "tier-corpus" / "counts.json"
+    if not path.exists():
+        return {}
+    counts = json.loads(path.read_text(encoding="utf-8"))
+    return {k: counts[k] for k in ("rows", "per_source", "intents_mapped") if k in counts}
+
+
 def train_and_save(
     version: str | None = None,
     models_dir: str | None = None,
@@ -211,7 +234,7 @@ def train_and_save(
     evaluate: bool = True,
     reviews_uri: str | None = None,
 ) -> str:
-    """Train on banking + the seed set, evaluate, and write ``<models_dir>/tier-classifier/<version>/``.
+    """Train on Banking77 + the seed set + the tier corpus, evaluate, and write ``<models_dir>/tier-classifier/<version>/``.
 
     Seeded and order-stable: rerunning with the same data writes identical ``weights.npz``,
     ``vocabulary.json``, ``config.json`` and ``metrics.json``.
@@ -221,38 +244,41 @@ def train_and_save(
         models_dir: Folder holding ``tier-seed/`` and ``tier-classifier/``; default: the project's ``models/``.
         embed: Embedding function for the training texts (tests pass a fake); default: the real model.
         settings: Hyper-parameters; default: :class:`TrainSettings`.
-        evaluate: Also write the random-split and baseline figures (the LOIO ones always come with training).
+        evaluate: Also write the Banking77 in-domain figure (the LOSO ones always come with training).
         reviews_uri: Also learn from the reviewed messages of every customer under this output root
             (embeddings only, see :mod:`taxonomy.tiers.reviewed`); adds ``leave_one_customer_out``.
 
     Returns:
         The artifact folder.
+
+    Raises:
+        TaxonomyError: when the tier corpus is needed and has not been built on this machine.
     """
-    from taxonomy.tiers.evaluate import banking_only_baseline, random_split
+    from taxonomy.tiers.corpus import MISSING_REASON, corpus_available, corpus_path
+    from taxonomy.tiers.evaluate import banking_in_domain
 
     settings = settings or TrainSettings()
     version = version or current_version(models_dir)
-    data = load_training_data(models_dir)
-    if embed is None:  # banking and seed cached apart, so editing the seed set re-embeds only the seed set
-        bank = data.industries == "banking"
-        parts = [[t for t, b in zip(data.texts, bank) if b == side] for side in (True, False)]
-        embeddings = np.vstack([_training_embeddings(p) for p in parts if p]).astype(np.float64)
-    else:
-        embeddings = np.asarray(embed(data.texts), dtype=np.float64)
-    head, loio = train(data, embeddings, settings)
+    if settings.use_corpus and not corpus_available():
+        raise TaxonomyError(MISSING_REASON, file=str(corpus_path()))
+    data = load_training_data(models_dir, use_corpus=settings.use_corpus)
+    embeddings = _embeddings_of(data, embed)
+    head, loso = train(data, embeddings, settings)
     loco = None
     if reviews_uri:
         head, data, embeddings, loco = _learn_from_reviews(head, data, embeddings, reviews_uri, settings)
     path = _models_dir(models_dir) / MODEL_NAME / version
-    meta = {"version": version, "training_data": data.sources, "settings": {k: v for k, v in vars(settings).items() if k != "temperatures"}}
+    weights = sample_weights(data.sources, settings.source_power)
+    prior = [round(float(weights[data.tiers == t].sum() / weights.sum()), 6) for t in TIERS]
+    meta = {"version": version, "training_data": data.files, "train_prior": prior,
+            "settings": {k: v for k, v in vars(settings).items() if k != "temperatures"}}
     save_head(head, path, meta)
-    metrics = {"version": version, "rows": {k: int(v) for k, v in zip(*np.unique(data.industries, return_counts=True))},
-               "leave_one_industry_out": loio}
+    rows = {s: {t: int(((data.sources == s) & (data.tiers == t)).sum()) for t in TIERS} for s in sorted(set(data.sources.tolist()))}
+    metrics = {"version": version, "rows": rows, "leave_one_source_out": loso, "corpus": _corpus_summary(models_dir)}
     if loco is not None:
         metrics["leave_one_customer_out"] = loco
     if evaluate:
-        metrics["random_split"] = random_split(data, embeddings, settings)
-        metrics["banking_only_embedding_baseline"] = banking_only_baseline(data, embeddings, settings)
+        metrics["banking77_in_domain"] = banking_in_domain(data, embeddings, settings)
     (path / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
     if not pointer.exists():
@@ -263,7 +289,7 @@ def train_and_save(
 
 def _learn_from_reviews(head: FittedHead, data, embeddings: np.ndarray, uri: str, settings: TrainSettings):  # noqa: ANN001, ANN202
     """Refit the head on public rows plus every customer's reviewed messages (embeddings only), keeping
-    the temperature calibrated on held-out industries; return it, the data, vectors and LOCO figures."""
+    the temperature calibrated on held-out sources; return it, the data, vectors and LOCO figures."""
     from taxonomy.tiers.head import fit_head, sample_weights
     from taxonomy.tiers.reviewed import leave_one_customer_out, load_reviewed_store, with_reviews
 
@@ -272,6 +298,6 @@ def _learn_from_reviews(head: FittedHead, data, embeddings: np.ndarray, uri: str
         raise TaxonomyError("no reviewed messages under this output root: run `taxonomy review --apply` first", file=uri)
     loco = leave_one_customer_out(data, embeddings, reviewed, settings)
     combined, vectors = with_reviews(data, embeddings, reviewed)
-    refit = fit_head(combined.texts, combined.tiers, vectors, sample_weights(combined.industries, settings.banking_weight), settings)
+    refit = fit_head(combined.texts, combined.tiers, vectors, sample_weights(combined.sources, settings.source_power), settings)
     refit.temperature = head.temperature
     return refit, combined, vectors, loco

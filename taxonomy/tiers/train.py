@@ -1,13 +1,14 @@
 """Training, honest evaluation and saving of the tier classifier (``taxonomy train-tiers``).
 
-Data: Banking77 tiers (``../shared/data/banking77/train_tiers.csv``, CC BY 4.0) plus our own
-multi-industry seed set (``models/tier-seed/seed-v2.csv``). Banking is one industry with four
-times the rows of any other, so its rows are re-weighted to ``BANKING_WEIGHT`` of the seed set's
-total weight: otherwise the head learns banking topics instead of request forms.
+Data, one *source* per origin: Banking77 tiers (``../shared/data/banking77/train_tiers.csv``,
+CC BY 4.0), our own multi-industry seed set (``models/tier-seed/seed-v2.csv``) and, from
+``tier-clf-v3`` on, the public tier corpus (:mod:`taxonomy.tiers.corpus`: HWU64, SGD, SNIPS, HINT3,
+MultiDoGO, STAR). Each source gets the same total weight (:func:`~taxonomy.tiers.head.sample_weights`)
+so that no corpus's topics or labelling habits decide what the head learns.
 
 Model: one multinomial logistic regression over :class:`~taxonomy.tiers.features.FormFeatures`,
-then temperature scaling fitted on *leave-one-industry-out* logits, so confidences are calibrated
-for an industry the model has not seen (the situation of every new customer).
+then temperature scaling fitted on *leave-one-source-out* logits, so confidences are calibrated
+for data written by other hands than any training row (the situation of every new customer).
 
 Everything is seeded and order-stable: the same data gives byte-identical arrays.
 """
@@ -24,9 +25,11 @@ import numpy as np
 import polars as pl
 
 from taxonomy.schema import TIERS
+from taxonomy.tiers.corpus import corpus_sha256, load_corpus
 from taxonomy.tiers.features import FormFeatures
-from taxonomy.tiers.head import (
+from taxonomy.tiers.head import (  # noqa: F401 - sample_weights re-exported for the model module
     BANKING_INDUSTRY,
+    BANKING_SOURCE,
     FittedHead,
     TrainSettings,
     fit_head,
@@ -37,20 +40,32 @@ from taxonomy.tiers.head import (
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = REPO / "models"
-DEFAULT_VERSION = "tier-clf-v2"
+DEFAULT_VERSION = "tier-clf-v3"
 SEED_FILE = "tier-seed/seed-v2.csv"  # tier-clf-v1 was trained on seed-v1.csv (kept, see its config.json)
+SEED_SOURCE = "seed"
+CORPUS_FILE = "tier-corpus/corpus.parquet"
 
 
 @dataclass
 class TrainingData:
-    """Rows to learn from: texts, tier labels, industry (the LOIO group) and split group."""
+    """Rows to learn from: texts, tier labels, and per row its source (the LOSO fold), industry,
+    intent, split group and kind; ``files`` maps each input file to its SHA-256."""
 
     texts: list[str]
     tiers: np.ndarray
+    sources: np.ndarray
     industries: np.ndarray
+    intents: np.ndarray
     groups: np.ndarray
     kinds: np.ndarray
-    sources: dict[str, str] = field(default_factory=dict)  # file -> sha256
+    files: dict[str, str] = field(default_factory=dict)
+
+    def subset(self, rows: np.ndarray) -> TrainingData:
+        """The rows at ``rows`` (indices), in that order."""
+        return TrainingData(
+            [self.texts[i] for i in rows], self.tiers[rows], self.sources[rows], self.industries[rows],
+            self.intents[rows], self.groups[rows], self.kinds[rows], self.files,
+        )
 
 
 def shared_data_dir() -> Path:
@@ -62,74 +77,90 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_training_data(models_dir: str | Path | None = None) -> TrainingData:
-    """Banking77 tiers plus the seed set, in a fixed order.
+def load_training_data(models_dir: str | Path | None = None, *, use_corpus: bool = True) -> TrainingData:
+    """Banking77 tiers, the seed set and (``use_corpus``) the tier corpus, in a fixed order.
 
     Raises:
-        FileNotFoundError: if either file is missing (a setup problem, not a user error).
+        FileNotFoundError: if a file is missing (a setup problem, not a user error).
     """
     bank_path = shared_data_dir() / "banking77" / "train_tiers.csv"
     seed_path = Path(models_dir or DEFAULT_MODELS_DIR) / SEED_FILE
     bank = pl.read_csv(bank_path).filter(pl.col("tier").is_in(TIERS))
     seed = pl.read_csv(seed_path)
-    n_bank = bank.height
+    frames = [
+        pl.DataFrame({
+            "text": bank["text"], "tier": bank["tier"], "source": BANKING_SOURCE, "industry": BANKING_INDUSTRY,
+            "intent": bank["intent"], "group": [f"b77-{i}" for i in range(bank.height)], "kind": "banking77",
+        }),
+        pl.DataFrame({
+            "text": seed["text"], "tier": seed["tier"], "source": SEED_SOURCE, "industry": seed["industry"],
+            "intent": seed["kind"], "group": seed["group"], "kind": seed["kind"],
+        }),
+    ]
+    files = {"banking77/train_tiers.csv": _sha256(bank_path), SEED_FILE: _sha256(seed_path)}
+    if use_corpus:
+        corpus = load_corpus()
+        frames.append(corpus.select("text", "tier", "source", "industry", "intent", "group").with_columns(kind=pl.lit("corpus")))
+        files[CORPUS_FILE] = corpus_sha256()
+    rows = pl.concat([f.select("text", "tier", "source", "industry", "intent", "group", "kind").cast(pl.String) for f in frames])
     return TrainingData(
-        texts=bank["text"].to_list() + seed["text"].to_list(),
-        tiers=np.array(bank["tier"].to_list() + seed["tier"].to_list()),
-        industries=np.array([BANKING_INDUSTRY] * n_bank + seed["industry"].to_list()),
-        groups=np.array([f"b77-{i}" for i in range(n_bank)] + seed["group"].to_list()),
-        kinds=np.array(["banking77"] * n_bank + seed["kind"].to_list()),
-        sources={"banking77/train_tiers.csv": _sha256(bank_path), SEED_FILE: _sha256(seed_path)},
+        texts=rows["text"].to_list(), tiers=rows["tier"].to_numpy().astype(str), sources=rows["source"].to_numpy().astype(str),
+        industries=rows["industry"].to_numpy().astype(str), intents=rows["intent"].to_numpy().astype(str),
+        groups=rows["group"].to_numpy().astype(str), kinds=rows["kind"].to_numpy().astype(str), files=files,
     )
 
 
-def fit_temperature(logits: np.ndarray, tiers: np.ndarray, candidates: tuple[float, ...]) -> float:
-    """The temperature minimising the negative log-likelihood of held-out logits (grid search)."""
+def fit_temperature(logits: np.ndarray, tiers: np.ndarray, candidates: tuple[float, ...], weights: np.ndarray | None = None) -> float:
+    """The temperature minimising the (weighted) negative log-likelihood of held-out logits (grid search)."""
     y = np.array([TIERS.index(t) for t in tiers])
+    w = np.ones(len(y)) if weights is None else weights
     best, best_nll = 1.0, np.inf
     for t in candidates:
         p = softmax(logits / t)
-        nll = -np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)))
+        nll = -np.sum(w * np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None))) / w.sum()
         if nll < best_nll - 1e-12:
             best, best_nll = float(t), nll
     return best
 
 
-def leave_one_industry_out(
+def fit_on(data: TrainingData, rows: np.ndarray, embeddings: np.ndarray, settings: TrainSettings) -> FittedHead:
+    """A head fitted on ``rows`` of ``data``, each of their sources weighing the same."""
+    part = data.subset(rows)
+    return fit_head(part.texts, part.tiers, embeddings[rows], sample_weights(part.sources, settings.source_power), settings)
+
+
+def leave_one_source_out(
     data: TrainingData, embeddings: np.ndarray, settings: TrainSettings
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Out-of-industry logits for every row: each industry predicted by a head trained without it.
+    """Out-of-source logits for every row: each source predicted by a head trained on all the others.
 
     Returns:
-        The ``(n, 3)`` logits and, per industry, the row indices it covers.
+        The ``(n, 3)`` logits and, per source, the row indices it covers.
     """
     logits = np.zeros((len(data.texts), len(TIERS)))
     folds: dict[str, np.ndarray] = {}
-    for industry in sorted(set(data.industries.tolist())):
-        test = np.flatnonzero(data.industries == industry)
-        train = np.flatnonzero(data.industries != industry)
-        head = fit_head(
-            [data.texts[i] for i in train], data.tiers[train], embeddings[train],
-            sample_weights(data.industries[train], settings.banking_weight), settings,
-        )
+    for source in sorted(set(data.sources.tolist())):
+        test = np.flatnonzero(data.sources == source)
+        head = fit_on(data, np.flatnonzero(data.sources != source), embeddings, settings)
         logits[test] = head.logits([data.texts[i] for i in test], embeddings[test])
-        folds[industry] = test
+        folds[source] = test
     return logits, folds
 
 
 def train(data: TrainingData, embeddings: np.ndarray, settings: TrainSettings) -> tuple[FittedHead, dict]:
-    """Fit the final head on all rows and calibrate it on leave-one-industry-out logits.
+    """Fit the final head on all rows and calibrate it on leave-one-source-out logits.
 
     Returns:
-        The calibrated head and the out-of-industry evaluation (see :mod:`taxonomy.tiers.evaluate`).
+        The calibrated head and the out-of-source evaluation (see :mod:`taxonomy.tiers.evaluate`).
     """
-    from taxonomy.tiers.evaluate import evaluate_oof
+    from taxonomy.tiers.evaluate import evaluate_loso
 
-    oof_logits, folds = leave_one_industry_out(data, embeddings, settings)
-    temperature = fit_temperature(oof_logits, data.tiers, settings.temperatures)
-    head = fit_head(data.texts, data.tiers, embeddings, sample_weights(data.industries, settings.banking_weight), settings)
+    oof_logits, folds = leave_one_source_out(data, embeddings, settings)
+    weights = sample_weights(data.sources, settings.source_power)
+    temperature = fit_temperature(oof_logits, data.tiers, settings.temperatures, weights)
+    head = fit_on(data, np.arange(len(data.texts)), embeddings, settings)
     head.temperature = temperature
-    return head, evaluate_oof(data, oof_logits, folds, temperature)
+    return head, evaluate_loso(data, oof_logits, folds, temperature)
 
 
 def save_head(head: FittedHead, path: Path, meta: dict) -> None:

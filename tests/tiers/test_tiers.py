@@ -32,6 +32,17 @@ def small_training_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "shared" / "banking77").mkdir(parents=True)
     bank.write_csv(tmp_path / "shared" / "banking77" / "train_tiers.csv")
     monkeypatch.setenv("TAXONOMY_SHARED_DATA", str(tmp_path / "shared"))
+    # A stand-in tier corpus (two "public sources", rows made from the seed's other industries):
+    # the real one is built outside the repository and may be absent here.
+    other = pl.read_csv(DEFAULT_MODELS_DIR / SEED_FILE).filter(pl.col("industry").is_in(["insurance", "utilities"]))
+    other = other.filter(pl.int_range(pl.len()).over("industry", "tier") < 12)
+    corpus = other.select(
+        "text", "tier", pl.col("kind").alias("intent"), pl.concat_str(pl.lit("pub-"), "industry").alias("source"), "industry",
+        pl.concat_str(pl.lit("test@0:seed#"), pl.int_range(pl.len()).cast(pl.String)).alias("provenance"), "group",
+    )
+    (tmp_path / "corpus").mkdir()
+    corpus.write_parquet(tmp_path / "corpus" / "corpus.parquet")
+    monkeypatch.setenv("TAXONOMY_TIER_CORPUS", str(tmp_path / "corpus"))
     return tmp_path / "models"
 
 
@@ -58,9 +69,31 @@ def test_training_is_reproducible(small_training_set: Path, tmp_path: Path) -> N
     p2 = load_classifier("t1", str(other)).predict(texts, embed(texts))
     assert p1.equals(p2)
     metrics = json.loads((first / "metrics.json").read_text())
-    loio = metrics["leave_one_industry_out"]["per_industry"]
-    assert set(loio) == {"banking", *pl.read_csv(small_training_set / SEED_FILE)["industry"].unique().to_list()}
-    assert "random_split" in metrics and "banking_only_embedding_baseline" in metrics
+    loso = metrics["leave_one_source_out"]
+    assert set(loso["per_source"]) == {"banking77", "seed", "pub-insurance", "pub-utilities"}
+    for source, entry in loso["per_source"].items():
+        assert entry["n"] == sum(metrics["rows"][source].values())
+        assert abs(sum(entry["shares"]["estimated"].values()) - 1.0) < 1e-3 and entry["worst_intents"]
+    real = [loso["per_source"][s]["macro_f1"] for s in ("banking77", "pub-insurance", "pub-utilities")]
+    assert loso["mean_macro_f1_real_sources"] == pytest.approx(sum(real) / 3, abs=1e-4)  # the seed set is ours: not in the mean
+    assert loso["banking_held_out_macro_f1"] == loso["per_source"]["banking77"]["macro_f1"]
+    assert metrics["banking77_in_domain"]["n"] > 0
+    config = json.loads((first / "config.json").read_text())
+    assert set(config["training_data"]) == {"banking77/train_tiers.csv", SEED_FILE, "tier-corpus/corpus.parquet"}
+    assert sum(config["train_prior"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_training_without_the_corpus_is_one_clear_error(small_training_set: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from taxonomy.errors import TaxonomyError
+    from taxonomy.tiers.head import TrainSettings
+
+    monkeypatch.setenv("TAXONOMY_TIER_CORPUS", str(tmp_path / "nowhere"))
+    with pytest.raises(TaxonomyError, match="tier corpus not built"):
+        train_and_save("t1", str(small_training_set), embed=HashingEmbedder().encode)
+    # v1/v2's recipe (no corpus) still trains
+    path = train_and_save("t0", str(small_training_set), embed=HashingEmbedder().encode, evaluate=False,
+                          settings=TrainSettings(use_corpus=False))
+    assert "tier-corpus/corpus.parquet" not in json.loads((Path(path) / "config.json").read_text())["training_data"]
 
 
 def test_changed_seed_changes_the_artifact(small_training_set: Path) -> None:

@@ -1,0 +1,86 @@
+"""Tier shares of a whole queue from calibrated per-message probabilities (issue 13, item 4).
+
+A customer-success manager reads *shares* of hours, not single labels. Counting arg-max labels
+lets every error pile up on one side: a queue that is 9% disputes loses each misread dispute to
+the big tiers and never gets one back. Summing calibrated probabilities does not have that bias
+(if the probabilities are calibrated for the queue); :func:`adjust_to_prevalence` also corrects
+for a queue whose tier mix differs from the training mix (Saerens, Latinne & Decaestecker 2002,
+"Adjusting the outputs of a classifier to new a priori probabilities": EM on the priors).
+
+No model: :mod:`taxonomy.scoring` and the evaluation share it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from taxonomy.schema import TIERS
+
+MAX_ITER = 200
+TOLERANCE = 1e-7
+
+
+def adjust_to_prevalence(proba: np.ndarray, train_prior: np.ndarray, *, max_iter: int = MAX_ITER) -> np.ndarray:
+    """Re-weight calibrated probabilities to the tier mix of this set of messages (EM on the priors).
+
+    Args:
+        proba: ``(n, k)`` calibrated probabilities (rows sum to 1) of one queue's messages.
+        train_prior: ``(k,)`` the tier prior the probabilities were calibrated under.
+
+    Returns:
+        ``(n, k)`` adjusted probabilities; ``proba`` itself when there are no rows or the prior
+        is unusable (non-positive entries).
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    prior0 = np.asarray(train_prior, dtype=np.float64)
+    if not len(proba) or prior0.shape != (proba.shape[1],) or (prior0 <= 0).any():
+        return proba
+    prior0 = prior0 / prior0.sum()
+    prior = proba.mean(axis=0)
+    adjusted = proba
+    for _ in range(max_iter):
+        scaled = proba * (np.clip(prior, 1e-9, None) / prior0)
+        adjusted = scaled / scaled.sum(axis=1, keepdims=True)
+        new = adjusted.mean(axis=0)
+        if np.abs(new - prior).max() < TOLERANCE:
+            break
+        prior = new
+    return adjusted
+
+
+def estimate_shares(proba: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Weighted tier shares: ``sum(w * p) / sum(w)`` per tier (weights: handle time, or 1 each).
+
+    Args:
+        proba: ``(n, k)`` probabilities (adjusted or not).
+        weights: ``(n,)`` non-negative weights; None counts every message once.
+
+    Returns:
+        ``(k,)`` shares summing to 1 (zeros when the weights sum to 0).
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    w = np.ones(len(proba)) if weights is None else np.asarray(weights, dtype=np.float64)
+    total = w.sum()
+    if not len(proba) or total <= 0:
+        return np.zeros(proba.shape[1] if proba.ndim == 2 else 0)
+    return (proba * w[:, None]).sum(axis=0) / total
+
+
+def tier_weights(conversations: pl.DataFrame) -> np.ndarray:
+    """``(n, 3)`` weight of each row in each tier (``TIERS`` order), as :mod:`taxonomy.scoring` counts it.
+
+    Model rows with finite ``p_<tier>`` use them; other rows (overridden, reviewed, or frames
+    without probabilities) are one-hot on ``tier``; rows without a tier are all zeros.
+    """
+    n = conversations.height
+    tier = conversations.get_column("tier") if "tier" in conversations.columns else pl.Series([None] * n, dtype=pl.String)
+    weights = np.stack([(tier == t).fill_null(False).to_numpy() for t in TIERS], axis=1).astype(np.float64) \
+        if n else np.zeros((0, len(TIERS)))
+    columns = [f"p_{t}" for t in TIERS]
+    if n and set(columns) <= set(conversations.columns) and "tier_source" in conversations.columns:
+        proba = conversations.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
+        use = (conversations.get_column("tier_source") == "model").fill_null(False).to_numpy()
+        use &= np.isfinite(proba).all(axis=1) & tier.is_not_null().to_numpy()
+        weights[use] = proba[use]
+    return weights

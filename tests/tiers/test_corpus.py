@@ -1,0 +1,70 @@
+"""The tier corpus: reviewed mappings, pinned licensed sources, and (where built) the corpus itself."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from taxonomy.schema import TIERS
+from taxonomy.tiers.corpus import COLUMNS, MISSING_REASON, corpus_available, corpus_sha256, load_corpus
+from taxonomy.tiers.train import DEFAULT_MODELS_DIR
+
+CORPUS = DEFAULT_MODELS_DIR / "tier-corpus"
+SOURCES = yaml.safe_load((CORPUS / "sources.yaml").read_text(encoding="utf-8"))["sources"]
+RESERVED = re.compile(r"clinc|oos-eval|bitext|dstc11", re.IGNORECASE)
+needs_corpus = pytest.mark.skipif(not corpus_available(), reason=MISSING_REASON)
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_every_source_is_pinned_licensed_and_mapped(name: str) -> None:
+    spec = SOURCES[name]
+    assert re.fullmatch(r"[0-9a-f]{40}", spec["commit"]) and spec["licence"] and spec["attribution"]
+    assert not RESERVED.search(spec["repo"])  # reserved evaluation sets are never read
+    manifest = json.loads((CORPUS / "pins" / f"{name}.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"] > 0 and re.fullmatch(r"[0-9a-f]{64}", manifest["manifest_sha256"])
+    mapping = yaml.safe_load((CORPUS / "mappings" / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert mapping["source"] == name
+    for intent, entry in mapping["intents"].items():
+        assert entry["tier"] in (*TIERS, "ambiguous"), intent
+        assert len(entry["reason"]) >= 5, intent  # every decision carries its one-line reason
+
+
+def test_committed_counts_cover_every_source_and_industry_count() -> None:
+    counts = json.loads((CORPUS / "counts.json").read_text(encoding="utf-8"))
+    assert set(counts["per_source"]) == set(SOURCES) and len(SOURCES) >= 6
+    assert len(counts["per_industry"]) >= 10
+    assert counts["rows"] == sum(sum(v.values()) for v in counts["per_source"].values())
+
+
+@needs_corpus
+def test_built_corpus_matches_the_committed_counts() -> None:
+    frame = load_corpus()
+    assert tuple(frame.columns) == COLUMNS
+    counts = json.loads((CORPUS / "counts.json").read_text(encoding="utf-8"))
+    got = {s: {t: 0 for t in TIERS} for s in SOURCES}
+    for row in frame.group_by("source", "tier").len().iter_rows(named=True):
+        got[row["source"]][row["tier"]] = row["len"]
+    assert got == counts["per_source"]
+    pattern = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}:.+#.+")
+    assert all(pattern.fullmatch(p) for p in frame["provenance"].to_list())
+    assert frame.select(pl.col("provenance").is_duplicated().any()).item() is False
+    assert not any(RESERVED.search(p.split("@")[0]) for p in frame["provenance"].unique().to_list())
+
+
+@needs_corpus
+def test_shipped_model_was_trained_on_this_corpus() -> None:
+    from taxonomy.tiers import MODEL_NAME, current_version
+
+    config = json.loads((DEFAULT_MODELS_DIR / MODEL_NAME / current_version() / "config.json").read_text(encoding="utf-8"))
+    assert config["training_data"]["tier-corpus/corpus.parquet"] == corpus_sha256()  # so train-tiers rebuilds it exactly
+
+
+def test_corpus_text_stays_out_of_git() -> None:
+    tracked = [p for p in CORPUS.rglob("*") if p.is_file()]
+    assert not any(p.suffix in {".parquet", ".csv", ".jsonl"} for p in tracked)
+    assert all(p.stat().st_size < 200_000 for p in tracked)  # pins and counts, not rows
