@@ -48,6 +48,18 @@ def _id_number(topic_id: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _issue_new_ids(ids: list[str | None], prev: pl.DataFrame) -> tuple[list[str], pl.DataFrame]:
+    """Fresh ids ``tNNNN`` above every id ever issued for the unmatched topics; the previous topics left unmatched."""
+    matched = sorted(t for t in ids if t is not None)
+    numbers = [num for tid in prev["topic_id"].to_list() if (num := _id_number(tid)) is not None]
+    next_number = max(numbers, default=0) + 1
+    for i, tid in enumerate(ids):
+        if tid is None:
+            ids[i] = f"t{next_number:04d}"
+            next_number += 1
+    return [str(t) for t in ids], prev.filter(~pl.col("topic_id").is_in(matched))
+
+
 def match_topic_ids(
     centroids: np.ndarray, previous: pl.DataFrame | None, threshold: float = MATCH_THRESHOLD
 ) -> tuple[list[str], pl.DataFrame]:
@@ -64,15 +76,7 @@ def match_topic_ids(
     """
     prev = _state(previous)
     ids = _match_existing(centroids, prev, threshold)
-    matched = {t for t in ids if t is not None}
-    numbers = [num for tid in prev["topic_id"].to_list() if (num := _id_number(tid)) is not None]
-    next_number = max(numbers, default=0) + 1
-    for i, tid in enumerate(ids):
-        if tid is None:
-            ids[i] = f"t{next_number:04d}"
-            next_number += 1
-    retired = prev.filter(~pl.col("topic_id").is_in(sorted(matched)))
-    return [str(t) for t in ids], retired
+    return _issue_new_ids(ids, prev)
 
 
 def _state(previous: pl.DataFrame | None) -> pl.DataFrame:
@@ -109,14 +113,7 @@ def _match_by_language(
         found = _match_existing(centroids[rows], prev.filter(pl.col("language") == lang), threshold)
         for i, tid in zip(rows, found):
             ids[i] = tid
-    numbers = [num for tid in prev["topic_id"].to_list() if (num := _id_number(tid)) is not None]
-    next_number = max(numbers, default=0) + 1
-    for i, tid in enumerate(ids):
-        if tid is None:
-            ids[i] = f"t{next_number:04d}"
-            next_number += 1
-    matched = sorted(t for t in ids if t is not None)
-    return [str(t) for t in ids], prev.filter(~pl.col("topic_id").is_in(matched))
+    return _issue_new_ids(ids, prev)
 
 
 def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray) -> np.ndarray:
