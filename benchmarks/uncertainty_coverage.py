@@ -37,8 +37,8 @@ from benchmarks._queues import load_queues, topic_rows
 from taxonomy.schema import TIERS
 from taxonomy.uncertainty import UncertaintyParams, interval_fields
 
-CONCENTRATIONS = (1.0, 3.0)
-STRENGTHS = (0.5, 1.0, 2.0, 4.0)
+CONCENTRATIONS = (0.5, 1.0, 3.0)
+STRENGTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 IDENTITY_WEIGHTS = (0.0, 0.3, 0.6)  # the measured confusion shrunk toward "the model is right"
 TARGET = 0.90
 RATES = {"informational": 0.8, "personalized": 0.6, "action_led": 0.35}
