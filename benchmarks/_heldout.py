@@ -5,8 +5,9 @@ A benchmark that scores a queue built from a source the model learned from would
 on its own training rows. :func:`model_under_test` reads the CURRENT artifact
 (``models/tier-classifier/CURRENT``), its ``config.json`` settings and the training files it
 recorded, reloads the same training data (:func:`taxonomy.tiers.train.load_training_data`, the
-embeddings cached in ``TAXONOMY_CACHE_DIR``) and refits one head per training source with the
-same code (:func:`taxonomy.tiers.train.fit_on`). Each held-out head gets its own temperature,
+embeddings cached in ``TAXONOMY_CACHE_DIR``), checks that the same code
+(:func:`taxonomy.tiers.train.fit_on`) on all of it gives the artifact's weights back, and refits
+one head per training source without that source. Each held-out head gets its own temperature,
 fitted like the artifact's (:func:`taxonomy.tiers.train.fit_temperature`) but on the
 out-of-source logits of the *other* sources only. A queue from a source the model never saw is
 scored by the shipped head.
@@ -108,10 +109,26 @@ def model_under_test(sources: set[str] | None = None, models_dir: str | None = N
     trained_on = sorted(set(data.sources.tolist()))
     cache = _cache_dir(version, path, recorded)
     if not all((cache / s / "config.json").exists() for s in trained_on):
-        for s, head in _fit_held_out(data, _embeddings_of(data, None), settings).items():
+        embeddings = _embeddings_of(data, None)
+        check_reproduced(shipped, fit_on(data, np.arange(len(data.texts)), embeddings, settings), version)
+        for s, head in _fit_held_out(data, embeddings, settings).items():
             save_head(head, cache / s, {"version": f"{version} without {s}", "held_out_source": s})
     held_out = {s: load_head(cache / s)[0] for s in trained_on if sources is None or s in sources}
     return ModelUnderTest(version, shipped, held_out, trained_on)
+
+
+def check_reproduced(shipped: FittedHead, refit: FittedHead, version: str) -> None:
+    """The artifact must be what today's training code makes of its data and settings, or heads
+    trained "the same way without a source" would be another model's.
+
+    Raises:
+        SystemExit: when the refit's vocabulary or weights differ from the artifact's.
+    """
+    same = shipped.features.terms_ == refit.features.terms_ and shipped.coef.shape == refit.coef.shape
+    gap = float(np.abs(shipped.coef - refit.coef).max()) if same else float("inf")
+    if not same or gap > 1e-4 * max(float(np.abs(shipped.coef).max()), 1.0):
+        raise SystemExit(f"{version}: refitting it with today's training code on its data and settings does not give its "
+                         f"weights back (largest difference {gap:.3g}); its held-out heads would be another model's")
 
 
 def _fit_held_out(data, embeddings: np.ndarray, settings: TrainSettings) -> dict[str, FittedHead]:  # noqa: ANN001

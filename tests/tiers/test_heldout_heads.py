@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks._heldout import _fit_held_out, settings_of
+from benchmarks._heldout import _fit_held_out, check_reproduced, settings_of
 from taxonomy.schema import TIERS
 from taxonomy.tiers.head import TrainSettings
-from taxonomy.tiers.train import TrainingData
+from taxonomy.tiers.train import TrainingData, fit_on
 
 PHRASES = {"informational": "what are your opening hours", "personalized": "where is my parcel now",
            "action_led": "please cancel my order today"}
@@ -52,3 +52,12 @@ def test_an_artifact_with_settings_todays_code_lacks_is_refused() -> None:
     assert settings_of({"settings": {"C": 2.0, "use_corpus": False}}, "v9") == TrainSettings(C=2.0, use_corpus=False)
     with pytest.raises(SystemExit, match="banking_weight"):
         settings_of({"settings": {"C": 4.0, "banking_weight": 1.0}}, "tier-clf-v2")
+
+
+def test_an_artifact_todays_training_code_does_not_rebuild_is_refused() -> None:
+    data, x = _data()
+    rows = np.arange(len(data.texts))
+    shipped = fit_on(data, rows, x, TrainSettings(max_iter=300, use_corpus=False))
+    check_reproduced(shipped, fit_on(data, rows, x, TrainSettings(max_iter=300, use_corpus=False)), "v9")
+    with pytest.raises(SystemExit, match="does not give its weights back"):
+        check_reproduced(shipped, fit_on(data, rows, x, TrainSettings(C=0.5, max_iter=300, use_corpus=False)), "v9")
