@@ -210,7 +210,8 @@ def interval_fields(
 
     Returns:
         ``handle_time_share_<tier>_low/_high``, ``automation_potential_low/_high`` and
-        ``reviewed_hours_share`` (nulls when there is no handle time).
+        ``reviewed_hours_share`` (nulls when there is no handle time): the hours share of rows a
+        review reached (``tier_source`` ``review``), a split topic's inferred rows included.
     """
     params = params or calibration(model_version)
     inputs = topic_inputs(rows)
