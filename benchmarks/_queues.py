@@ -3,11 +3,14 @@
 - **Corpus queues**: two per source of the public multi-source tier corpus
   (``/work/data/tier-corpus/corpus.parquet``, issue 13; rebuilt by its reader, never committed),
   each a random half of the source's intents (so tiers mix, as in a real queue), 300 to 2,500 rows
-  (seeded sample). The model under test is the shipped
-  ``tier-clf-v2``, trained on Banking77 and our seed set only: none of these sources.
+  (seeded sample).
 - **Banking77 queues**: the Banking77 *training* split (CC BY 4.0) cut into 3 queues of 30 random
-  intents each; the model under test is the same head trained **without any Banking77 row**
-  (seed set only, the shipped temperature).
+  intents each.
+
+The model under test is the CURRENT tier model, and a queue is never scored by a head that saw its
+source: a source the model was trained on (Banking77 always, the corpus sources from
+``tier-clf-v3`` on) is scored by a head trained the same way without that source
+(:mod:`benchmarks._heldout`, leave-one-source-out).
 
 Handle times are synthetic and seeded: each intent gets a base time by tier (median 5, 10 and 25
 minutes for informational, personalized and action-led, times a log-normal factor per intent), each
@@ -25,8 +28,10 @@ import numpy as np
 import polars as pl
 
 from benchmarks._common import BANKING77, cached_vectors
+from benchmarks._heldout import ModelUnderTest, model_under_test
+from taxonomy.tiers.corpus import corpus_path
 
-CORPUS = Path(os.environ.get("TIER_CORPUS", "/work/data/tier-corpus/corpus.parquet"))
+CORPUS = Path(os.environ.get("TIER_CORPUS") or corpus_path())  # the file the tier model trains on
 MIN_ROWS, MAX_ROWS = 300, 2500
 BASE_MINUTES = {"informational": 5.0, "personalized": 10.0, "action_led": 25.0}
 
@@ -81,37 +86,23 @@ def _frames() -> list[tuple[str, str, pl.DataFrame]]:
     return out
 
 
-def _heads():
-    from taxonomy.tiers import load_classifier
-    from taxonomy.tiers.head import TrainSettings, fit_head
-    from taxonomy.tiers.train import load_training_data
-
-    shipped = load_classifier()
-    data = load_training_data(use_corpus=False)
-    seed = np.flatnonzero(data.sources == "seed")
-    texts = [data.texts[i] for i in seed]
-    return shipped, (texts, data.tiers[seed]), fit_head, TrainSettings()
-
-
-def load_queues() -> list[Queue]:
-    """Every queue with the vectors (ONNX, the production backend) and the model's probabilities."""
+def load_queues() -> tuple[list[Queue], ModelUnderTest]:
+    """Every queue with the vectors (ONNX, the production backend) and the probabilities of a head
+    that never saw its source (:func:`benchmarks._heldout.model_under_test`), and that model."""
     from taxonomy.embed import get_embedder
 
     embedder = get_embedder("onnx")
-    shipped, (seed_texts, seed_tiers), fit_head, settings = _heads()
-    seed_vectors, _ = cached_vectors(embedder, seed_texts)
-    no_bank = fit_head(seed_texts, seed_tiers, np.asarray(seed_vectors, dtype=np.float64), np.ones(len(seed_texts)), settings)
-    no_bank.temperature = shipped.head.temperature
+    frames = _frames()
+    model = model_under_test({source for _, source, _ in frames})
     queues = []
-    for name, source, frame in _frames():
+    for name, source, frame in frames:
         texts = frame["text"].to_list()
         vectors, _ = cached_vectors(embedder, texts)
-        head = no_bank if source == "banking77" else shipped.head
-        proba = head.proba(texts, np.asarray(vectors, dtype=np.float64))
+        proba = model.head_for(source).proba(texts, np.asarray(vectors, dtype=np.float64))
         tiers, intents = np.array(frame["tier"].to_list()), np.array(frame["intent"].to_list())
         queues.append(Queue(name, source, texts, tiers, intents, handle_times(intents, tiers, name),
                             np.asarray(vectors, dtype=np.float32), proba))
-    return queues
+    return queues, model
 
 
 def topic_rows(queue: Queue) -> pl.DataFrame:

@@ -13,8 +13,14 @@ Monte-Carlo draw ``s``:
    is the topic's handle-time-weighted mean calibrated probability over the rows a person has not
    pinned (a small concentration lets a whole topic land in one tier).
 
-Rows pinned by a person (``tier_source`` ``review`` or ``override``) carry no tier uncertainty.
-Each draw gives hours shares ``(pinned hours + sum_k u_k q_sk) / H`` and a potential
+Rows pinned by a person (``tier_source`` ``review`` or ``override`` with a one-hot tier) carry no
+tier uncertainty. Rows a review *inferred* (the untiered messages of a topic the reviewer split,
+:mod:`taxonomy.review.match`: ``tier_source`` ``review`` with probabilities that are not one-hot)
+are neither pinned nor the model's: per draw, topic ``k``'s inferred hours ``v_k`` are spread as
+``r_sk ~ Dirichlet(SPLIT_SAMPLE * n_k)``, ``n_k`` their hours-weighted mean probabilities (the
+reviewer's mix, as well known as a sample of the ``SPLIT_SAMPLE`` messages the sheet shows per
+topic; no model confusion: a person set that mix).
+Each draw gives hours shares ``(pinned hours + sum_k u_k q_sk + sum_k v_k r_sk) / H`` and a potential
 ``sum_t rate_t share_t``; the 5th and 95th percentiles are the interval, widened if needed to hold
 the published point estimate. The calibration (``C``, both strengths) lives in
 ``models/tier-classifier/uncertainty.json`` per model version, written by
@@ -40,6 +46,8 @@ PINNED_SOURCES = ("review", "override")
 LEVEL = 0.90
 DRAWS = 1000  # 5th/95th percentiles from 50 draws each side; ~3x cheaper than 2000 at the same coverage
 SEED = 14
+SPLIT_SAMPLE = 8  # messages the review sheet shows per topic (taxonomy.review.sheet.MESSAGES_PER_TOPIC)
+ONE_HOT = 1.0 - 1e-9
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,21 @@ class TopicUncertainty:
     open_hours: np.ndarray  # (K,) hours whose tier is the model's
     mean_proba: np.ndarray  # (K, 3) handle-time-weighted mean probabilities of the open rows
     total_hours: float
+    inferred_hours: np.ndarray | None = None  # (K, 3) hours a split review inferred, spread by their probabilities
+
+    def __post_init__(self) -> None:
+        if self.inferred_hours is None:
+            self.inferred_hours = np.zeros((len(self.topic_ids), len(TIERS)))
+
+    def hours(self) -> np.ndarray:
+        """``(K,)`` each topic's hours."""
+        return self.open_hours + self.pinned_hours.sum(axis=1) + self.inferred_hours.sum(axis=1)
+
+    def mix(self) -> np.ndarray:
+        """``(K, 3)`` each topic's expected tier mix (pinned, inferred and the model's open rows)."""
+        hours = self.hours()
+        total = self.open_hours[:, None] * self.mean_proba + self.pinned_hours + self.inferred_hours
+        return np.where(hours[:, None] > 0, total / np.where(hours > 0, hours, 1.0)[:, None], self.mean_proba)
 
 
 def topic_inputs(rows: pl.DataFrame) -> TopicUncertainty:
@@ -88,30 +111,38 @@ def topic_inputs(rows: pl.DataFrame) -> TopicUncertainty:
     """
     frame = rows.filter(pl.col("handle_time_seconds").is_not_null() & pl.col("tier").is_not_null())
     has_p = all(f"p_{t}" in frame.columns for t in TIERS)
-    pinned = pl.col("tier_source").is_in(list(PINNED_SOURCES)).fill_null(False) if "tier_source" in frame.columns \
+    by_person = pl.col("tier_source").is_in(list(PINNED_SOURCES)).fill_null(False) if "tier_source" in frame.columns \
         else pl.lit(False)
-    exprs = [pl.col("handle_time_seconds").cast(pl.Float64).alias("_h"), pinned.alias("_pinned"),
+    soft = (pl.max_horizontal([pl.col(f"p_{t}").cast(pl.Float64) for t in TIERS]) < ONE_HOT).fill_null(False) if has_p \
+        else pl.lit(False)
+    inferred, pinned = by_person & soft, by_person & ~soft
+    exprs = [pl.col("handle_time_seconds").cast(pl.Float64).alias("_h"), pinned.alias("_pinned"), inferred.alias("_inferred"),
              pl.col("topic_id").fill_null("other").cast(pl.String).alias("_topic")]
     for t in TIERS:
         onehot = (pl.col("tier") == t).cast(pl.Float64)
         p = pl.col(f"p_{t}").cast(pl.Float64).fill_null(onehot) if has_p else onehot
         exprs.append(pl.when(pinned).then(onehot).otherwise(p).alias(f"_p_{t}"))
     frame = frame.with_columns(exprs)
+    model = ~pl.col("_pinned") & ~pl.col("_inferred")
     agg = frame.group_by("_topic").agg(
         *[(pl.col("_h") * pl.col(f"_p_{t}")).filter(pl.col("_pinned")).sum().alias(f"_fix_{t}") for t in TIERS],
-        *[(pl.col("_h") * pl.col(f"_p_{t}")).filter(~pl.col("_pinned")).sum().alias(f"_open_{t}") for t in TIERS],
-        pl.col("_h").filter(~pl.col("_pinned")).sum().alias("_open"),
+        *[(pl.col("_h") * pl.col(f"_p_{t}")).filter(pl.col("_inferred")).sum().alias(f"_inf_{t}") for t in TIERS],
+        *[(pl.col("_h") * pl.col(f"_p_{t}")).filter(model).sum().alias(f"_open_{t}") for t in TIERS],
+        pl.col("_h").filter(model).sum().alias("_open"),
     ).sort("_topic")
+
+    def hours(prefix: str) -> np.ndarray:
+        if not agg.height:
+            return np.zeros((0, len(TIERS)))
+        return np.column_stack([agg[f"{prefix}_{t}"].to_numpy() for t in TIERS]).astype(np.float64) / 3600.0
+
     open_hours = agg["_open"].to_numpy().astype(np.float64) / 3600.0
-    open_by_tier = np.column_stack([agg[f"_open_{t}"].to_numpy() for t in TIERS]).astype(np.float64) / 3600.0 \
-        if agg.height else np.zeros((0, 3))
+    open_by_tier = hours("_open")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(open_hours[:, None] > 0, open_by_tier / open_hours[:, None], 1.0 / len(TIERS))
     mean = mean / mean.sum(axis=1, keepdims=True) if len(mean) else mean
-    fixed = np.column_stack([agg[f"_fix_{t}"].to_numpy() for t in TIERS]).astype(np.float64) / 3600.0 \
-        if agg.height else np.zeros((0, 3))
     total = float(frame["_h"].sum()) / 3600.0 if frame.height else 0.0
-    return TopicUncertainty(agg["_topic"].to_list(), fixed, open_hours, mean, total)
+    return TopicUncertainty(agg["_topic"].to_list(), hours("_fix"), open_hours, mean, total, hours("_inf"))
 
 
 def draw_mixes(inputs: TopicUncertainty, params: UncertaintyParams, draws: int = DRAWS, seed: int = SEED) -> np.ndarray:
@@ -139,7 +170,19 @@ def share_draws(inputs: TopicUncertainty, params: UncertaintyParams, draws: int 
         return np.zeros((0, len(TIERS)))
     q = draw_mixes(inputs, params, draws)
     hours = inputs.pinned_hours.sum(axis=0)[None, :] + np.matmul(inputs.open_hours[None, None, :], q)[:, 0, :]
-    return hours / inputs.total_hours
+    return (hours + _inferred_draws(inputs, draws)) / inputs.total_hours
+
+
+def _inferred_draws(inputs: TopicUncertainty, draws: int) -> np.ndarray:
+    """``(draws, 3)`` hours per tier of the rows split reviews inferred (zeros when there are none)."""
+    v = inputs.inferred_hours.sum(axis=1)
+    live = v > 0
+    if not live.any():
+        return np.zeros((draws, len(TIERS)))
+    rng = np.random.default_rng(SEED + 1)
+    n = inputs.inferred_hours[live] / v[live, None]
+    r = _dirichlet(rng, np.broadcast_to(SPLIT_SAMPLE * n, (draws, *n.shape)))
+    return np.matmul(v[live][None, None, :], r)[:, 0, :]
 
 
 def _interval(samples: np.ndarray, point: float | None) -> tuple[float, float]:
@@ -167,7 +210,8 @@ def interval_fields(
 
     Returns:
         ``handle_time_share_<tier>_low/_high``, ``automation_potential_low/_high`` and
-        ``reviewed_hours_share`` (nulls when there is no handle time).
+        ``reviewed_hours_share`` (nulls when there is no handle time): the hours share of rows a
+        review reached (``tier_source`` ``review``), a split topic's inferred rows included.
     """
     params = params or calibration(model_version)
     inputs = topic_inputs(rows)

@@ -16,6 +16,7 @@ def _rows(n: int = 600, topics: int = 12, pinned: int = 0, seed: int = 3) -> pl.
     p = rng.dirichlet([2, 1, 1], size=n)
     tier = np.array(TIERS)[p.argmax(axis=1)]
     source = np.where(np.arange(n) % topics < pinned, "review", "model")
+    p[source == "review"] = np.eye(3)[p[source == "review"].argmax(axis=1)]  # a person's answer is one-hot
     return pl.DataFrame({
         "topic_id": [f"t{i % topics:04d}" for i in range(n)], "tier": tier, "tier_source": source,
         "handle_time_seconds": rng.uniform(60, 1800, n), **{f"p_{t}": p[:, i] for i, t in enumerate(TIERS)},

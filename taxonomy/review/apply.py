@@ -155,9 +155,9 @@ def _proposals(snap: Snapshot) -> dict[str, tuple[str, float, float]]:
     inputs = topic_inputs(rows)
     current = current_tier(rows)
     out = {}
+    all_hours, mixes = inputs.hours(), inputs.mix()
     for k, topic in enumerate(inputs.topic_ids):
-        hours = float(inputs.open_hours[k] + inputs.pinned_hours[k].sum())
-        mix = (inputs.open_hours[k] * inputs.mean_proba[k] + inputs.pinned_hours[k]) / max(hours, 1e-12)
+        hours, mix = float(all_hours[k]), mixes[k]
         lead = TIERS.index(current[topic]) if current.get(topic) in TIERS else int(np.argmax(mix))
         out[topic] = (TIERS[lead], round(float(mix[lead]), 4), hours)
     return out

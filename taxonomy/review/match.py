@@ -9,10 +9,16 @@ A review attaches to what the reviewer saw, not to a topic id (ids shift, merge 
    least half of its conversations were in the reviewed topic. When a current topic is several
    reviewed topics merged, each such row takes the review whose centroid is nearest to it.
 3. **Split** reviews (mixed topics): the messages the reviewer tiered keep their tier; every other
-   row in the review's reach takes the model's most likely tier after re-weighting its probabilities
-   so the topic's mix matches the mix of the tiered messages (a prior shift).
+   row in the review's reach is *inferred* from them: the model's probabilities re-weighted so the
+   topic's mix matches the mix of the tiered messages (a prior shift); the row takes the most
+   likely tier. Tried and measured worse fully reviewed (benchmarks/review_simulation.py, every
+   topic reviewed, 2026-11-30): a vote of the nearest tiered messages (a sub-group the sheet's
+   messages missed follows the wrong neighbour), counting inferred rows by their probabilities
+   instead of their tier, and iterating the shift until the probabilities' mean is the tiered mix.
 
-Rows taken get ``tier_source = "review"``, the tier's probability 1 and the others 0. A review
+Rows taken get ``tier_source = "review"``. A person's answer (a topic's tier, a tiered message) has
+probability 1 for its tier and 0 for the others; an inferred row keeps its inferred probabilities
+(never exactly 0 or 1), which :mod:`taxonomy.uncertainty` reads as reviewed-but-uncertain. A review
 that reaches no row is reported as unmatched (never silently dropped).
 """
 
@@ -25,6 +31,7 @@ from taxonomy.review.state import SPLIT, active
 from taxonomy.schema import TIERS
 
 OVERLAP = 0.5
+INFERRED_FLOOR = 1e-4
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -55,21 +62,24 @@ def _reach(review: dict, ids: dict[str, int], by_topic: dict[str, np.ndarray], c
     return direct, (np.concatenate(topical) if topical else np.zeros(0, dtype=np.int64))
 
 
-def _split_tiers(review_id: str, rows: np.ndarray, df: pl.DataFrame, messages: pl.DataFrame) -> np.ndarray:
-    """Tiers of a split topic's rows: the model's probabilities re-weighted so that the topic's tier
-    mix matches the mix of the messages the reviewer tiered (a prior shift), and the tiered messages
-    themselves keep their tier."""
+def _split_proba(review_id: str, rows: np.ndarray, df: pl.DataFrame, messages: pl.DataFrame) -> np.ndarray:
+    """Tier probabilities of a split topic's rows, ``(len(rows), 3)``: one-hot for the messages the
+    reviewer tiered; for the others, the model's probabilities re-weighted so that the topic's mix
+    matches the tiered messages' mix (a prior shift), floored at :data:`INFERRED_FLOOR` so an
+    inferred row never reads as a person's answer."""
     labelled = messages.filter((pl.col("review_id") == review_id) & pl.col("labelled"))
     given = dict(zip(labelled["conversation_id"].to_list(), labelled["tier"].to_list()))
     proba = np.column_stack([df[f"p_{t}"].fill_null(1.0 / len(TIERS)).to_numpy()[rows] for t in TIERS])
     counts = np.array([sum(v == t for v in given.values()) for t in TIERS], dtype=np.float64)
     share = (counts + 0.1) / (counts.sum() + 0.1 * len(TIERS))
-    weight = share / np.clip(proba.mean(axis=0), 1e-6, None)
-    tiers = np.array(TIERS, dtype=object)[(proba * weight).argmax(axis=1)]
+    out = proba * (share / np.clip(proba.mean(axis=0), 1e-6, None))
+    out = np.clip(out / np.clip(out.sum(axis=1, keepdims=True), 1e-300, None), INFERRED_FLOOR, None)
+    out /= out.sum(axis=1, keepdims=True)
     ids = df["conversation_id"].to_list()
     for j, i in enumerate(rows):
-        tiers[j] = given.get(str(ids[i]), tiers[j])
-    return tiers
+        if str(ids[i]) in given:
+            out[j] = np.eye(len(TIERS))[TIERS.index(given[str(ids[i])])]
+    return out
 
 
 def apply_reviews(
@@ -101,7 +111,7 @@ def apply_reviews(
     current = centroids.filter(pl.col("conversations") > 0)
     cvec = _unit(np.array(current["centroid"].to_list(), dtype=np.float32)) if current.height else np.zeros((0, x.shape[1]))
     cmap = dict(zip(current["topic_id"].to_list(), cvec))
-    tier = np.full(df.height, None, dtype=object)
+    proba = np.full((df.height, len(TIERS)), np.nan)
     direct_hit = np.zeros(df.height, dtype=bool)
     best = np.full(df.height, -np.inf)
     applied, unmatched = 0, []
@@ -120,20 +130,25 @@ def apply_reviews(
         best[direct] = np.inf
         direct_hit[direct] = True
         if review["tier"] == SPLIT:
-            tier[rows] = _split_tiers(review["review_id"], rows, df, messages)
+            proba[rows] = _split_proba(review["review_id"], rows, df, messages)
         else:
-            tier[rows] = review["tier"]
-    return _pin(df, tier), {"applied": applied, "unmatched": unmatched}
+            proba[rows] = np.eye(len(TIERS))[TIERS.index(review["tier"])]
+    return _pin(df, proba), {"applied": applied, "unmatched": unmatched}
 
 
-def _pin(df: pl.DataFrame, tier: np.ndarray) -> pl.DataFrame:
+def _pin(df: pl.DataFrame, proba: np.ndarray) -> pl.DataFrame:
+    hit_np = ~np.isnan(proba).any(axis=1)
+    tier = np.array(TIERS, dtype=object)[np.nan_to_num(proba).argmax(axis=1)]
+    tier[~hit_np] = None
     pinned = pl.Series("_review", tier.tolist(), dtype=pl.String)
-    hit = pinned.is_not_null()
+    hit = pl.Series("_hit", hit_np)
+    confidence = pl.Series("_conf", np.nan_to_num(proba).max(axis=1))
     updates = [
         pl.when(hit).then(pinned).otherwise(pl.col("tier")).alias("tier"),
         pl.when(hit).then(pl.lit("review")).otherwise(pl.col("tier_source")).alias("tier_source"),
-        pl.when(hit).then(pl.lit(1.0)).otherwise(pl.col("tier_confidence")).alias("tier_confidence"),
-        *[pl.when(hit).then((pinned == t).cast(pl.Float64)).otherwise(pl.col(f"p_{t}")).alias(f"p_{t}") for t in TIERS],
+        pl.when(hit).then(confidence).otherwise(pl.col("tier_confidence")).alias("tier_confidence"),
+        *[pl.when(hit).then(pl.Series(f"_p{i}", np.nan_to_num(proba[:, i]))).otherwise(pl.col(f"p_{t}")).alias(f"p_{t}")
+          for i, t in enumerate(TIERS)],
     ]
     return df.with_columns(updates)
 

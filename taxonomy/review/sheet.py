@@ -12,7 +12,7 @@ hours would be pinned once the reviewer got that far.
 How to fill it (also in the sheet's ``how_to`` column of row 1): write ``informational``,
 ``personalized`` or ``action_led`` in ``tier`` (leave it empty to skip a topic), or ``split``
 when the topic mixes tiers, and then give a tier to some of its messages in the messages sheet
-(the topic's other messages then take the model's tier re-weighted to that mix). Do not edit ``topic_id``,
+(the topic's other messages then follow the tiered messages most like them, and that mix). Do not edit ``topic_id``,
 ``customer_id``, ``as_of`` or ``check``.
 """
 
@@ -33,11 +33,11 @@ from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
 from taxonomy.schema import TIERS
 from taxonomy.storage import Store, validate_customer_id
-from taxonomy.uncertainty import topic_inputs, topic_value
+from taxonomy.uncertainty import SPLIT_SAMPLE, topic_inputs, topic_value
 from taxonomy.window import load_window
 
 EXAMPLES = 5
-MESSAGES_PER_TOPIC = 8
+MESSAGES_PER_TOPIC = SPLIT_SAMPLE  # the interval model takes a split topic's mix as known as from this sample
 EXAMPLE_CHARS = 240
 MIXED_BELOW = 0.7  # a topic whose leading tier holds less of it than this reads as mixed
 SHEET_COLUMNS = ["rank", "topic_id", "label", "hours", "hours_share", "cumulative_hours_share", "conversations",
@@ -108,10 +108,10 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
     n_of = dict(zip(counts["topic_id"].to_list(), counts["len"].to_list()))
     current = current_tier(rows)
     records = []
+    all_hours, mixes = inputs.hours(), inputs.mix()
     for k, topic in enumerate(inputs.topic_ids):
-        hours = float(inputs.open_hours[k] + inputs.pinned_hours[k].sum())
+        hours, mix = float(all_hours[k]), mixes[k]
         open_share = inputs.open_hours[k] / hours if hours else 0.0
-        mix = (inputs.open_hours[k] * inputs.mean_proba[k] + inputs.pinned_hours[k]) / hours if hours else inputs.mean_proba[k]
         lead = TIERS.index(current[topic]) if current.get(topic) in TIERS else int(np.argmax(mix))
         mixed = float(mix.max()) < MIXED_BELOW
         records.append({

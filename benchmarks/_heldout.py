@@ -1,0 +1,148 @@
+"""The tier model under test, honestly: the CURRENT artifact and, for every source it was trained
+on, a head trained the same way **without that source** (leave-one-source-out).
+
+A benchmark that scores a queue built from a source the model learned from would measure the model
+on its own training rows. :func:`model_under_test` reads the CURRENT artifact
+(``models/tier-classifier/CURRENT``), its ``config.json`` settings and the training files it
+recorded, reloads the same training data (:func:`taxonomy.tiers.train.load_training_data`, the
+embeddings cached in ``TAXONOMY_CACHE_DIR``), checks that the same code
+(:func:`taxonomy.tiers.train.fit_on`) on all of it gives the artifact's weights back, and refits
+one head per training source without that source. Each held-out head gets its own temperature,
+fitted like the artifact's (:func:`taxonomy.tiers.train.fit_temperature`) but on the
+out-of-source logits of the *other* sources only. A queue from a source the model never saw is
+scored by the shipped head.
+
+The fitted heads are cached (plain arrays, :func:`taxonomy.tiers.train.save_head`) under
+``$TAXONOMY_CACHE_DIR/heldout-heads/<digest>/``, keyed by the artifact's bytes and the training
+files, so a second benchmark in the same session does not refit them (about 40 s a head on 2 cores).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from taxonomy.tiers.head import FittedHead, TrainSettings, sample_weights
+from taxonomy.tiers.train import (
+    DEFAULT_MODELS_DIR,
+    fit_on,
+    fit_temperature,
+    load_head,
+    load_training_data,
+    save_head,
+)
+
+MODEL_NAME = "tier-classifier"
+
+
+@dataclass
+class ModelUnderTest:
+    """The CURRENT tier model and its held-out heads (source -> head trained without it)."""
+
+    version: str
+    head: FittedHead
+    held_out: dict[str, FittedHead]
+    trained_on: list[str]
+
+    def head_for(self, source: str) -> FittedHead:
+        """The head that has never seen ``source``: its held-out head, or the shipped one."""
+        return self.held_out.get(source, self.head)
+
+    def describe(self) -> str:
+        """One sentence for result pages."""
+        return (f"{self.version} (CURRENT), trained on {', '.join(self.trained_on)}; a queue from one of those "
+                "sources is scored by a head trained the same way without that source (leave-one-source-out)")
+
+
+def settings_of(config: dict, version: str) -> TrainSettings:
+    """The artifact's training settings as today's :class:`TrainSettings`.
+
+    Raises:
+        SystemExit: when the artifact was trained with settings today's code does not know
+            (an older model: its held-out heads cannot be rebuilt the same way).
+    """
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    given = config.get("settings", {})
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise SystemExit(f"{version}: trained with settings {unknown} that today's training code does not have; "
+                         "its held-out heads cannot be rebuilt the same way")
+    return TrainSettings(**given)
+
+
+def _cache_dir(version: str, path: Path, files: dict) -> Path:
+    digest = hashlib.sha256()
+    for name in ("config.json", "weights.npz", "vocabulary.json"):
+        digest.update((path / name).read_bytes())
+    digest.update(json.dumps(files, sort_keys=True).encode())
+    root = Path(os.environ.get("TAXONOMY_CACHE_DIR", DEFAULT_MODELS_DIR.parent / ".cache"))
+    return root / "heldout-heads" / f"{version}-{digest.hexdigest()[:16]}"
+
+
+def model_under_test(sources: set[str] | None = None, models_dir: str | None = None) -> ModelUnderTest:
+    """The CURRENT artifact with a held-out head for each of its training sources in ``sources``.
+
+    Args:
+        sources: The queue sources a benchmark will score (None: every training source).
+        models_dir: Folder holding ``tier-classifier/``; default: the project's ``models/``.
+
+    Raises:
+        SystemExit: when the training data on this machine is not what the artifact recorded.
+    """
+    from taxonomy.tiers.model import _embeddings_of, current_version
+
+    root = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    version = current_version(root)
+    path = root / MODEL_NAME / version
+    shipped, config = load_head(path)
+    settings = settings_of(config, version)
+    data = load_training_data(root, use_corpus=settings.use_corpus)
+    recorded = config.get("training_data", {})
+    if data.files != recorded:
+        raise SystemExit(f"{version} was trained on {recorded}, this machine has {data.files}: rebuild the data or retrain")
+    trained_on = sorted(set(data.sources.tolist()))
+    cache = _cache_dir(version, path, recorded)
+    if not all((cache / s / "config.json").exists() for s in trained_on):
+        embeddings = _embeddings_of(data, None)
+        check_reproduced(shipped, fit_on(data, np.arange(len(data.texts)), embeddings, settings), version)
+        for s, head in _fit_held_out(data, embeddings, settings).items():
+            save_head(head, cache / s, {"version": f"{version} without {s}", "held_out_source": s})
+    held_out = {s: load_head(cache / s)[0] for s in trained_on if sources is None or s in sources}
+    return ModelUnderTest(version, shipped, held_out, trained_on)
+
+
+def check_reproduced(shipped: FittedHead, refit: FittedHead, version: str) -> None:
+    """The artifact must be what today's training code makes of its data and settings, or heads
+    trained "the same way without a source" would be another model's.
+
+    Raises:
+        SystemExit: when the refit's vocabulary or weights differ from the artifact's.
+    """
+    same = shipped.features.terms_ == refit.features.terms_ and shipped.coef.shape == refit.coef.shape
+    gap = float(np.abs(shipped.coef - refit.coef).max()) if same else float("inf")
+    if not same or gap > 1e-4 * max(float(np.abs(shipped.coef).max()), 1.0):
+        raise SystemExit(f"{version}: refitting it with today's training code on its data and settings does not give its "
+                         f"weights back (largest difference {gap:.3g}); its held-out heads would be another model's")
+
+
+def _fit_held_out(data, embeddings: np.ndarray, settings: TrainSettings) -> dict[str, FittedHead]:  # noqa: ANN001
+    """One head per training source without it (all of them: each one's temperature needs the others'
+    out-of-source logits), each head's temperature fitted on the other sources' out-of-source logits."""
+    logits = np.zeros((len(data.texts), 3))
+    heads = {}
+    for source in sorted(set(data.sources.tolist())):
+        test = np.flatnonzero(data.sources == source)
+        head = fit_on(data, np.flatnonzero(data.sources != source), embeddings, settings)
+        logits[test] = head.logits([data.texts[i] for i in test], embeddings[test])
+        heads[source] = head
+    for source, head in heads.items():
+        others = data.sources != source
+        weights = sample_weights(data.sources[others], settings.source_power)
+        head.temperature = fit_temperature(logits[others], data.tiers[others], settings.temperatures, weights)
+    return heads

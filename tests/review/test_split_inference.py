@@ -1,0 +1,89 @@
+"""A split topic's untiered messages are inferred from the reviewer's tiered ones (the model's
+probabilities shifted to their mix) and keep an uncertainty of their own in the intervals."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import polars as pl
+
+from taxonomy.review.match import apply_reviews
+from taxonomy.review.state import MESSAGES_SCHEMA, REVIEWS_SCHEMA
+from taxonomy.schema import EMBEDDING_DIM, TIERS
+from taxonomy.uncertainty import interval_fields, topic_inputs
+
+RATES = {"informational": 0.8, "personalized": 0.6, "action_led": 0.35}
+
+
+def _window() -> tuple[pl.DataFrame, np.ndarray]:
+    """One topic: 10 action-led requests the model reads as informational (group A) and 30
+    informational questions (group B), in two clusters of the embedding space."""
+    rng = np.random.default_rng(0)
+    centres = np.zeros((2, EMBEDDING_DIM), dtype=np.float32)
+    centres[0, 0], centres[1, 1] = 1.0, 1.0
+    group = np.array([0] * 10 + [1] * 30)
+    x = centres[group] + 0.05 * rng.standard_normal((40, EMBEDDING_DIM)).astype(np.float32)
+    p = np.where(group[:, None] == 0, [0.90, 0.02, 0.08], [0.95, 0.03, 0.02])
+    ids = [f"c{i:03d}" for i in range(40)]
+    df = pl.DataFrame({
+        "conversation_id": ids, "topic_id": ["t0001"] * 40, "tier": [TIERS[0]] * 40, "tier_source": ["model"] * 40,
+        "tier_confidence": p.max(axis=1), **{f"p_{t}": p[:, i] for i, t in enumerate(TIERS)},
+        "handle_time_seconds": np.where(group == 0, 1500.0, 300.0),
+    })
+    return df, x
+
+
+def _split_review(x: np.ndarray, tiered: dict[int, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    review = pl.DataFrame([{
+        "review_id": "r1", "customer_id": "acme", "as_of": date(2026, 3, 1), "topic_id": "t0001", "label": "t0001",
+        "tier": "split", "reviewer": "me", "reviewed_at": datetime(2026, 3, 1, tzinfo=UTC), "note": None,
+        "proposed_tier": TIERS[0], "proposed_confidence": 0.9, "hours": 5.0, "centroid": x.mean(axis=0),
+        "members": [f"c{i:03d}" for i in range(40)], "superseded_by": None,
+    }], schema=REVIEWS_SCHEMA)
+    messages = pl.DataFrame([{"review_id": "r1", "conversation_id": f"c{i:03d}", "tier": t, "labelled": True, "embedding": x[i]}
+                             for i, t in sorted(tiered.items())], schema=MESSAGES_SCHEMA)
+    return review, messages
+
+
+def _centroids(x: np.ndarray) -> pl.DataFrame:
+    return pl.DataFrame({"topic_id": ["t0001"], "centroid": [x.mean(axis=0).tolist()], "conversations": [40]})
+
+
+def test_tiered_messages_are_one_hot_the_others_inferred_at_the_tiered_mix() -> None:
+    df, x = _window()
+    # The reviewer tiers the messages the sheet showed: one of group A, three of group B.
+    tiered = {0: "action_led", 10: "informational", 20: "informational", 30: "informational"}
+    review, messages = _split_review(x, tiered)
+    pinned, counts = apply_reviews(df, x, _centroids(x), review, messages, threshold=0.9)
+    assert counts == {"applied": 1, "unmatched": []}
+    assert set(pinned["tier_source"]) == {"review"}
+    p = pinned.select([f"p_{t}" for t in TIERS]).to_numpy()
+    person = np.isin(np.arange(40), list(tiered))
+    assert [pinned["tier"][i] for i in tiered] == list(tiered.values())
+    assert np.all(p[person].max(axis=1) == 1.0)  # a person's answers are one-hot
+    assert np.all(p[~person].max(axis=1) < 1.0) and np.all(p[~person].min(axis=1) > 0.0)  # inferred: never certain
+    assert pinned["tier"].to_list() == [TIERS[i] for i in p.argmax(axis=1)]
+    counts = np.array([3.0, 0.0, 1.0])  # tiered: 3 informational, 1 action-led
+    assert np.allclose(p[~person].mean(axis=0), (counts + 0.1) / (counts.sum() + 0.3), atol=0.1)  # the topic's mix follows the tiered one
+
+
+def test_inferred_rows_keep_an_interval_a_whole_topic_review_does_not() -> None:
+    df, x = _window()
+    review, messages = _split_review(x, {0: "action_led", 10: "informational", 20: "informational", 30: "informational"})
+    split, _ = apply_reviews(df, x, _centroids(x), review, messages, threshold=0.9)
+    inputs = topic_inputs(split)
+    assert inputs.open_hours.sum() == 0.0 and inputs.inferred_hours.sum() > 0.0  # reviewed, but inferred
+    assert np.allclose(inputs.hours(), split["handle_time_seconds"].sum() / 3600.0)
+    points = {f"handle_time_share_{t}": float(split.filter(pl.col("tier") == t)["handle_time_seconds"].sum()
+                                             / split["handle_time_seconds"].sum()) for t in TIERS}
+    out = interval_fields(split, RATES, points)
+    assert out["reviewed_hours_share"] == 1.0
+    widths = [out[f"handle_time_share_{t}_high"] - out[f"handle_time_share_{t}_low"] for t in TIERS]
+    assert widths[0] > 0.01 and widths[2] > 0.01
+    for t in TIERS:
+        assert out[f"handle_time_share_{t}_low"] <= points[f"handle_time_share_{t}"] <= out[f"handle_time_share_{t}_high"]
+    whole = review.with_columns(pl.lit("action_led").alias("tier"))
+    confirmed, _ = apply_reviews(df, x, _centroids(x), whole, messages.clear(), threshold=0.9)
+    fixed = interval_fields(confirmed, RATES, {})
+    assert all(fixed[f"handle_time_share_{t}_high"] - fixed[f"handle_time_share_{t}_low"] < 1e-5 for t in TIERS)
