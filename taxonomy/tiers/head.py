@@ -28,6 +28,7 @@ class TrainSettings:
     max_iter: int = 3000
     seed: int = 42
     use_corpus: bool = True  # train on the public tier corpus too (tier-clf-v3 on); v1/v2 did not
+    form_rules: bool = True  # apply TIERS.md's row-level form rules to the mapped labels (tier-clf-v4 on)
     temperatures: tuple[float, ...] = field(default_factory=lambda: tuple(np.round(np.logspace(-1, 1, 121), 4)))
 
 

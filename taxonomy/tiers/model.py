@@ -106,7 +106,7 @@ def _models_dir(models_dir: str | os.PathLike[str] | None) -> Path:
 
 
 def current_version(models_dir: str | os.PathLike[str] | None = None) -> str:
-    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v3``)."""
+    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v4``)."""
     pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
     return pointer.read_text(encoding="utf-8").strip() if pointer.exists() else DEFAULT_VERSION
 
@@ -261,7 +261,7 @@ def train_and_save(
     version = version or current_version(models_dir)
     if settings.use_corpus and not corpus_available():
         raise TaxonomyError(MISSING_REASON, file=str(corpus_path()))
-    data = load_training_data(models_dir, use_corpus=settings.use_corpus)
+    data = load_training_data(models_dir, use_corpus=settings.use_corpus, form_rules=settings.form_rules)
     embeddings = _embeddings_of(data, embed)
     head, loso = train(data, embeddings, settings)
     loco = None

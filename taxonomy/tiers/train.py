@@ -3,7 +3,8 @@
 Data, one *source* per origin: Banking77 tiers (``../shared/data/banking77/train_tiers.csv``,
 CC BY 4.0), our own multi-industry seed set (``models/tier-seed/seed-v2.csv``) and, from
 ``tier-clf-v3`` on, the public tier corpus (:mod:`taxonomy.tiers.corpus`: HWU64, SGD, SNIPS, HINT3,
-MultiDoGO, STAR). Each source gets the same total weight (:func:`~taxonomy.tiers.head.sample_weights`)
+MultiDoGO, STAR). From ``tier-clf-v4`` on, TIERS.md's row-level form rules
+(:mod:`taxonomy.tiers.rules`) correct the intent mappings' tiers. Each source gets the same total weight (:func:`~taxonomy.tiers.head.sample_weights`)
 so that no corpus's topics or labelling habits decide what the head learns.
 
 Model: one multinomial logistic regression over :class:`~taxonomy.tiers.features.FormFeatures`,
@@ -36,11 +37,12 @@ from taxonomy.tiers.head import (  # noqa: F401 - sample_weights re-exported for
     sample_weights,
     softmax,
 )
+from taxonomy.tiers.rules import RULES_KEY, apply_rules, load_rules, rules_sha256
 
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = REPO / "models"
-DEFAULT_VERSION = "tier-clf-v3"
+DEFAULT_VERSION = "tier-clf-v4"
 SEED_FILE = "tier-seed/seed-v2.csv"  # tier-clf-v1 was trained on seed-v1.csv (kept, see its config.json)
 SEED_SOURCE = "seed"
 CORPUS_FILE = "tier-corpus/corpus.parquet"
@@ -59,12 +61,15 @@ class TrainingData:
     groups: np.ndarray
     kinds: np.ndarray
     files: dict[str, str] = field(default_factory=dict)
+    mapped: np.ndarray | None = None  # the tiers as the intent mappings gave them, before the form rules
+    ruled_by: np.ndarray | None = None  # per row, the form rule that changed its tier ("" where none did)
 
     def subset(self, rows: np.ndarray) -> TrainingData:
         """The rows at ``rows`` (indices), in that order."""
         return TrainingData(
             [self.texts[i] for i in rows], self.tiers[rows], self.sources[rows], self.industries[rows],
             self.intents[rows], self.groups[rows], self.kinds[rows], self.files,
+            None if self.mapped is None else self.mapped[rows], None if self.ruled_by is None else self.ruled_by[rows],
         )
 
 
@@ -77,8 +82,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_training_data(models_dir: str | Path | None = None, *, use_corpus: bool = True) -> TrainingData:
-    """Banking77 tiers, the seed set and (``use_corpus``) the tier corpus, in a fixed order.
+def load_training_data(models_dir: str | Path | None = None, *, use_corpus: bool = True, form_rules: bool = True) -> TrainingData:
+    """Banking77 tiers, the seed set and (``use_corpus``) the tier corpus, in a fixed order; with
+    ``form_rules``, TIERS.md's row-level rules (:mod:`taxonomy.tiers.rules`) applied to their tiers.
 
     Raises:
         FileNotFoundError: if a file is missing (a setup problem, not a user error).
@@ -103,10 +109,16 @@ def load_training_data(models_dir: str | Path | None = None, *, use_corpus: bool
         frames.append(corpus.select("text", "tier", "source", "industry", "intent", "group").with_columns(kind=pl.lit("corpus")))
         files[CORPUS_FILE] = corpus_sha256()
     rows = pl.concat([f.select("text", "tier", "source", "industry", "intent", "group", "kind").cast(pl.String) for f in frames])
+    texts, mapped = rows["text"].to_list(), rows["tier"].to_numpy().astype(str)
+    tiers, ruled_by = mapped, np.full(len(mapped), "")
+    if form_rules:
+        tiers, ruled_by = apply_rules(texts, mapped, load_rules())
+        files[RULES_KEY] = rules_sha256()
     return TrainingData(
-        texts=rows["text"].to_list(), tiers=rows["tier"].to_numpy().astype(str), sources=rows["source"].to_numpy().astype(str),
+        texts=texts, tiers=tiers, sources=rows["source"].to_numpy().astype(str),
         industries=rows["industry"].to_numpy().astype(str), intents=rows["intent"].to_numpy().astype(str),
         groups=rows["group"].to_numpy().astype(str), kinds=rows["kind"].to_numpy().astype(str), files=files,
+        mapped=mapped, ruled_by=ruled_by,
     )
 
 

@@ -79,7 +79,10 @@ def test_training_is_reproducible(small_training_set: Path, tmp_path: Path) -> N
     assert loso["banking_held_out_macro_f1"] == loso["per_source"]["banking77"]["macro_f1"]
     assert metrics["banking77_in_domain"]["n"] > 0
     config = json.loads((first / "config.json").read_text())
-    assert set(config["training_data"]) == {"banking77/train_tiers.csv", SEED_FILE, "tier-corpus/corpus.parquet"}
+    assert set(config["training_data"]) == {"banking77/train_tiers.csv", SEED_FILE, "tier-corpus/corpus.parquet",
+                                            "tier-corpus/form-rules.yaml"}
+    assert config["settings"]["form_rules"]
+    assert loso["mean_macro_f1_real_sources_as_mapped"] is not None
     assert sum(config["train_prior"]) == pytest.approx(1.0, abs=1e-5)
 
 
