@@ -73,7 +73,8 @@ def settings_of(config: dict, version: str) -> TrainSettings:
     if unknown:
         raise SystemExit(f"{version}: trained with settings {unknown} that today's training code does not have; "
                          "its held-out heads cannot be rebuilt the same way")
-    return TrainSettings(**given)
+    # Settings added after an artifact was trained are off for it (tier-clf-v3 and older had no form rules).
+    return TrainSettings(**{"form_rules": False, **given})
 
 
 def _cache_dir(version: str, path: Path, files: dict) -> Path:
@@ -102,7 +103,7 @@ def model_under_test(sources: set[str] | None = None, models_dir: str | None = N
     path = root / MODEL_NAME / version
     shipped, config = load_head(path)
     settings = settings_of(config, version)
-    data = load_training_data(root, use_corpus=settings.use_corpus)
+    data = load_training_data(root, use_corpus=settings.use_corpus, form_rules=settings.form_rules)
     recorded = config.get("training_data", {})
     if data.files != recorded:
         raise SystemExit(f"{version} was trained on {recorded}, this machine has {data.files}: rebuild the data or retrain")

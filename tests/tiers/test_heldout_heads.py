@@ -49,7 +49,9 @@ def test_each_held_out_head_never_saw_its_source() -> None:
 
 
 def test_an_artifact_with_settings_todays_code_lacks_is_refused() -> None:
-    assert settings_of({"settings": {"C": 2.0, "use_corpus": False}}, "v9") == TrainSettings(C=2.0, use_corpus=False)
+    # a setting the artifact does not record (added after it was trained) is off for it
+    assert settings_of({"settings": {"C": 2.0, "use_corpus": False}}, "v9") == TrainSettings(C=2.0, use_corpus=False, form_rules=False)
+    assert settings_of({"settings": {"form_rules": True}}, "tier-clf-v4").form_rules
     with pytest.raises(SystemExit, match="banking_weight"):
         settings_of({"settings": {"C": 4.0, "banking_weight": 1.0}}, "tier-clf-v2")
 
