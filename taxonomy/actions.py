@@ -11,14 +11,17 @@ Per topic, by its tier (TIERS.md: the lever each tier needs):
   the customer's hours still to win that sits in the topic.
 
 Each text says the agent hours per month to win. Everything comes from this customer's own
-(redacted) messages of the topic; sentences holding a redaction placeholder or a long number are
-never quoted. Deterministic: ties break alphabetically.
+(redacted) messages of the topic; a quoted request is always a whole sentence or clause of a message
+(never one cut mid-clause), and never holds a redaction placeholder, a long number or a name.
+Deterministic: ties break alphabetically.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+
+from taxonomy.wording import clauses, private_free, sentences, strip_edges, telling, words
 
 MAX_QUESTIONS = 5
 MIN_QUESTIONS = 3
@@ -64,39 +67,12 @@ ACTION_VERBS: tuple[str, ...] = (
     "upgrade", "downgrade", "rebook", "reschedule", "activate", "replace", "exchange", "correct", "remove",
     "add", "transfer", "verify", "order", "reverse", "dispute", "unlock",
 )
-_PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 _LONG_NUMBER_RE = re.compile(r"\d[\d\s-]{3,}")
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
 _SMALL_TALK = frozenset({
     "hi", "hello", "hey", "thanks", "thank", "you", "please", "dear", "support", "team", "regards", "cheers",
     "best", "kind", "good", "morning", "afternoon", "ty", "there", "many", "in", "advance", "help", "asap", "hiya",
 })
-
-
-GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+"
-                          r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
-_CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
-# A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
-# (a person's or place's name) belongs to one end-user: such a sentence never names a topic.
-_PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=\w\s)(?!I\b|I')[A-Z][a-z]+")
-_NUMBER_RE = re.compile(r"\S*\d\S*")
-
-
-def clean_sentence(sentence: str, english: bool = True, cut: bool = False) -> str | None:
-    """A sentence without its greeting and closing, and without one end-user's details (a placeholder,
-    a token with a digit, a capitalised name: in English only, German capitalises every noun): None
-    when it has such a detail, or with ``cut`` the words before the first one (then ending in "...")."""
-    sentence = _CLOSING_RE.sub("", GREETING_RE.sub("", sentence.strip())).strip()
-    personal = _PERSONAL_RE if english else _NUMBER_RE
-    found = [m.start() for m in (_PLACEHOLDER_RE.search(sentence), personal.search(sentence)) if m]
-    if found:
-        if not cut:
-            return None
-        sentence = sentence[: min(found)].rstrip(" ,;:-") + "..."
-    if not sentence.removesuffix("..."):
-        return None
-    return sentence[:1].upper() + sentence[1:]
 
 
 def _words(text: str) -> list[str]:
@@ -105,60 +81,41 @@ def _words(text: str) -> list[str]:
 
 def word_support(texts: list[str]) -> Counter[str]:
     """How many of ``texts`` use each (lower-cased) word."""
-    return Counter(w for t in texts for w in set(_words(t)))
-
-
-def supported_prefix(sentence: str, support: Counter[str], min_count: float, min_telling: int = 2) -> str | None:
-    """``sentence`` up to its first telling word that fewer than ``min_count`` messages of the topic
-    use (a city, a product, a typo: one end-user's detail), without trailing function words; None
-    when fewer than ``min_telling`` telling words are left."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | _SMALL_TALK
-    kept: list[str] = []
-    for token in sentence.split():
-        if any(w not in stop and support[w] < min_count for w in _words(token)):
-            break
-        kept.append(token)
-    while kept and all(w in stop for w in _words(kept[-1])):
-        kept.pop()
-    if len([w for t in kept for w in _words(t) if w not in stop]) < min_telling:
-        return None
-    text = " ".join(kept).rstrip(",;:")
-    return text if len(kept) == len(sentence.split()) else text + "..."
+    return Counter(w for t in texts for w in set(words(t)))
 
 
 def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> str | None:
-    """The first sentence of a message that asks about the topic (a word of ``topic_words``, when
-    given; not small talk), greeting and closing removed, cut before any end-user's detail (a
-    placeholder, a number or reference, a name), shortened."""
-    for raw in _SENTENCE_RE.split(" ".join((text or "").split())):
-        words = _words(raw)
-        if len([w for w in words if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(words)):
+    """The first whole request of a message that asks about the topic (a word of ``topic_words``,
+    when given; not small talk): its sentence, or else its first clause, of at most
+    ``MAX_QUESTION_WORDS`` words, greeting and closing removed, without any end-user's detail (a
+    placeholder, a number or reference, a name; cut back to a whole clause before one, else
+    skipped). Never a sentence cut mid-clause (:mod:`taxonomy.wording`)."""
+    for sentence in sentences(text):
+        ws = _words(sentence)
+        if len([w for w in ws if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(ws)):
             continue
-        sentence = clean_sentence(raw, cut=True)
-        if sentence is None or _LONG_NUMBER_RE.search(sentence):
-            return None
-        parts = sentence.removesuffix("...").split()
-        short = " ".join(parts[:MAX_QUESTION_WORDS]) + ("..." if len(parts) > MAX_QUESTION_WORDS else "")
-        return short[:1].upper() + short[1:]
+        for piece in [sentence] + [c for c in clauses(sentence) if c != sentence]:
+            kept = private_free(strip_edges(piece))
+            if (kept and not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
+                    and len([w for w in _words(kept) if w not in _SMALL_TALK]) >= 3):
+                return kept[:1].upper() + kept[1:]
     return None
 
 
 def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None) -> list[str]:
-    """The topic's distinct request phrasings, most asked first: near-duplicates (word-set Jaccard
-    >= 0.6) are merged into the phrasing seen most often.
+    """The topic's distinct request phrasings, most asked first: near-duplicates (Jaccard >= 0.6 of
+    their telling words) are merged into the phrasing seen most often.
 
-    First only sentences that use a word of the topic's ``keywords`` and whose telling words enough of
-    the topic's messages use (no one end-user's city or typo); when that gives fewer than
-    ``MIN_QUESTIONS`` (a loose topic), the other request sentences fill up, still cut before any
-    personal detail.
+    First only whole requests that use a word of the topic's ``keywords`` and whose telling words
+    enough of the topic's messages use (no one end-user's city or typo: such a sentence is left out,
+    never cut); when that gives fewer than ``MIN_QUESTIONS`` (a loose topic), the other whole requests
+    fill up, still without any personal detail.
     """
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
     floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
-    sentences = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
-    strict = Counter(p for s in sentences if (p := supported_prefix(s.removesuffix("..."), support, floor, 1)))
+    found = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
+    strict = Counter(s for s in found if all(support[w] >= floor for w in telling(s)))
     chosen = _distinct(strict, [], limit)
     if len(chosen) < MIN_QUESTIONS:
         chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
@@ -171,10 +128,10 @@ def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: i
     for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         if len(chosen) >= limit:
             break
-        words = set(_words(sentence)) - _SMALL_TALK
-        if any(len(words & seen) / max(len(words | seen), 1) >= 0.6 for _, seen in chosen):
+        said = set(telling(sentence)) - _SMALL_TALK or set(_words(sentence))
+        if any(len(said & seen) / max(len(said | seen), 1) >= 0.6 for _, seen in chosen):
             continue
-        chosen.append((sentence, words))
+        chosen.append((sentence, said))
     return chosen
 
 
