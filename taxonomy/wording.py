@@ -4,14 +4,15 @@ A CSM reads a topic's name and the questions of its next best action as the cust
 nothing here ever ends mid-clause ("Hasn't my money transfer", "Is my booking..."): the units are
 
 - **sentences** of a message, greeting and closing removed;
-- **clauses** of a sentence (split at commas, semicolons, colons, dashes, "but" / "because"), minus a
+- **clauses** of a sentence (split at commas, semicolons, "but" / "because"), minus a
   leading "and" / "so" / "please" and never a dependent clause on its own ("If I travel abroad");
 - a clause's **request core**: the clause without its request preamble ("How can I exchange
-  currencies with this app?" -> "Exchange currencies with this app"), still the customer's words;
-- **word spans** inside a clause only when they stand alone: they start on a content word, never
-  on an auxiliary, a question word or a pronoun, end on a content word, hold no subject pronoun,
-  and keep the clause's negation ("card hasn't arrived", never "card arrived").
+  currencies with this app?" -> "Exchange currencies with this app"), and its **bare** form without a
+  leading subject or determiner ("My transfer failed" -> "Transfer failed"), still the customer's
+  words, and only when they start on a word a request can start on (never "With a PIN change").
 
+A clause that starts on an auxiliary without being a question ("have since requested a refund")
+leans on another clause and is dropped, so are sentences that are only a closing ("Cheers, Zoe").
 One end-user's details never pass: a unit with a redaction placeholder, a token with a digit or (in
 English) a capitalised name inside the sentence is dropped, or cut back before the preposition that
 introduces the detail when what is left is still a whole clause ("I haven't received a confirmation
@@ -24,20 +25,25 @@ import re
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+"
+GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good morning|good afternoon|good evening|morning|afternoon)\b"
+                         r"(?:\s+(?:there|team|support|guys|all|folks|everyone))*[\s,.!?]*)+"
                          r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
 CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
+_CLOSING_ONLY_RE = re.compile(r"^(?:kind regards|best regards|regards|best|cheers|thanks|thank you|many thanks|ty|"
+                              r"thx|br)\b", re.IGNORECASE)
 PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 # A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
 # (a person's or place's name) belongs to one end-user.
-PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=\w\s)(?!I\b|I')[A-Z][a-z]+")
+PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=[\w,]\s)(?!I\b|I')[A-Z][a-z]+")
 NUMBER_RE = re.compile(r"\S*\d\S*")
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
-_CLAUSE_RE = re.compile(r"\s*(?:[,;:]\s+|\s[-–]\s|\s(?=(?:but|because|cause|although|though|whereas)\s))", re.IGNORECASE)
+# Not at colons and dashes: "Account holder: ..." and "Running shoes - what size?" are no requests alone.
+_CLAUSE_RE = re.compile(r"\s*(?:[,;]\s+|\s(?=(?:but|because|cause|although|though|whereas)\s)"
+                        r"|\s(?=or\s+(?:is|are|do|does|did|can|could|should|will|would|was|has|have|am)\s))", re.IGNORECASE)
 WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]))*", re.UNICODE)
 
-_LEAD = ("please", "pls", "plz", "and", "so", "ok", "okay", "also", "but", "because", "cause", "well", "yes",
-         "hi", "hello", "hey", "um", "oh", "help", "urgent", "again", "then", "now", "just")
+_LEAD = ("please", "pls", "plz", "and", "or", "so", "ok", "okay", "also", "but", "because", "cause", "well", "yes",
+         "hi", "hello", "hey", "um", "oh", "urgent", "again", "then", "now", "just")
 _TRAIL = ("please", "pls", "plz", "thanks", "thank you", "asap", "again", "now", "urgently", "already", "today")
 # A clause starting with one of these depends on another ("If I travel abroad, ..."): never a unit alone.
 _DEPENDENT = frozenset({"if", "when", "while", "whilst", "since", "as", "although", "though", "unless", "after",
@@ -49,14 +55,9 @@ _AUX = frozenset({
     "wouldn't", "shouldn't", "mustn't", "cant", "dont", "doesnt", "didnt", "wont", "isnt", "hasnt", "havent",
     "wasnt", "couldnt", "wouldnt", "im", "ive", "i'm", "i've", "i'd", "i'll", "it's", "there's", "what's",
 })
-_DO_MODAL = frozenset({
-    "do", "does", "did", "can", "could", "will", "would", "should", "shall", "may", "might", "must", "don't",
-    "doesn't", "didn't", "can't", "cannot", "couldn't", "won't", "wouldn't", "shouldn't", "cant", "dont", "doesnt",
-    "didnt", "wont"})
 _QUESTION = frozenset({"how", "why", "what", "when", "where", "which", "who", "whom", "whose"})
 _PRONOUN = frozenset({"i", "you", "we", "he", "she", "they", "me", "us", "him", "her", "them", "it", "u", "ya"})
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "nothing", "nobody"})
-_BARE_NEGATIONS = frozenset({"cant", "dont", "doesnt", "didnt", "wont", "isnt", "hasnt", "havent", "wasnt", "couldnt"})
 # Words a unit may not start or end on when it is cut from a longer clause.
 FUNCTION = frozenset(ENGLISH_STOP_WORDS | _AUX | _PRONOUN | {
     "hi", "hello", "hey", "thanks", "thank", "please", "pls", "plz", "just", "really", "ok", "okay", "yes",
@@ -78,6 +79,26 @@ _PREAMBLES = sorted((
     "i need help", "i want", "i need", "i'd like", "i would like",
 ), key=lambda p: (-len(p.split()), p))
 _PREAMBLE_RE = re.compile(r"^(?:" + "|".join(re.escape(p) for p in _PREAMBLES) + r")\b\s*", re.IGNORECASE)
+_LEADING_SUBJECT = frozenset({"i", "we", "my", "our", "the", "a", "an", "this", "that", "these", "those"})
+# A request core or bare clause never starts on these (a preposition, a determiner, a pronoun, an auxiliary).
+_NO_START = frozenset(_AUX | _PRONOUN | _QUESTION | _DEPENDENT | _LEADING_SUBJECT | {
+    "with", "for", "to", "in", "on", "at", "from", "of", "by", "about", "into", "and", "or", "but", "so", "some",
+    "any", "more", "not", "no", "your", "their", "his", "its", "there", "here", "just", "also", "still"})
+_AMOUNT_RE = re.compile(r"^[£$€¥][\d.,]+\W*$|^[\d.,]+(?:£|€|\$|eur|gbp|usd)\W*$", re.IGNORECASE)
+_SHORT_TERM_RE = re.compile(r"(?=\w{2,3}$)[a-z]*\d[a-z]+|[a-z]+\d")  # "2fa", "4g", "mp3": not a reference
+# Words that go with a detail before them: "8 days", "9 Dec", "2 pounds".
+_DETAIL_TAIL = frozenset({
+    "days", "day", "weeks", "week", "hours", "hour", "minutes", "months", "month", "years", "times", "pounds",
+    "euros", "dollars", "items", "am", "pm", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec", "january", "february", "march", "april", "june", "july", "august", "september",
+    "october", "november", "december"})
+# Verbs whose particle is no preposition ("turn on 2fa", "log in with ..."): a detail after them stays.
+_PHRASAL = frozenset({"turn", "log", "sign", "set", "top", "check", "switch", "opt", "pick", "fill", "cash", "pay",
+                      "back", "hand", "send", "put", "take", "get", "give", "carry", "move", "look", "find"})
+# Words that label a reference ("order #123", "booking XX7B5V"): a request may end on them.
+_ID_LABEL = frozenset({"order", "booking", "reference", "ref", "ticket", "invoice", "account", "card", "number",
+                       "reservation", "confirmation", "transaction", "payment", "parcel", "package", "claim",
+                       "flight", "room", "seat", "item", "product", "code", "case", "request", "workspace", "plan"})
 _PREPOSITION = frozenset({"for", "to", "in", "on", "at", "with", "from", "of", "by", "about", "into", "under",
                           "via", "number", "called", "named", "ref", "reference", "id"})
 
@@ -97,7 +118,7 @@ def sentences(text: str) -> list[str]:
     out = []
     for raw in SENTENCE_RE.split(" ".join((text or "").split())):
         sentence = CLOSING_RE.sub("", GREETING_RE.sub("", raw.strip())).strip()
-        if sentence:
+        if sentence and not _CLOSING_ONLY_RE.match(sentence):
             out.append(sentence)
     return out
 
@@ -117,19 +138,61 @@ def strip_edges(text: str) -> str:
             return text
 
 
+def _is_detail(token: str, i: int, english: bool) -> bool:
+    """A redaction placeholder, a token with a digit (but a short term such as "2fa" or "4g") or an
+    amount, or (English) a capitalised name inside the sentence ("Rome", "Hauptstraße")."""
+    core = token.strip(",;:.!?()\"'")
+    if _SHORT_TERM_RE.fullmatch(core):
+        return False
+    name = english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))
+    return bool(PLACEHOLDER_RE.search(token) or NUMBER_RE.search(token) or _AMOUNT_RE.match(token) or name)
+
+
 def private_free(text: str, english: bool = True) -> str | None:
-    """``text`` when it holds no end-user's detail; else cut back before the preposition that
-    introduces the first detail when what is left still ends a clause; else None."""
-    found = [m.start() for m in (PLACEHOLDER_RE.search(text), (PERSONAL_RE if english else NUMBER_RE).search(text)) if m]
-    if not found:
+    """``text`` without any end-user's detail, or None when no whole request is left.
+
+    A detail goes with the phrase that carries it: after a word that labels it ("stop order #123"
+    -> "stop order", "Is my booking <REF> confirmed" -> "Is my booking confirmed"), an amount alone
+    ("charged $79.20 twice" -> "charged twice"), else with its preposition and determiners ("... email
+    for booking XX7B5V" -> "... email", "my hotel in Rome is booked" -> "my hotel is booked"),
+    except after a phrasal verb ("turn on 2fa"). Any other detail (an object: "My name is Maria")
+    leaves nothing whole.
+    """
+    tokens = text.split()
+    detail = [_is_detail(t, i, english) for i, t in enumerate(tokens)]
+    if not any(detail):
         return text
-    head = text[: min(found)].split()
-    while head and head[-1].lower().strip(",;:") not in _PREPOSITION:
-        head.pop()
-    while head and head[-1].lower().strip(",;:") in _PREPOSITION:
-        head.pop()
-    cut = " ".join(head).rstrip(" ,;:-–")
-    return cut if cut and ends_whole(cut) and len(telling(cut)) >= 2 else None
+    keep = [True] * len(tokens)
+    i = 0
+    while i < len(tokens):
+        if not detail[i]:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and (detail[j] or _bare_word(tokens[j]) in _DETAIL_TAIL):
+            j += 1
+        b = i - 1
+        while b >= 0 and _bare_word(tokens[b]) in _LEADING_SUBJECT | _ID_LABEL:
+            b -= 1
+        if b >= 0 and _bare_word(tokens[b]) in _PREPOSITION and not (b and _bare_word(tokens[b - 1]) in _PHRASAL):
+            start = b
+        elif (i and _bare_word(tokens[i - 1]) in _ID_LABEL) or (_AMOUNT_RE.match(tokens[i]) and j == i + 1):
+            start = i
+        else:
+            return None
+        mark = re.search(r"[?.!,;]+$", tokens[j - 1])
+        for n in range(start, j):
+            keep[n] = False
+        last = next((n for n in range(start - 1, -1, -1) if keep[n]), None)
+        if mark and last is not None:
+            tokens[last] = tokens[last].rstrip(",;:?.!") + mark.group()
+        i = j
+    cut = " ".join(t for t, k in zip(tokens, keep) if k).strip(" ,;:-–")
+    return cut if cut and (keep[-1] or ends_whole(cut) or cut.endswith("?")) and telling(cut) else None
+
+
+def _bare_word(token: str) -> str:
+    return token.lower().strip(",;:.!?#()\"'")
 
 
 def ends_whole(text: str) -> bool:
@@ -142,10 +205,10 @@ def ends_whole(text: str) -> bool:
 def clauses(sentence: str) -> list[str]:
     """The sentence's independent clauses, fillers stripped, dependent clauses dropped."""
     out = []
-    for part in _CLAUSE_RE.split(sentence):
+    for n, part in enumerate(_CLAUSE_RE.split(sentence)):
         part = strip_edges(part)
         first = words(part)[:1]
-        if part and first and first[0] not in _DEPENDENT:
+        if part and first and first[0] not in _DEPENDENT and (not n or first[0] not in _AUX or part.endswith("?")):
             out.append(part[:1].upper() + part[1:])
     return out
 
@@ -153,47 +216,42 @@ def clauses(sentence: str) -> list[str]:
 def request_core(clause: str) -> str | None:
     """The clause without its request preamble ("Can I cancel my order?" -> "Cancel my order"), or
     None when it has none or too little is left."""
-    core = strip_edges(_PREAMBLE_RE.sub("", clause.strip(), count=1)).rstrip("?.! ")
-    if core == clause.rstrip("?.! ") or len(telling(core)) < 2 or words(core)[:1] and words(core)[0] in _AUX | _PRONOUN:
+    core = clause.strip()
+    while (shorter := strip_edges(_PREAMBLE_RE.sub("", core, count=1))) != core:  # "Can you please help me ..."
+        core = shorter
+    core = core.rstrip("?.! ")
+    if core == clause.rstrip("?.! ") or len(telling(core)) < 2 or not _can_start(core):
         return None
     return core[:1].upper() + core[1:]
 
 
-def spans(clause: str, min_words: int, max_words: int) -> dict[str, str]:
-    """Word spans of ``clause`` that stand alone (see the module docstring): lower-cased span ->
-    the span as the customer wrote it."""
-    if any(c.isdigit() for c in clause) or PLACEHOLDER_RE.search(clause):
-        return {}
-    raw = [w.replace("’", "'") for w in WORD_RE.findall(clause)]
-    ws = [w.lower() for w in raw]
-    negated = [i for i, w in enumerate(ws) if w in NEGATIONS or w.endswith("n't") or w in _BARE_NEGATIONS]
-    # In a question inverted with do or a modal ("What does pending payment mean", "How long will
-    # the transfer take") the verb after the subject is bare: no span may start after that auxiliary.
-    inverted = len(ws) if not ws or (ws[0] not in _QUESTION and ws[0] not in _DO_MODAL) else \
-        next((n for n, w in enumerate(ws) if w in _DO_MODAL), len(ws))
-    out: dict[str, str] = {}
-    for i, first in enumerate(ws):
-        if first in FUNCTION or first in _QUESTION:
-            continue
-        for j in range(i + 1, min(len(ws), i + max_words) + 1):
-            span = ws[i:j]
-            if i > inverted or ws[j - 1] in FUNCTION or ws[j - 1] in NEGATIONS or _PRONOUN & set(span):
-                continue
-            if negated and not any(i <= n < j for n in negated):
-                continue
-            if len([w for w in span if w not in FUNCTION]) >= min_words:
-                out.setdefault(" ".join(span), " ".join(raw[i:j]))
-    return out
+def bare(clause: str) -> str | None:
+    """The clause without a leading subject or determiner ("My transfer failed" -> "Transfer
+    failed", "I lost my card" -> "Lost my card"), or None when there is none to drop or what is left
+    cannot start a request (an auxiliary: "Can't get cash")."""
+    ws = clause.split()
+    drop = 0
+    while drop < len(ws) - 1 and ws[drop].lower() in _LEADING_SUBJECT:
+        drop += 1
+    rest = " ".join(ws[drop:]).rstrip("?.! ")
+    if not drop or clause.rstrip().endswith("?") or not _can_start(rest) or len(telling(rest)) < 2:
+        return None
+    return rest[:1].upper() + rest[1:]
+
+
+def _can_start(text: str) -> bool:
+    first = words(text)[:1]
+    return bool(first) and first[0] not in _NO_START
 
 
 def whole_units(text: str, english: bool = True, max_words: int = 9) -> list[str]:
-    """The message's sentences and clauses of at most ``max_words`` words with a telling word, with
+    """The message's sentences and clauses of 2 to ``max_words`` words with a telling word, with
     no end-user's detail (or cut back before it), in order, without repeats."""
     out: list[str] = []
     for sentence in sentences(text):
         pieces = [sentence] + [c for c in clauses(sentence) if c != sentence]
         for piece in pieces:
             kept = private_free(strip_edges(piece), english)
-            if kept and len(kept.split()) <= max_words and telling(kept):
+            if kept and 2 <= len(kept.split()) <= max_words and telling(kept):
                 out.append(kept[:1].upper() + kept[1:])
     return list(dict.fromkeys(out))

@@ -37,7 +37,7 @@ from taxonomy.topics.cluster import (
 from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers, language_name
 from taxonomy.topics.labels import ctfidf_keywords
 from taxonomy.topics.languages import cluster_language
-from taxonomy.topics.names import CENTRAL, Embed, message_name, name_topics
+from taxonomy.topics.names import CENTRAL, Embed, central_name, name_topics
 
 # A matched topic keeps its name while its centroid stays this close to the one it was named at.
 NAME_KEEP = 0.92
@@ -154,7 +154,7 @@ def _labels(
             names[i] = name
     for j, i in enumerate(todo):
         if not embedder_covers(languages[i]):
-            names[i] = f"{message_name(central[j][0], english=False)} ({language_name(languages[i])})"
+            names[i] = f"{central_name(central[j], english=False)} ({language_name(languages[i])})"
     return names, named_at
 
 

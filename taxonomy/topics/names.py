@@ -3,14 +3,14 @@
 Offline, with the packaged embedder (KeyBERT-style candidates, a discriminative choice):
 
 1. **Candidates** (:mod:`taxonomy.wording`): the whole sentences and clauses of the topic's
-   ``CENTRAL`` most central messages of at most ``MAX_NAME_WORDS`` words, and each one's request core
-   ("How can I exchange currencies with this app?" -> "Exchange currencies with this app"), kept
-   only when every telling word is used by at least ``MIN_MESSAGES`` of the topic's messages (a city,
-   a product, a typo belong to one end-user; the sentence is dropped, never cut); plus the
-   ``SPANS`` most telling word spans that stand alone ("Card payment was cancelled"), shared by at
-   least ``MIN_MESSAGES`` messages (share of the topic's messages with the span x share of the span's
-   messages in this topic). Nothing ends mid-clause; no redaction placeholder, no token with a digit
-   and (in English) no capitalised name inside a sentence ever passes.
+   ``CENTRAL`` most central messages of at most ``MAX_NAME_WORDS`` words, each one's request core
+   ("How can I exchange currencies with this app?" -> "Exchange currencies with this app") and its
+   bare form ("My transfer failed" -> "Transfer failed"), kept only when every telling word is used
+   by at least ``MIN_MESSAGES`` of the topic's messages (a city, a product, a typo belong to one
+   end-user: the sentence is dropped, never cut). Nothing ends mid-clause; no redaction placeholder,
+   no token with a digit and (in English) no capitalised name inside a sentence ever passes. A
+   sentence found in the messages of more than ``BOILERPLATE_TOPICS`` topics ("I'm on my phone so
+   sorry for typos") is boilerplate: a candidate only when the topic has nothing else.
 2. **Choice**: every candidate is embedded (all topics in one call) and the name is the candidate
    most likely to point back at its own topic among all of the customer's topics: the largest
    softmax probability of its topic over cosine-to-centroid at temperature ``TEMPERATURE``. A name
@@ -19,9 +19,9 @@ Offline, with the packaged embedder (KeyBERT-style candidates, a discriminative 
 The same input gives the same names (scores rounded, ties to the earlier candidate). Only this
 customer's texts are read (one customer's topics are named from its messages only). With no
 embedder, or no candidate (small topics), the name is the first whole request of the most central
-messages (:func:`message_name`).
+messages (:func:`central_name`).
 
-Cost: one extra embedder pass over at most about ``2 x CENTRAL + SPANS`` short phrases per named
+Cost: one extra embedder pass over a few short phrases per central message of each named
 topic; topics that keep their name from the previous run (:mod:`taxonomy.topics.discover`) are not
 named again. Fidelity and cost are measured in ``benchmarks/topic_names_banking77.py``.
 """
@@ -33,17 +33,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from taxonomy.wording import clauses, ends_whole, private_free, request_core, sentences, spans, telling, whole_units, words
+from taxonomy.wording import bare, clauses, ends_whole, private_free, request_core, sentences, telling, whole_units, words
 
 MIN_WORDS = 2  # telling words in a name: one ("Transfer") is a keyword, not a request
 MAX_NAME_WORDS = 9
-SPAN_WORDS = 5
 MIN_MESSAGES = 2
 CENTRAL = 20
-SPANS = 20
-# Softmax temperature over cosines (tuned on Banking77 training subsets of seeds 10-12, never the
-# benchmark's seeds 0-2): lower picks the most distinctive wording, higher the most typical.
-TEMPERATURE = 0.06
+BOILERPLATE_TOPICS = 3
+# Softmax temperature over cosines (tuned on Banking77 training subsets of seeds 10-12 and 20-22,
+# never the benchmark's seeds 0-2): lower picks the most distinctive wording, higher the most typical.
+TEMPERATURE = 0.04
 NO_TEXT = "(no text)"
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -79,46 +78,35 @@ def message_name(text: str, english: bool = True) -> str:
     return NO_TEXT
 
 
-def _units(texts: list[str], central: list[str]) -> list[str]:
-    """Whole sentences, clauses and request cores of the central messages whose telling words at
-    least ``MIN_MESSAGES`` of the topic's messages use."""
+def _key(text: str) -> str:
+    return " ".join(words(text))
+
+
+def _spread(texts_by_topic: list[list[str]]) -> Counter[str]:
+    """In how many topics each whole unit occurs (boilerplate such as "I'm on my phone so sorry for
+    typos" occurs in many)."""
+    spread: Counter[str] = Counter()
+    for texts in texts_by_topic:
+        spread.update({_key(u) for t in texts for u in whole_units(t, True, MAX_NAME_WORDS)})
+    return spread
+
+
+def _units(texts: list[str], central: list[str], spread: Counter[str]) -> list[str]:
+    """Whole sentences and clauses of the central messages, their request cores and bare forms,
+    whose telling words at least ``MIN_MESSAGES`` of the topic's messages use, boilerplate (a
+    sentence found in more than ``BOILERPLATE_TOPICS`` topics) left out while anything else is left."""
     support = Counter(w for t in texts for w in set(words(t)))
     out: list[str] = []
+    common: list[str] = []
     for text in central[:CENTRAL]:
         for unit in whole_units(text, True, MAX_NAME_WORDS):
             tell = telling(unit)
-            if len(tell) >= MIN_WORDS and all(support[w] >= MIN_MESSAGES for w in tell):
+            if spread[_key(unit)] > BOILERPLATE_TOPICS:
+                common.append(_display(unit))
+            elif len(tell) >= MIN_WORDS and all(support[w] >= MIN_MESSAGES for w in tell):
                 out.append(_display(unit))
-                core = request_core(unit)
-                if core:
-                    out.append(_display(core))
-    return list(dict.fromkeys(out))
-
-
-def _span_shortlists(texts_by_topic: list[list[str]], limit: int) -> list[list[str]]:
-    """Per topic, its most telling standalone spans shared by at least ``MIN_MESSAGES`` messages."""
-    counts: list[Counter[str]] = []
-    shown: dict[str, str] = {}
-    for texts in texts_by_topic:
-        c: Counter[str] = Counter()
-        for text in texts:
-            found: dict[str, str] = {}
-            for sentence in sentences(text):
-                for clause in clauses(sentence):
-                    found.update({k: v for k, v in spans(clause, MIN_WORDS, SPAN_WORDS).items() if k not in found})
-            c.update(found.keys())
-            for k, v in found.items():
-                shown.setdefault(k, v)
-        counts.append(c)
-    overall: Counter[str] = Counter()
-    for c in counts:
-        overall.update(c)
-    out = []
-    for texts, c in zip(texts_by_topic, counts):
-        n = max(len(texts), 1)
-        scored = sorted((-(d / n) * (d / overall[p]), p) for p, d in c.items() if d >= MIN_MESSAGES)
-        out.append([_sentence_case(shown[p]) for _, p in scored[:limit]])
-    return out
+                out.extend(_display(v) for v in (request_core(unit), bare(unit)) if v)
+    return list(dict.fromkeys(out or common))
 
 
 def name_topics(
@@ -128,7 +116,6 @@ def name_topics(
     embed: Embed | None,
     *,
     others: np.ndarray | None = None,
-    spans_per_topic: int = SPANS,
     temperature: float = TEMPERATURE,
 ) -> list[str]:
     """One name per topic.
@@ -141,17 +128,16 @@ def name_topics(
             when nothing better is found).
         embed: Texts -> unit vectors with the model of ``centroids``; None: names from messages only.
         others: Centroids of the customer's other topics (not named now) that names must tell apart.
-        spans_per_topic: Word spans embedded per topic besides the whole requests.
         temperature: Softmax temperature of the choice (see the module docstring).
 
     Returns:
         Names in topic order; the same input gives the same names.
     """
-    names = [_fallback(t) for t in central_texts]
+    names = [central_name(t) for t in central_texts]
     if embed is None or not texts_by_topic:
         return names
-    shortlists = [list(dict.fromkeys(_units(texts, central) + short)) for texts, central, short
-                  in zip(texts_by_topic, central_texts, _span_shortlists(texts_by_topic, spans_per_topic))]
+    spread = _spread(texts_by_topic)
+    shortlists = [_units(texts, central, spread) for texts, central in zip(texts_by_topic, central_texts)]
     phrases = sorted({p for short in shortlists for p in short})
     if not phrases:
         return names
@@ -167,10 +153,11 @@ def name_topics(
     return names
 
 
-def _fallback(central: list[str]) -> str:
-    """The first central message's name that is a whole request (``NO_TEXT`` when none is)."""
+def central_name(central: list[str], english: bool = True) -> str:
+    """The name of the first of the most central messages that holds a whole request (``NO_TEXT``
+    when none does)."""
     for text in central:
-        name = message_name(text)
+        name = message_name(text, english)
         if name != NO_TEXT:
             return name
     return NO_TEXT

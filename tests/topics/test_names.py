@@ -101,7 +101,8 @@ def is_whole(name: str, messages: list[str]) -> bool:
 
 
 def test_message_name_never_cuts_mid_clause() -> None:
-    # A detail in the middle of the only clause: no name from this message (never "Is my booking...").
-    assert message_name("Is my booking <REF> still valid for the trip on Friday?") == NO_TEXT
+    # A detail leaves with the phrase that carries it (never "Is my booking..."); an object leaves nothing.
+    assert message_name("Is my booking <REF> still valid for the trip on Friday?") == "Is my booking still valid for the trip?"
+    assert message_name("My name is Maria Silva") == NO_TEXT
     assert message_name("Hi, I need to change the flight, it is for two passengers. Thanks") == "I need to change the flight"
     assert message_name("If I travel abroad with my family this summer, can I hold euros?") == "Can I hold euros?"
