@@ -84,20 +84,22 @@ def word_support(texts: list[str]) -> Counter[str]:
     return Counter(w for t in texts for w in set(words(t)))
 
 
-def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> str | None:
+def _request_sentence(text: str, topic_words: frozenset[str] = frozenset(), english: bool = True) -> str | None:
     """The first whole request of a message that asks about the topic (a word of ``topic_words``,
     when given; not small talk): its sentence, or else its first clause, of at most
     ``MAX_QUESTION_WORDS`` words, greeting and closing removed, without any end-user's detail (a
     placeholder, a number or reference, a name; cut back to a whole clause before one, else
-    skipped). Never a sentence cut mid-clause (:mod:`taxonomy.wording`)."""
+    skipped; ``english=False``: capitalised words are no names). Never a sentence cut mid-clause
+    (:mod:`taxonomy.wording`)."""
     for sentence in sentences(text):
         ws = _words(sentence)
         if len([w for w in ws if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(ws)):
             continue
         for piece in [sentence] + [c for c in clauses(sentence) if c != sentence]:
-            kept = private_free(strip_edges(piece))
+            kept = private_free(strip_edges(piece), english)
             if (kept and not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
                     and len([w for w in _words(kept) if w not in _SMALL_TALK]) >= 3):
+                kept = kept.rstrip(" .!")  # quoted in a sentence: its own full stop would double up
                 return kept[:1].upper() + kept[1:]
     return None
 
@@ -109,7 +111,8 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     First only whole requests that use a word of the topic's ``keywords`` and whose telling words
     enough of the topic's messages use (no one end-user's city or typo: such a sentence is left out,
     never cut); when that gives fewer than ``MIN_QUESTIONS`` (a loose topic), the other whole requests
-    fill up, still without any personal detail.
+    fill up, still without any personal detail; when none passes the English rules (a German topic
+    capitalises its nouns), the whole requests without placeholders or numbers.
     """
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
@@ -119,6 +122,8 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     chosen = _distinct(strict, [], limit)
     if len(chosen) < MIN_QUESTIONS:
         chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
+    if not chosen:  # German capitalises every noun: with English rules no sentence would pass
+        chosen = _distinct(Counter(s for s in (_request_sentence(t, english=False) for t in texts) if s), [], MIN_QUESTIONS)
     return [s for s, _ in chosen]
 
 
@@ -159,12 +164,13 @@ def checks_needed(texts: list[str]) -> list[str]:
 def main_action(texts: list[str], records: list[str], label: str) -> str:
     """The action to automate: the most used action verb with the main record ("cancel the booking"),
     else the topic's name."""
-    counts = Counter(w for t in texts for w in set(_words(t)) if w in ACTION_VERBS)
+    record = records[0].split(" / ")[0] if records else None
+    # The record's own word is no action on it ("order" in "stop order #123" names the record).
+    counts = Counter(w for t in texts for w in set(_words(t)) if w in ACTION_VERBS and w != record)
     if not counts:
         return label
     verb = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-    record = records[0].split(" / ")[0] if records else None
-    return f"{verb} the {record}" if record and record != verb else verb
+    return f"{verb} the {record}" if record else verb
 
 
 def _hours(hours_to_win: float | None) -> str:

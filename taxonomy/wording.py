@@ -26,7 +26,7 @@ import re
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good morning|good afternoon|good evening|morning|afternoon)\b"
-                         r"(?:\s+(?:there|team|support|guys|all|folks|everyone))*[\s,.!?]*)+"
+                         r"(?:\s+(?:there(?=[\s]*[,.!?])|team|support|guys|all|folks|everyone))*[\s,.!?]*)+"
                          r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
 CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
 _CLOSING_ONLY_RE = re.compile(r"^(?:kind regards|best regards|regards|best|cheers|thanks|thank you|many thanks|ty|"
@@ -59,7 +59,10 @@ _QUESTION = frozenset({"how", "why", "what", "when", "where", "which", "who", "w
 _PRONOUN = frozenset({"i", "you", "we", "he", "she", "they", "me", "us", "him", "her", "them", "it", "u", "ya"})
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "nothing", "nobody"})
 # Words a unit may not start or end on when it is cut from a longer clause.
-FUNCTION = frozenset(ENGLISH_STOP_WORDS | _AUX | _PRONOUN | {
+# Words of scikit-learn's stop list that carry a request ("move my booking", "top up", "money back").
+_REQUEST_WORDS = frozenset({"move", "call", "find", "fill", "give", "show", "take", "put", "see", "keep", "bill",
+                            "amount", "name", "top", "back", "part", "detail", "system", "interest", "fire", "found"})
+FUNCTION = frozenset((ENGLISH_STOP_WORDS - _REQUEST_WORDS) | _AUX | _PRONOUN | {
     "hi", "hello", "hey", "thanks", "thank", "please", "pls", "plz", "just", "really", "ok", "okay", "yes",
     "want", "need", "like", "help", "know", "tell", "get", "got", "trying", "try", "able", "let", "going",
     "wondering", "possible", "wanna", "gonna", "sorry", "urgent", "asap", "today", "yesterday", "guys",
@@ -125,7 +128,9 @@ def sentences(text: str) -> list[str]:
 
 def strip_edges(text: str) -> str:
     """Without leading fillers ("and", "please", "so") and trailing ones ("please", "thanks")."""
-    text = text.strip(" ,;:-–\"'")
+    text = text.strip(" ,;:-–")
+    if text.count('"') % 2:  # an unbalanced quote mark at an edge: the clause split a quotation
+        text = text.strip('"')
     while True:
         low = text.lower()
         lead = next((w for w in _LEAD if low.startswith(w + " ") or low.startswith(w + ",")), None)
@@ -176,7 +181,9 @@ def private_free(text: str, english: bool = True) -> str | None:
             b -= 1
         if b >= 0 and _bare_word(tokens[b]) in _PREPOSITION and not (b and _bare_word(tokens[b - 1]) in _PHRASAL):
             start = b
-        elif (i and _bare_word(tokens[i - 1]) in _ID_LABEL) or (_AMOUNT_RE.match(tokens[i]) and j == i + 1):
+        elif i and _bare_word(tokens[i - 1]) in _ID_LABEL:  # the label stays, unless alone after a comma
+            start = i - 1 if i == 1 or tokens[i - 2].endswith(",") else i
+        elif _AMOUNT_RE.match(tokens[i]) and j == i + 1:
             start = i
         else:
             return None
@@ -187,8 +194,10 @@ def private_free(text: str, english: bool = True) -> str | None:
         if mark and last is not None:
             tokens[last] = tokens[last].rstrip(",;:?.!") + mark.group()
         i = j
-    cut = " ".join(t for t, k in zip(tokens, keep) if k).strip(" ,;:-–")
-    return cut if cut and (keep[-1] or ends_whole(cut) or cut.endswith("?")) and telling(cut) else None
+    raw = " ".join(t for t, k in zip(tokens, keep) if k)
+    cut = raw.strip(" ,;:-–")
+    clause_end = keep[-1] or raw.endswith((",", ";")) or ends_whole(cut) or cut.endswith("?")
+    return cut if cut and clause_end and telling(cut) else None
 
 
 def _bare_word(token: str) -> str:

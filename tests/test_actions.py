@@ -21,36 +21,48 @@ BOOKING = [
 ]
 
 
-# Words a quoted request may leave out of its source sentence: fillers at its edges and the phrase
-# that carried an end-user's detail (its preposition, determiners, the word labelling it).
-DROPPABLE = {"hi", "hello", "dear", "support", "please", "thanks", "for", "to", "in", "on", "at", "the", "a", "my",
-             "booking", "trip", "and", "so"}
+# Words a quoted request may leave out of its source sentence: greetings and fillers, and the phrase
+# that carried an end-user's detail (its preposition, determiners, the word labelling the detail).
+DROPPABLE = {"hi", "hello", "hey", "hiya", "dear", "support", "team", "good", "morning", "afternoon", "please",
+             "thanks", "thank", "you", "ty", "for", "to", "in", "on", "at", "of", "from", "with", "by", "via", "the",
+             "a", "an", "my", "our", "your", "this", "that", "and", "so", "or", "but", "because", "booking", "trip", "order", "flight",
+             "ticket", "reference", "ref", "number", "card", "account", "invoice", "days", "weeks", "hours", "today",
+             "asap", "now", "already", "again", "urgently", "pls", "plz", "years", "year", "months", "month", "minutes",
+             "day", "week", "times", "pounds", "euros", "dollars", "just", "also", "ok", "okay", "well", "um", "oh",
+             "then", "yes", "urgent", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} | {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december"}
+# Words a request core leaves at the start ("Can you help me" book a train ticket).
+PREAMBLE = {"can", "could", "would", "will", "you", "i", "i'd", "me", "help", "how", "do", "like", "want", "need",
+            "is", "it", "possible", "tell", "show", "let", "am", "able", "be", "there", "way", "wanna", "may"}
 
 
 def is_detail(token: str) -> bool:
-    return bool(re.search(r"\d|<[A-Z_]+>", token)) or bool(re.fullmatch(r"[A-Z][a-z]+\W*", token))
+    return bool(re.search(r"\d|<[A-Z_]+>|[£$€]", token)) or bool(re.fullmatch(r"[A-Z][a-zß-ÿ]+\W*", token))
 
 
 def ends_a_clause(quoted: str, messages: list[str]) -> bool:
-    """``quoted`` is one sentence or clause of a message, in order, leaving out only fillers and the
-    phrases that carried an end-user's detail: it starts where its source starts and runs to its
-    end (never stops mid-clause)."""
-    want = [w.lower().strip("?.!,") for w in quoted.split()]
+    """``quoted`` is one sentence or clause of a message, in order, leaving out only greetings,
+    fillers, a request preamble at its start and the phrases that carried an end-user's detail: it
+    runs to the end of its source (never stops mid-clause, never "Is my booking...")."""
+    want = [w.lower().strip("?.!,") for w in quoted.split() if w.strip("?.!,")]
     for message in messages:
-        sentences = re.split(r"(?<=[.?!])\s+", message)
-        for source in sentences + [c for sentence in sentences for c in sentence.split(", ")]:
-            tokens = source.split()
-            got = [(i, t.lower().strip("?.!,")) for i, t in enumerate(tokens)]
+        sentences = re.split(r"(?<=[.?!])\s+|\n+", message)
+        clauses = [c for sentence in sentences for c in re.split(r",\s+|;\s+|\s(?=(?:but|because|or)\s)", sentence)]
+        for source in sentences + clauses:
+            kept = re.split(r"\s+(?:thanks|thank you|cheers|kind regards|best|many thanks)\b", source, flags=re.I)[0]
+            tokens = [t for t in kept.split() if t.strip("?.!,")]
             pos, matched = 0, []
-            for i, w in got:
-                if pos < len(want) and w == want[pos]:
+            for i, t in enumerate(tokens):
+                if pos < len(want) and t.lower().strip("?.!,") == want[pos]:
                     matched.append(i)
                     pos += 1
-            if pos < len(want):
+            if pos < len(want) or not matched:
                 continue
-            left_out = [tokens[i] for i in range(len(tokens)) if i not in matched]
-            if all(is_detail(t) or t.lower().strip("?.!,") in DROPPABLE for t in left_out) and \
-                    (matched[0] == 0 or all(t.lower().strip(",") in DROPPABLE for t in tokens[: matched[0]])):
+            head = tokens[: matched[0]]
+            rest = [t for i, t in enumerate(tokens) if i > matched[0] and i not in matched]
+            if all(is_detail(t) or t.lower().strip("?.!,") in DROPPABLE | PREAMBLE for t in head) and \
+                    all(is_detail(t) or t.lower().strip("?.!,") in DROPPABLE for t in rest):
                 return True
     return False
 

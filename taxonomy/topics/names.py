@@ -7,10 +7,12 @@ Offline, with the packaged embedder (KeyBERT-style candidates, a discriminative 
    ("How can I exchange currencies with this app?" -> "Exchange currencies with this app") and its
    bare form ("My transfer failed" -> "Transfer failed"), kept only when every telling word is used
    by at least ``MIN_MESSAGES`` of the topic's messages (a city, a product, a typo belong to one
-   end-user: the sentence is dropped, never cut). Nothing ends mid-clause; no redaction placeholder,
-   no token with a digit and (in English) no capitalised name inside a sentence ever passes. A
-   sentence found in the messages of more than ``BOILERPLATE_TOPICS`` topics ("I'm on my phone so
-   sorry for typos") is boilerplate: a candidate only when the topic has nothing else.
+   end-user: the sentence is dropped, never cut). Nothing ends mid-clause; an end-user's detail
+   leaves with the phrase that carries it (a placeholder, a reference, an amount, in English a
+   capitalised name: :func:`taxonomy.wording.private_free`). A sentence found in the messages of
+   more than ``BOILERPLATE_TOPICS`` topics ("I'm on my phone so sorry for typos"), one with a single
+   telling word, or one of up to ``LONG_NAME_WORDS`` words is a candidate only when the topic has
+   nothing better.
 2. **Choice**: every candidate is embedded (all topics in one call) and the name is the candidate
    most likely to point back at its own topic among all of the customer's topics: the largest
    softmax probability of its topic over cosine-to-centroid at temperature ``TEMPERATURE``. A name
@@ -37,6 +39,7 @@ from taxonomy.wording import bare, clauses, ends_whole, private_free, request_co
 
 MIN_WORDS = 2  # telling words in a name: one ("Transfer") is a keyword, not a request
 MAX_NAME_WORDS = 9
+LONG_NAME_WORDS = 14  # a longer whole sentence only names a topic that has no shorter request
 MIN_MESSAGES = 2
 CENTRAL = 20
 BOILERPLATE_TOPICS = 3
@@ -93,20 +96,23 @@ def _spread(texts_by_topic: list[list[str]]) -> Counter[str]:
 
 def _units(texts: list[str], central: list[str], spread: Counter[str]) -> list[str]:
     """Whole sentences and clauses of the central messages, their request cores and bare forms,
-    whose telling words at least ``MIN_MESSAGES`` of the topic's messages use, boilerplate (a
-    sentence found in more than ``BOILERPLATE_TOPICS`` topics) left out while anything else is left."""
+    whose telling words at least ``MIN_MESSAGES`` of the topic's messages use; boilerplate (a
+    sentence found in more than ``BOILERPLATE_TOPICS`` topics) and sentences of more than
+    ``MAX_NAME_WORDS`` words (up to ``LONG_NAME_WORDS``) only while nothing else is left."""
     support = Counter(w for t in texts for w in set(words(t)))
-    out: list[str] = []
-    common: list[str] = []
+    # Tiers, best first: a few words with two telling ones; one telling word ("Can you move my
+    # booking?"); a longer sentence (no shorter request in the topic); boilerplate.
+    tiers: tuple[list[str], ...] = ([], [], [], [])
     for text in central[:CENTRAL]:
-        for unit in whole_units(text, True, MAX_NAME_WORDS):
+        for unit in whole_units(text, True, LONG_NAME_WORDS):
             tell = telling(unit)
             if spread[_key(unit)] > BOILERPLATE_TOPICS:
-                common.append(_display(unit))
-            elif len(tell) >= MIN_WORDS and all(support[w] >= MIN_MESSAGES for w in tell):
-                out.append(_display(unit))
-                out.extend(_display(v) for v in (request_core(unit), bare(unit)) if v)
-    return list(dict.fromkeys(out or common))
+                tiers[3].append(_display(unit))
+            elif tell and all(support[w] >= MIN_MESSAGES for w in tell):
+                found = tiers[2] if len(unit.split()) > MAX_NAME_WORDS else tiers[0 if len(tell) >= MIN_WORDS else 1]
+                found.append(_display(unit))
+                found.extend(_display(v) for v in (request_core(unit), bare(unit)) if v)
+    return list(dict.fromkeys(next((tier for tier in tiers if tier), [])))
 
 
 def name_topics(
