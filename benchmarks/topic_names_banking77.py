@@ -188,8 +188,8 @@ def _markdown(info: dict[str, Any], runs: list[dict[str, Any]], args: argparse.N
         + "\n\nCeilings the topics and the model set: purity (conversations in their topic's majority intent), "
         "the names' conversation-level top-1 (a conversation counts when the name retrieves its own intent: "
         "bounded by purity), and each single message retrieving its own intent name:\n\n" + ceilings
-        + f"\n\nCost of naming ({runs[0]['rows']:,} rows, embeddings precomputed; naming embeds the whole requests of "
-        f"up to {CENTRAL} central messages and up to 20 word spans per topic):\n\n" + timing
+        + f"\n\nCost of naming ({runs[0]['rows']:,} rows, embeddings precomputed; naming embeds the whole sentences and "
+        f"clauses of up to {CENTRAL} central messages per topic, with their request cores and bare forms):\n\n" + timing
         + "\n\nFirst names of seed 0:\n\n" + examples + "\n\n" + attribution + "\n"
     )
 
