@@ -13,10 +13,12 @@ nothing here ever ends mid-clause ("Hasn't my money transfer", "Is my booking...
 
 A clause that starts on an auxiliary without being a question ("have since requested a refund")
 leans on another clause and is dropped, so are sentences that are only a closing ("Cheers, Zoe").
-One end-user's details never pass: a unit with a redaction placeholder, a token with a digit or (in
-English) a capitalised name inside the sentence is dropped, or cut back before the preposition that
-introduces the detail when what is left is still a whole clause ("I haven't received a confirmation
-email for booking XX7B5V" -> "I haven't received a confirmation email").
+One end-user's details never pass (a redaction placeholder, a token with a digit, an amount, in
+English a capitalised name inside the sentence): each leaves with the phrase that carries it ("I
+haven't received a confirmation email for booking XX7B5V" -> "I haven't received a confirmation
+email", "Is my booking <REF> confirmed?" -> "Is my booking confirmed?"), or the unit is dropped when
+no whole request is left (:func:`private_free`). Long sentences, run-ons and customers' typos stay as
+they were written: nothing here rewrites a request, it only chooses whole ones.
 """
 
 from __future__ import annotations
