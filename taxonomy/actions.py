@@ -3,7 +3,8 @@
 Per topic, by its tier (TIERS.md: the lever each tier needs):
 
 - ``informational``: the questions help-centre content must answer: the topic's distinct request
-  phrasings (first telling sentence of each message, near-duplicates merged, most asked first, 3-5);
+  phrasings (first whole request of each message, near-duplicates merged, most asked first, up to
+  5, fewer when the topic is asked in fewer ways);
 - ``personalized``: the records the assistant must read (order, refund, booking, balance...: the
   record words the requests use, most mentioned first) and the questions it must answer from them;
 - ``action_led``: the action (the request's main verb and record, e.g. "cancel the booking"), the
@@ -111,8 +112,10 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     First only whole requests that use a word of the topic's ``keywords`` and whose telling words
     enough of the topic's messages use (no one end-user's city or typo: such a sentence is left out,
     never cut); when that gives fewer than ``MIN_QUESTIONS`` (a loose topic), the other whole requests
-    fill up, still without any personal detail; when none passes the English rules (a German topic
-    capitalises its nouns), the whole requests without placeholders or numbers.
+    with a keyword's word fill up (a topic asked in one way quotes one request, not the small talk
+    around it); any whole request only when none uses a keyword; still without any personal detail.
+    When none passes the English rules (German capitalises its nouns), the whole requests without
+    placeholders or numbers.
     """
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
@@ -120,7 +123,9 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     found = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
     strict = Counter(s for s in found if all(support[w] >= floor for w in telling(s)))
     chosen = _distinct(strict, [], limit)
-    if len(chosen) < MIN_QUESTIONS:
+    if len(chosen) < MIN_QUESTIONS:  # the topic's words, never the small talk ("My colleague told me...")
+        chosen = _distinct(Counter(found), chosen, MIN_QUESTIONS)
+    if not chosen:  # a topic none of whose requests uses its keywords: its requests as they are
         chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
     if not chosen:  # German capitalises every noun: with English rules no sentence would pass
         chosen = _distinct(Counter(s for s in (_request_sentence(t, english=False) for t in texts) if s), [], MIN_QUESTIONS)

@@ -48,7 +48,8 @@ def ends_a_clause(quoted: str, messages: list[str]) -> bool:
     want = [w.lower().strip("?.!,") for w in quoted.split() if w.strip("?.!,")]
     for message in messages:
         sentences = re.split(r"(?<=[.?!])\s+|\n+", message)
-        clauses = [c for sentence in sentences for c in re.split(r",\s+|;\s+|\s(?=(?:but|because|or)\s)", sentence)]
+        clauses = [c for sentence in sentences for c in re.split(
+            r",\s+|;\s+|\s(?=(?:but|because)\s)|\s(?=or\s+(?:is|are|do|does|can|will|would|should)\s)", sentence)]
         for source in sentences + clauses:
             kept = re.split(r"\s+(?:thanks|thank you|cheers|kind regards|best|many thanks)\b", source, flags=re.I)[0]
             tokens = [t for t in kept.split() if t.strip("?.!,")]
