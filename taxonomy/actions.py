@@ -3,7 +3,8 @@
 Per topic, by its tier (TIERS.md: the lever each tier needs):
 
 - ``informational``: the questions help-centre content must answer: the topic's distinct request
-  phrasings (first telling sentence of each message, near-duplicates merged, most asked first, 3-5);
+  phrasings (first whole request of each message, near-duplicates merged, most asked first, up to
+  5, fewer when the topic is asked in fewer ways);
 - ``personalized``: the records the assistant must read (order, refund, booking, balance...: the
   record words the requests use, most mentioned first) and the questions it must answer from them;
 - ``action_led``: the action (the request's main verb and record, e.g. "cancel the booking"), the
@@ -11,14 +12,17 @@ Per topic, by its tier (TIERS.md: the lever each tier needs):
   the customer's hours still to win that sits in the topic.
 
 Each text says the agent hours per month to win. Everything comes from this customer's own
-(redacted) messages of the topic; sentences holding a redaction placeholder or a long number are
-never quoted. Deterministic: ties break alphabetically.
+(redacted) messages of the topic; a quoted request is always a whole sentence or clause of a message
+(never one cut mid-clause), and never holds a redaction placeholder, a long number or a name.
+Deterministic: ties break alphabetically.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+
+from taxonomy.wording import clauses, private_free, sentences, strip_edges, telling, words
 
 MAX_QUESTIONS = 5
 MIN_QUESTIONS = 3
@@ -64,39 +68,12 @@ ACTION_VERBS: tuple[str, ...] = (
     "upgrade", "downgrade", "rebook", "reschedule", "activate", "replace", "exchange", "correct", "remove",
     "add", "transfer", "verify", "order", "reverse", "dispute", "unlock",
 )
-_PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 _LONG_NUMBER_RE = re.compile(r"\d[\d\s-]{3,}")
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
 _SMALL_TALK = frozenset({
     "hi", "hello", "hey", "thanks", "thank", "you", "please", "dear", "support", "team", "regards", "cheers",
     "best", "kind", "good", "morning", "afternoon", "ty", "there", "many", "in", "advance", "help", "asap", "hiya",
 })
-
-
-GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good|morning|afternoon|support|team|there|guys)\b[\s,.!?]*)+"
-                          r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
-_CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
-# A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
-# (a person's or place's name) belongs to one end-user: such a sentence never names a topic.
-_PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=\w\s)(?!I\b|I')[A-Z][a-z]+")
-_NUMBER_RE = re.compile(r"\S*\d\S*")
-
-
-def clean_sentence(sentence: str, english: bool = True, cut: bool = False) -> str | None:
-    """A sentence without its greeting and closing, and without one end-user's details (a placeholder,
-    a token with a digit, a capitalised name: in English only, German capitalises every noun): None
-    when it has such a detail, or with ``cut`` the words before the first one (then ending in "...")."""
-    sentence = _CLOSING_RE.sub("", GREETING_RE.sub("", sentence.strip())).strip()
-    personal = _PERSONAL_RE if english else _NUMBER_RE
-    found = [m.start() for m in (_PLACEHOLDER_RE.search(sentence), personal.search(sentence)) if m]
-    if found:
-        if not cut:
-            return None
-        sentence = sentence[: min(found)].rstrip(" ,;:-") + "..."
-    if not sentence.removesuffix("..."):
-        return None
-    return sentence[:1].upper() + sentence[1:]
 
 
 def _words(text: str) -> list[str]:
@@ -105,63 +82,53 @@ def _words(text: str) -> list[str]:
 
 def word_support(texts: list[str]) -> Counter[str]:
     """How many of ``texts`` use each (lower-cased) word."""
-    return Counter(w for t in texts for w in set(_words(t)))
+    return Counter(w for t in texts for w in set(words(t)))
 
 
-def supported_prefix(sentence: str, support: Counter[str], min_count: float, min_telling: int = 2) -> str | None:
-    """``sentence`` up to its first telling word that fewer than ``min_count`` messages of the topic
-    use (a city, a product, a typo: one end-user's detail), without trailing function words; None
-    when fewer than ``min_telling`` telling words are left."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | _SMALL_TALK
-    kept: list[str] = []
-    for token in sentence.split():
-        if any(w not in stop and support[w] < min_count for w in _words(token)):
-            break
-        kept.append(token)
-    while kept and all(w in stop for w in _words(kept[-1])):
-        kept.pop()
-    if len([w for t in kept for w in _words(t) if w not in stop]) < min_telling:
-        return None
-    text = " ".join(kept).rstrip(",;:")
-    return text if len(kept) == len(sentence.split()) else text + "..."
-
-
-def _request_sentence(text: str, topic_words: frozenset[str] = frozenset()) -> str | None:
-    """The first sentence of a message that asks about the topic (a word of ``topic_words``, when
-    given; not small talk), greeting and closing removed, cut before any end-user's detail (a
-    placeholder, a number or reference, a name), shortened."""
-    for raw in _SENTENCE_RE.split(" ".join((text or "").split())):
-        words = _words(raw)
-        if len([w for w in words if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(words)):
+def _request_sentence(text: str, topic_words: frozenset[str] = frozenset(), english: bool = True) -> str | None:
+    """The first whole request of a message that asks about the topic (a word of ``topic_words``,
+    when given; not small talk): its sentence, or else its first clause, of at most
+    ``MAX_QUESTION_WORDS`` words, greeting and closing removed, without any end-user's detail (a
+    placeholder, a number or reference, a name; cut back to a whole clause before one, else
+    skipped; ``english=False``: capitalised words are no names). Never a sentence cut mid-clause
+    (:mod:`taxonomy.wording`)."""
+    for sentence in sentences(text):
+        ws = _words(sentence)
+        if len([w for w in ws if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(ws)):
             continue
-        sentence = clean_sentence(raw, cut=True)
-        if sentence is None or _LONG_NUMBER_RE.search(sentence):
-            return None
-        parts = sentence.removesuffix("...").split()
-        short = " ".join(parts[:MAX_QUESTION_WORDS]) + ("..." if len(parts) > MAX_QUESTION_WORDS else "")
-        return short[:1].upper() + short[1:]
+        for piece in [sentence] + [c for c in clauses(sentence) if c != sentence]:
+            kept = private_free(strip_edges(piece), english)
+            if (kept and not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
+                    and len([w for w in _words(kept) if w not in _SMALL_TALK]) >= 3):
+                kept = kept.rstrip(" .!")  # quoted in a sentence: its own full stop would double up
+                return kept[:1].upper() + kept[1:]
     return None
 
 
 def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None) -> list[str]:
-    """The topic's distinct request phrasings, most asked first: near-duplicates (word-set Jaccard
-    >= 0.6) are merged into the phrasing seen most often.
+    """The topic's distinct request phrasings, most asked first: near-duplicates (Jaccard >= 0.6 of
+    their telling words) are merged into the phrasing seen most often.
 
-    First only sentences that use a word of the topic's ``keywords`` and whose telling words enough of
-    the topic's messages use (no one end-user's city or typo); when that gives fewer than
-    ``MIN_QUESTIONS`` (a loose topic), the other request sentences fill up, still cut before any
-    personal detail.
+    First only whole requests that use a word of the topic's ``keywords`` and whose telling words
+    enough of the topic's messages use (no one end-user's city or typo: such a sentence is left out,
+    never cut); when that gives fewer than ``MIN_QUESTIONS`` (a loose topic), the other whole requests
+    with a keyword's word fill up (a topic asked in one way quotes one request, not the small talk
+    around it); any whole request only when none uses a keyword; still without any personal detail.
+    When none passes the English rules (German capitalises its nouns), the whole requests without
+    placeholders or numbers.
     """
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
     floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
-    sentences = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
-    strict = Counter(p for s in sentences if (p := supported_prefix(s.removesuffix("..."), support, floor, 1)))
+    found = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
+    strict = Counter(s for s in found if all(support[w] >= floor for w in telling(s)))
     chosen = _distinct(strict, [], limit)
-    if len(chosen) < MIN_QUESTIONS:
+    if len(chosen) < MIN_QUESTIONS:  # the topic's words, never the small talk ("My colleague told me...")
+        chosen = _distinct(Counter(found), chosen, MIN_QUESTIONS)
+    if not chosen:  # a topic none of whose requests uses its keywords: its requests as they are
         chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
+    if not chosen:  # German capitalises every noun: with English rules no sentence would pass
+        chosen = _distinct(Counter(s for s in (_request_sentence(t, english=False) for t in texts) if s), [], MIN_QUESTIONS)
     return [s for s, _ in chosen]
 
 
@@ -171,10 +138,10 @@ def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: i
     for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         if len(chosen) >= limit:
             break
-        words = set(_words(sentence)) - _SMALL_TALK
-        if any(len(words & seen) / max(len(words | seen), 1) >= 0.6 for _, seen in chosen):
+        said = set(telling(sentence)) - _SMALL_TALK or set(_words(sentence))
+        if any(len(said & seen) / max(len(said | seen), 1) >= 0.6 for _, seen in chosen):
             continue
-        chosen.append((sentence, words))
+        chosen.append((sentence, said))
     return chosen
 
 
@@ -202,12 +169,13 @@ def checks_needed(texts: list[str]) -> list[str]:
 def main_action(texts: list[str], records: list[str], label: str) -> str:
     """The action to automate: the most used action verb with the main record ("cancel the booking"),
     else the topic's name."""
-    counts = Counter(w for t in texts for w in set(_words(t)) if w in ACTION_VERBS)
+    record = records[0].split(" / ")[0] if records else None
+    # The record's own word is no action on it ("order" in "stop order #123" names the record).
+    counts = Counter(w for t in texts for w in set(_words(t)) if w in ACTION_VERBS and w != record)
     if not counts:
         return label
     verb = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-    record = records[0].split(" / ")[0] if records else None
-    return f"{verb} the {record}" if record and record != verb else verb
+    return f"{verb} the {record}" if record else verb
 
 
 def _hours(hours_to_win: float | None) -> str:

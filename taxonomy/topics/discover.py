@@ -37,7 +37,7 @@ from taxonomy.topics.cluster import (
 from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers, language_name
 from taxonomy.topics.labels import ctfidf_keywords
 from taxonomy.topics.languages import cluster_language
-from taxonomy.topics.names import Embed, message_name, name_topics
+from taxonomy.topics.names import CENTRAL, Embed, central_name, name_topics
 
 # A matched topic keeps its name while its centroid stays this close to the one it was named at.
 NAME_KEEP = 0.92
@@ -116,11 +116,11 @@ def _match_by_language(
     return _issue_new_ids(ids, prev)
 
 
-def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray) -> np.ndarray:
-    """Up to N_EXAMPLES of ``members`` (canonical row numbers) closest to the centroid (ties: first
+def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray, n: int = N_EXAMPLES) -> np.ndarray:
+    """Up to ``n`` of ``members`` (canonical row numbers) closest to the centroid (ties: first
     row, i.e. lowest conversation id)."""
     sims = np.round(x[members] @ centroid, 6)
-    return members[np.lexsort((members, -sims))[:N_EXAMPLES]]
+    return members[np.lexsort((members, -sims))[:n]]
 
 
 def _labels(
@@ -143,7 +143,7 @@ def _labels(
             names[i], named_at[i] = old[0], old[1]
         else:
             todo.append(i)
-    central = [[texts[r] for r in _examples(x, np.flatnonzero(labels == clusters[i]), centroids[i])] for i in todo]
+    central = [[texts[r] for r in _examples(x, np.flatnonzero(labels == clusters[i]), centroids[i], CENTRAL)] for i in todo]
     english = [j for j, i in enumerate(todo) if embedder_covers(languages[i])]
     if english:
         rows = [todo[j] for j in english]
@@ -154,7 +154,7 @@ def _labels(
             names[i] = name
     for j, i in enumerate(todo):
         if not embedder_covers(languages[i]):
-            names[i] = f"{message_name(central[j][0], english=False)} ({language_name(languages[i])})"
+            names[i] = f"{central_name(central[j], english=False)} ({language_name(languages[i])})"
     return names, named_at
 
 

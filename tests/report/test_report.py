@@ -505,9 +505,15 @@ def test_bundled_sample_end_to_end(browser, tmp_path: Path) -> None:  # noqa: AN
     assert sorted(re.findall(r'<tr data-customer="([^"]+)"', portfolio)) == sorted(result.customers)
     # Issue 16: the sample's next best actions name concrete questions, records or checks (structure,
     # not wording), the travel customer's foreign conversations are flagged on its page.
+    from tests.test_actions import ends_a_clause
+
     for cid in result.customers:
         topics = pl.read_parquet(tmp_path / "topics" / f"as_of={result.as_of}" / f"customer_id={cid}" / "part-0.parquet")
+        conversations = pl.read_parquet(tmp_path / "conversations" / f"as_of={result.as_of}" / f"customer_id={cid}" / "part-0.parquet")
+        texts = dict(conversations.group_by("topic_id").agg("text").iter_rows())
         for t in topics.filter(pl.col("conversations") >= 5).iter_rows(named=True):
+            # Every quoted request is a whole sentence or clause of the topic's messages, never clipped.
+            assert all("..." not in q and ends_a_clause(q, texts[t["topic_id"]]) for q in t["nba_questions"]), t["nba_questions"]
             assert t["next_best_action"]
             assert ("agent hours/month" in t["next_best_action"]) == (t["hours_to_win"] is not None)
             if t["tier"] == "informational":

@@ -1,0 +1,115 @@
+"""Next best actions quote whole requests (issue 16): every quoted question is a whole sentence or
+clause of one of the topic's messages, never one cut mid-clause, never with an end-user's detail."""
+
+from __future__ import annotations
+
+import re
+
+from taxonomy.actions import distinct_questions, topic_actions
+from taxonomy.wording import bare, clauses, private_free, request_core, sentences, whole_units
+
+BOOKING = [
+    "Is my booking <REF> confirmed for the trip to Lisbon on Friday?",
+    "Hi, I haven't received a confirmation email for booking XX7B5V. Thanks, Maria",
+    "I haven't received the confirmation email for my booking yet",
+    "Can you check if my booking is confirmed? I paid yesterday and the app shows nothing at all "
+    "under my trips, which is really worrying because we fly very soon",
+    "Where is my booking confirmation?",
+    "My booking is not showing in the app, can you resend the confirmation email please",
+    "Why haven't I got a booking confirmation?",
+    "Is my booking confirmed?",
+]
+
+
+# Words a quoted request may leave out of its source sentence: greetings and fillers, and the phrase
+# that carried an end-user's detail (its preposition, determiners, the word labelling the detail).
+DROPPABLE = {"hi", "hello", "hey", "hiya", "dear", "support", "team", "good", "morning", "afternoon", "please",
+             "thanks", "thank", "you", "ty", "for", "to", "in", "on", "at", "of", "from", "with", "by", "via", "the",
+             "a", "an", "my", "our", "your", "this", "that", "and", "so", "or", "but", "because", "booking", "trip", "order", "flight",
+             "ticket", "reference", "ref", "number", "card", "account", "invoice", "days", "weeks", "hours", "today",
+             "asap", "now", "already", "again", "urgently", "pls", "plz", "years", "year", "months", "month", "minutes",
+             "day", "week", "times", "pounds", "euros", "dollars", "just", "also", "ok", "okay", "well", "um", "oh",
+             "then", "yes", "urgent", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} | {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december"}
+# Words a request core leaves at the start ("Can you help me" book a train ticket).
+PREAMBLE = {"can", "could", "would", "will", "you", "i", "i'd", "me", "help", "how", "do", "like", "want", "need",
+            "is", "it", "possible", "tell", "show", "let", "am", "able", "be", "there", "way", "wanna", "may"}
+
+
+def is_detail(token: str) -> bool:
+    return bool(re.search(r"\d|<[A-Z_]+>|[£$€]", token)) or bool(re.fullmatch(r"[A-Z][a-zß-ÿ]+\W*", token))
+
+
+def ends_a_clause(quoted: str, messages: list[str]) -> bool:
+    """``quoted`` is one sentence or clause of a message, in order, leaving out only greetings,
+    fillers, a request preamble at its start and the phrases that carried an end-user's detail: it
+    runs to the end of its source (never stops mid-clause, never "Is my booking...")."""
+    want = [w.lower().strip("?.!,") for w in quoted.split() if w.strip("?.!,")]
+    for message in messages:
+        sentences = re.split(r"(?<=[.?!])\s+|\n+", message)
+        clauses = [c for sentence in sentences for c in re.split(
+            r",\s+|;\s+|\s(?=(?:but|because)\s)|\s(?=or\s+(?:is|are|do|does|can|will|would|should)\s)", sentence)]
+        for source in sentences + clauses:
+            kept = re.split(r"\s+(?:thanks|thank you|cheers|kind regards|best|many thanks)\b", source, flags=re.I)[0]
+            tokens = [t for t in kept.split() if t.strip("?.!,")]
+            pos, matched = 0, []
+            for i, t in enumerate(tokens):
+                if pos < len(want) and t.lower().strip("?.!,") == want[pos]:
+                    matched.append(i)
+                    pos += 1
+            if pos < len(want) or not matched:
+                continue
+            head = tokens[: matched[0]]
+            rest = [t for i, t in enumerate(tokens) if i > matched[0] and i not in matched]
+            if all(is_detail(t) or t.lower().strip("?.!,") in DROPPABLE | PREAMBLE for t in head) and \
+                    all(is_detail(t) or t.lower().strip("?.!,") in DROPPABLE for t in rest):
+                return True
+    return False
+
+
+def test_quoted_questions_are_whole_requests() -> None:
+    questions = distinct_questions(BOOKING * 2, keywords=["booking", "confirmation", "confirmed"])
+    assert 3 <= len(questions) <= 5
+    for q in questions:
+        assert "..." not in q and "<" not in q and not re.search(r"\d", q), q
+        assert "Lisbon" not in q and "Maria" not in q
+        assert ends_a_clause(q, BOOKING), q
+        assert len(q.split()) <= 16
+
+
+def test_the_action_text_quotes_only_whole_requests() -> None:
+    for tier in ("informational", "personalized"):
+        result = topic_actions(tier, "Booking confirmation", BOOKING * 2, 3.0, 0.1, ["booking", "confirmation"])
+        quoted = re.findall(r'"([^"]+)"', str(result["next_best_action"]))[1:]  # the first is the name
+        assert quoted == result["nba_questions"] and quoted
+        assert all(ends_a_clause(q, BOOKING) for q in quoted)
+
+
+def test_a_detail_leaves_with_its_phrase_or_drops_the_sentence() -> None:
+    assert private_free("I haven't received a confirmation email for booking XX7B5V") == \
+        "I haven't received a confirmation email"
+    assert private_free("Is my booking <REF> confirmed?") == "Is my booking confirmed?"
+    assert private_free("Can you check if my hotel in Rome is booked?") == "Can you check if my hotel is booked?"
+    assert private_free("Why was I charged $792.20 for order SW-5748568?") == "Why was I charged?"
+    assert private_free("The tracking for SW-4894995 hasn't moved in 8 days.") == "The tracking hasn't moved."
+    assert private_free("how do i turn on 2fa") == "how do i turn on 2fa"  # a short term, no reference
+    assert private_free("how do i turn on 445512") is None  # "on" is the verb's particle: never "how do i turn"
+    assert private_free("Need to change the delivery address to Hauptstraße 5") == "Need to change the delivery address"
+    assert private_free("My name is Maria Silva") is None
+    assert private_free("Where is my parcel") == "Where is my parcel"
+
+
+def test_units_cores_and_bare_clauses_stand_alone() -> None:
+    units = whole_units("Hello, if I travel abroad next summer with the kids, can I hold euros? Thanks")
+    assert units == ["Can I hold euros?"]  # the sentence is too long, the "if" clause depends on it
+    assert request_core("How can I exchange currencies with this app?") == "Exchange currencies with this app"
+    assert request_core("Can you please help me book a train ticket?") == "Book a train ticket"
+    assert request_core("Can you help me with a PIN change?") is None  # never "With a PIN change"
+    assert request_core("Where is my refund?") is None
+    assert bare("My transfer failed") == "Transfer failed" and bare("I lost my card") == "Lost my card"
+    assert bare("I can't get cash") is None and bare("Is my card blocked?") is None
+    # A clause leaning on another ("..., have since requested a refund") and closings are no units.
+    assert clauses("I returned the shoes, have since requested a refund") == ["I returned the shoes"]
+    assert sentences("There is a strange payment on my card. Cheers, Zoe") == ["There is a strange payment on my card."]
+    assert private_free("Thanks so much, Zoe") is None
