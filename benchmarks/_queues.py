@@ -30,6 +30,7 @@ import polars as pl
 from benchmarks._common import BANKING77, cached_vectors
 from benchmarks._heldout import ModelUnderTest, model_under_test
 from taxonomy.tiers.corpus import corpus_path
+from taxonomy.tiers.head import softmax
 
 CORPUS = Path(os.environ.get("TIER_CORPUS") or corpus_path())  # the file the tier model trains on
 MIN_ROWS, MAX_ROWS = 300, 2500
@@ -98,7 +99,8 @@ def load_queues() -> tuple[list[Queue], ModelUnderTest]:
     for name, source, frame in frames:
         texts = frame["text"].to_list()
         vectors, _ = cached_vectors(embedder, texts)
-        proba = model.head_for(source).proba(texts, np.asarray(vectors, dtype=np.float64))
+        # un-tempered, as scoring sums them for shares and intervals (taxonomy.tiers.shares.for_shares)
+        proba = softmax(model.head_for(source).logits(texts, np.asarray(vectors, dtype=np.float64)))
         tiers, intents = np.array(frame["tier"].to_list()), np.array(frame["intent"].to_list())
         queues.append(Queue(name, source, texts, tiers, intents, handle_times(intents, tiers, name),
                             np.asarray(vectors, dtype=np.float32), proba))

@@ -46,9 +46,10 @@ RATES = {"informational": 0.8, "personalized": 0.6, "action_led": 0.35}
 
 def _truth_and_points(rows) -> tuple[np.ndarray, dict]:
     h = rows["handle_time_seconds"].to_numpy()
-    gold, tier = np.array(rows["gold"].to_list()), np.array(rows["tier"].to_list())
+    gold = np.array(rows["gold"].to_list())
     truth = np.array([h[gold == t].sum() / h.sum() for t in TIERS])
-    points = {f"handle_time_share_{t}": float(h[tier == t].sum() / h.sum()) for t in TIERS}
+    # the product's point estimate: hours-weighted sum of the (un-tempered) probabilities (taxonomy.scoring)
+    points = {f"handle_time_share_{t}": float((h * rows[f"p_{t}"].to_numpy()).sum() / h.sum()) for t in TIERS}
     points["automation_potential"] = sum(RATES[t] * points[f"handle_time_share_{t}"] for t in TIERS)
     return truth, points
 

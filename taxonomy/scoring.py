@@ -5,8 +5,8 @@ Definitions (one customer, one window; "hours" figures use only rows with a hand
 - ``volume_share_<tier>``: share of conversations in the tier (all rows).
 - ``handle_time_share_<tier>``: share of known handle time in the tier.
 - "In the tier" is a weight per row, not a hard label: a model-tiered row counts in each tier
-  with its calibrated probability ``p_<tier>`` (summing probabilities keeps the classifier's
-  errors from piling up on one side, issue 13), an overridden or reviewed row counts fully in its
+  with the head's un-tempered probability (:func:`~taxonomy.tiers.shares.for_shares`; summing
+  them keeps the classifier's errors from piling up on one side), an overridden or reviewed row counts fully in its
   tier, a row without a tier in none. Rows without ``p_<tier>`` columns count by their label.
   Rates follow the same weights: a row's ``rate`` is ``sum(weight(tier) x rate(tier))``.
 - ``automation_potential`` = sum(handle_time x rate(tier)) / sum(handle_time): the share of
@@ -204,9 +204,10 @@ def score_customer(
 
 def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.DataFrame:
     """Add ``w_<tier>`` (:func:`~taxonomy.tiers.shares.tier_weights`), ``rate`` (expected achievable rate) and ``ht``."""
-    from taxonomy.tiers.shares import tier_weights
+    from taxonomy.tiers.model import temperature_of
+    from taxonomy.tiers.shares import for_shares, tier_weights
 
-    weights = tier_weights(conversations)
+    weights = tier_weights(for_shares(conversations, temperature_of))
     # Absent optional columns become nulls (an empty frame gets the full empty schema:
     # selecting literals from a frame without columns would invent a row).
     frame = conform(conversations, CONVERSATIONS_OUT) if conversations.height else empty(CONVERSATIONS_OUT)
@@ -222,12 +223,14 @@ def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.Data
 def _intervals(conversations: pl.DataFrame, rows: pl.DataFrame, rates: dict[str, float], points: dict,
                model_version: str) -> dict:
     """90% intervals and ``reviewed_hours_share`` (see :mod:`taxonomy.uncertainty`)."""
+    from taxonomy.tiers.model import temperature_of
+    from taxonomy.tiers.shares import for_shares
     from taxonomy.uncertainty import interval_fields
 
     probas = [f"p_{t}" for t in TIERS if f"p_{t}" in conversations.columns]
     frame = rows.select("topic_id", "tier", "tier_source", "handle_time_seconds")
     if probas and conversations.height == rows.height:
-        frame = pl.concat([frame, conversations.select(probas)], how="horizontal")
+        frame = pl.concat([frame, for_shares(conversations, temperature_of).select(probas)], how="horizontal")
     return interval_fields(frame, rates, points, model_version=model_version)
 
 

@@ -43,6 +43,7 @@ EMPTY_TEXT_NOTE = "empty text: not classified"
 # and a 100 KB row must not cost a 100 KB tokenisation.
 MAX_EMBED_CHARS = 2_000
 _CACHE: dict[tuple[str, str], TierClassifier] = {}
+_TEMPERATURES: dict[tuple[str, str], float] = {}  # per (models_dir, version): see temperature_of
 
 
 class TierClassifier:
@@ -56,6 +57,7 @@ class TierClassifier:
     def __init__(self, head: FittedHead, version: str) -> None:
         self.head = head
         self.version = version
+        _TEMPERATURES[(str(None), version)] = float(head.temperature)  # what temperature_of(version) answers
 
     def predict_proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
         """Calibrated ``(n, 3)`` probabilities in ``TIERS`` order (rows sum to 1)."""
@@ -109,6 +111,22 @@ def current_version(models_dir: str | os.PathLike[str] | None = None) -> str:
     """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v4``)."""
     pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
     return pointer.read_text(encoding="utf-8").strip() if pointer.exists() else DEFAULT_VERSION
+
+
+def temperature_of(version: str | None, models_dir: str | None = None) -> float:
+    """The calibration temperature of a model version: a classifier built in this process, else the
+    artifact's ``config.json`` (cached); 1.0 for a version this machine has no artifact of (its
+    probabilities are then taken as they are)."""
+    if not version:
+        return 1.0
+    key = (str(models_dir), version)
+    if key not in _TEMPERATURES:
+        path = _models_dir(models_dir) / MODEL_NAME / version / "config.json"
+        try:
+            _TEMPERATURES[key] = float(json.loads(path.read_text(encoding="utf-8")).get("temperature", 1.0))
+        except (OSError, ValueError):
+            _TEMPERATURES[key] = 1.0
+    return _TEMPERATURES[key]
 
 
 def load_classifier(version: str | None = None, models_dir: str | None = None) -> TierClassifier:

@@ -7,10 +7,22 @@ the big tiers and never gets one back. Summing calibrated probabilities does not
 for a queue whose tier mix differs from the training mix (Saerens, Latinne & Decaestecker 2002,
 "Adjusting the outputs of a classifier to new a priori probabilities": EM on the priors).
 
+Shares are summed from the head's *untempered* probabilities (:func:`untempered`), not from the
+per-message calibrated ones the outputs carry (``p_<tier>``, temperature ~1.85 for tier-clf-v4):
+that temperature is fitted on the leave-one-source-out negative log-likelihood of sources that
+disagree with each other, which flattens every probability, and a sum of flattened probabilities
+leans toward the tiers a queue has least of. Measured (``models/tier-classifier/tier-clf-v4/MODEL_CARD.md``):
+on held-out public sources the largest share error is the same at temperature 0.5 to 1.3 (mean
+0.144 to 0.147) and worst at the calibrated 1.85 (0.151); on the bundled sample, where the model is
+right on 86-91% of messages, the hours-share error falls from 8.8 points (1.85) to 4.5 (1.0), and
+TIERS.md's field example reads 0.367 instead of 0.388 (truth 0.375).
+
 No model: :mod:`taxonomy.scoring` and the evaluation share it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -49,6 +61,24 @@ def adjust_to_prevalence(proba: np.ndarray, train_prior: np.ndarray, *, max_iter
     return adjusted
 
 
+def untempered(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """The head's probabilities before temperature scaling, from the calibrated ones.
+
+    ``p = softmax(z / T)`` gives ``softmax(T * log p) = softmax(z)`` exactly (softmax ignores a
+    per-row shift), so no logit needs storing. Rows with a non-finite entry come back unchanged.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if not len(proba) or temperature == 1.0:
+        return proba
+    z = np.log(np.clip(proba, 1e-300, None)) * temperature
+    z -= z.max(axis=1, keepdims=True)
+    out = np.exp(z)
+    out /= out.sum(axis=1, keepdims=True)
+    bad = ~np.isfinite(proba).all(axis=1)
+    out[bad] = proba[bad]
+    return out
+
+
 def estimate_shares(proba: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Weighted tier shares: ``sum(w * p) / sum(w)`` per tier (weights: handle time, or 1 each).
 
@@ -67,11 +97,31 @@ def estimate_shares(proba: np.ndarray, weights: np.ndarray | None = None) -> np.
     return (proba * w[:, None]).sum(axis=0) / total
 
 
+def for_shares(conversations: pl.DataFrame, temperature_of: Callable[[str | None], float]) -> pl.DataFrame:
+    """``conversations`` with the ``p_<tier>`` of model-tiered rows replaced by :func:`untempered`
+    ones (each row's temperature from its ``model_version``): what tier shares and their intervals
+    are computed from. Other rows and frames without probabilities come back unchanged.
+    """
+    columns = [f"p_{t}" for t in TIERS]
+    if not conversations.height or not set(columns) <= set(conversations.columns) or "tier_source" not in conversations.columns:
+        return conversations
+    versions = conversations.get_column("model_version") if "model_version" in conversations.columns \
+        else pl.Series([None] * conversations.height, dtype=pl.String)
+    proba = conversations.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy().copy()
+    model = (conversations.get_column("tier_source") == "model").fill_null(False).to_numpy()
+    version_list = versions.to_list()
+    for version in sorted({v for v, m in zip(version_list, model) if m}, key=str):
+        rows = model & np.array([v == version for v in version_list])
+        proba[rows] = untempered(proba[rows], float(temperature_of(version)))
+    return conversations.with_columns(pl.Series(c, proba[:, i], dtype=pl.Float64) for i, c in enumerate(columns))
+
+
 def tier_weights(conversations: pl.DataFrame) -> np.ndarray:
     """``(n, 3)`` weight of each row in each tier (``TIERS`` order), as :mod:`taxonomy.scoring` counts it.
 
-    Model rows with finite ``p_<tier>`` use them; other rows (overridden, reviewed, or frames
-    without probabilities) are one-hot on ``tier``; rows without a tier are all zeros.
+    Model rows with finite ``p_<tier>`` use them (:mod:`taxonomy.scoring` passes them through
+    :func:`for_shares` first); other rows (overridden, reviewed, or frames without probabilities)
+    are one-hot on ``tier``; rows without a tier are all zeros.
     """
     n = conversations.height
     tier = conversations.get_column("tier") if "tier" in conversations.columns else pl.Series([None] * n, dtype=pl.String)
