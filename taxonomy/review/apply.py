@@ -28,6 +28,7 @@ from taxonomy.review.sheet import (
     check_code,
     load_snapshot,
     messages_path,
+    share_rows,
     spread,
 )
 from taxonomy.review.state import (
@@ -152,7 +153,7 @@ def apply_sheet(
 
 def _proposals(snap: Snapshot) -> dict[str, tuple[str, float, float]]:
     rows = snap.rows.with_columns(pl.col("handle_time_seconds").fill_null(60.0))
-    inputs = topic_inputs(rows)
+    inputs = topic_inputs(share_rows(rows))
     current = current_tier(rows)
     out = {}
     all_hours, mixes = inputs.hours(), inputs.mix()

@@ -100,7 +100,7 @@ def _hours_rows(rows: pl.DataFrame) -> pl.DataFrame:
 def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
     """The sheet's topic rows in review order (no examples): what the cockpit shows too."""
     rows = _hours_rows(snap.rows)
-    inputs = topic_inputs(rows)
+    inputs = topic_inputs(share_rows(rows))
     versions = snap.rows["model_version"].drop_nulls().unique().sort().to_list() if "model_version" in snap.rows.columns else []
     value = topic_value(inputs, rates, model_version=",".join(versions) or None)
     labels = dict(zip(snap.topics["topic_id"].to_list(), snap.topics["label"].to_list()))
@@ -129,6 +129,15 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
         cumulative += r["hours"]
         r.update(rank=rank, hours_share=round(r["hours"] / total, 4), cumulative_hours_share=round(cumulative / total, 4))
     return pl.DataFrame(records, infer_schema_length=None) if records else pl.DataFrame(schema={c: pl.String for c in SHEET_COLUMNS[:10]})
+
+
+def share_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with the probabilities the scores' shares and intervals use (un-tempered, see
+    :func:`taxonomy.tiers.shares.for_shares`), so the sheet's mixes match the published figures."""
+    from taxonomy.tiers.model import temperature_of
+    from taxonomy.tiers.shares import for_shares
+
+    return for_shares(rows, temperature_of)
 
 
 def current_tier(rows: pl.DataFrame) -> dict[str, str]:
