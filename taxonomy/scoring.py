@@ -185,10 +185,14 @@ def score_customer(
         ScoreResult with ``scores`` (one row, ``SCORES_OUT``), ``topics`` (``TOPICS_OUT``,
         ranked) and ``trends`` (``TRENDS_OUT``).
     """
-    rows = _with_rates(conversations, rates)
+    from taxonomy.tiers.model import temperature_of
+    from taxonomy.tiers.shares import for_shares
+
+    shared = for_shares(conversations, temperature_of)  # the probabilities shares and intervals sum
+    rows = _with_rates(conversations, shared, rates)
     per_month = DAYS_PER_MONTH / _window_days(window_start, window_end)
     scores = _score_row(rows, per_month, rates)
-    scores.update(_intervals(conversations, rows, rates, scores, model_version))
+    scores.update(_intervals(shared, rows, rates, scores, model_version))
     scores.update(review_counts or {})
     scores.update(
         customer_id=customer_id, as_of=as_of, window_start=window_start, window_end=window_end,
@@ -202,14 +206,12 @@ def score_customer(
     )
 
 
-def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.DataFrame:
-    """Add ``w_<tier>`` (:func:`~taxonomy.tiers.shares.tier_weights`), ``rate`` (expected achievable rate) and ``ht``."""
-    from taxonomy.tiers.model import temperature_of
-    from taxonomy.tiers.shares import for_shares, tier_weights
+def _with_rates(conversations: pl.DataFrame, shared: pl.DataFrame, rates: dict[str, float]) -> pl.DataFrame:
+    """Add ``w_<tier>`` (:func:`~taxonomy.tiers.shares.tier_weights` of ``shared``), ``rate`` (expected achievable rate) and ``ht``."""
+    from taxonomy.tiers.shares import tier_weights
 
-    weights = tier_weights(for_shares(conversations, temperature_of))
-    # Absent optional columns become nulls (an empty frame gets the full empty schema:
-    # selecting literals from a frame without columns would invent a row).
+    weights = tier_weights(shared)
+    # Absent optional columns become nulls (an empty frame gets the full empty schema: literals would invent a row).
     frame = conform(conversations, CONVERSATIONS_OUT) if conversations.height else empty(CONVERSATIONS_OUT)
     rate = weights @ np.array([float(rates.get(t, 0.0)) for t in TIERS]) if len(weights) else np.zeros(0)
     return frame.with_columns(
@@ -220,17 +222,15 @@ def _with_rates(conversations: pl.DataFrame, rates: dict[str, float]) -> pl.Data
     )
 
 
-def _intervals(conversations: pl.DataFrame, rows: pl.DataFrame, rates: dict[str, float], points: dict,
+def _intervals(shared: pl.DataFrame, rows: pl.DataFrame, rates: dict[str, float], points: dict,
                model_version: str) -> dict:
-    """90% intervals and ``reviewed_hours_share`` (see :mod:`taxonomy.uncertainty`)."""
-    from taxonomy.tiers.model import temperature_of
-    from taxonomy.tiers.shares import for_shares
+    """90% intervals and ``reviewed_hours_share`` (:mod:`taxonomy.uncertainty`) from ``shared``'s probabilities."""
     from taxonomy.uncertainty import interval_fields
 
-    probas = [f"p_{t}" for t in TIERS if f"p_{t}" in conversations.columns]
+    probas = [f"p_{t}" for t in TIERS if f"p_{t}" in shared.columns]
     frame = rows.select("topic_id", "tier", "tier_source", "handle_time_seconds")
-    if probas and conversations.height == rows.height:
-        frame = pl.concat([frame, for_shares(conversations, temperature_of).select(probas)], how="horizontal")
+    if probas and shared.height == rows.height:
+        frame = pl.concat([frame, shared.select(probas)], how="horizontal")
     return interval_fields(frame, rates, points, model_version=model_version)
 
 

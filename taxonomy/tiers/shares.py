@@ -105,13 +105,12 @@ def for_shares(conversations: pl.DataFrame, temperature_of: Callable[[str | None
     columns = [f"p_{t}" for t in TIERS]
     if not conversations.height or not set(columns) <= set(conversations.columns) or "tier_source" not in conversations.columns:
         return conversations
-    versions = conversations.get_column("model_version") if "model_version" in conversations.columns \
-        else pl.Series([None] * conversations.height, dtype=pl.String)
+    versions = np.array(conversations.get_column("model_version").to_list() if "model_version" in conversations.columns
+                        else [None] * conversations.height, dtype=object)
     proba = conversations.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy().copy()
     model = (conversations.get_column("tier_source") == "model").fill_null(False).to_numpy()
-    version_list = versions.to_list()
-    for version in sorted({v for v, m in zip(version_list, model) if m}, key=str):
-        rows = model & np.array([v == version for v in version_list])
+    for version in sorted(set(versions[model].tolist()), key=str):
+        rows = model & (versions == version)
         proba[rows] = untempered(proba[rows], float(temperature_of(version)))
     return conversations.with_columns(pl.Series(c, proba[:, i], dtype=pl.Float64) for i, c in enumerate(columns))
 
