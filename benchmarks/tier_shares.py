@@ -14,12 +14,13 @@ calibrated one, and arg-max counting:
 - **field example**: TIERS.md's 100 password how-tos and 10 disputes (``tests/tiers/test_field_example.py``):
   the action-led share of hours (truth 0.375).
 
-Run: ``TAXONOMY_CACHE_DIR=... python -m benchmarks.tier_shares`` (about 5 minutes on 2 cores with the
+Run: ``TAXONOMY_CACHE_DIR=... python -m benchmarks.tier_shares`` (about 2 minutes on 2 cores with the
 training embeddings cached). Results: ``results/tier_shares.{json,md}``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -104,6 +105,7 @@ def field_example(classifier, embedder) -> dict:  # noqa: ANN001
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0]).parse_args()
     from taxonomy.embed import get_embedder
     from taxonomy.tiers import load_classifier
 
