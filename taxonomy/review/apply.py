@@ -24,10 +24,10 @@ from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
 from taxonomy.review.sheet import (
     Snapshot,
-    current_tier,
     check_code,
     load_snapshot,
     messages_path,
+    proposal,
     share_rows,
     spread,
 )
@@ -154,12 +154,11 @@ def apply_sheet(
 def _proposals(snap: Snapshot) -> dict[str, tuple[str, float, float]]:
     rows = snap.rows.with_columns(pl.col("handle_time_seconds").fill_null(60.0))
     inputs = topic_inputs(share_rows(rows))
-    current = current_tier(rows)
     out = {}
     all_hours, mixes = inputs.hours(), inputs.mix()
     for k, topic in enumerate(inputs.topic_ids):
         hours, mix = float(all_hours[k]), mixes[k]
-        lead = TIERS.index(current[topic]) if current.get(topic) in TIERS else int(np.argmax(mix))
+        lead = proposal(mix)
         out[topic] = (TIERS[lead], round(float(mix[lead]), 4), hours)
     return out
 

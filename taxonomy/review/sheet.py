@@ -1,9 +1,12 @@
 """The review sheet: one row per topic, in the order a reviewer's minutes pay most.
 
 ``taxonomy review --sheet FILE.csv`` writes ``FILE.csv`` (topics) and ``FILE.messages.csv`` (a few
-messages of every topic, for mixed ones). ``proposed_tier`` is the tier the published ``topics/`` gives the topic now (the tier of most of
-its conversations); ``confidence`` is the model's mean probability of it and ``tier_mix`` the model's mean
-probabilities (or the reviewed tiers). Order: the topics whose confirmation narrows the
+messages of every topic, for mixed ones). ``tier_mix`` is how the topic's hours split over the
+tiers by the model's probabilities (or the reviewed tiers), the same probabilities the published
+shares sum; ``proposed_tier`` is the tier with the largest part of those hours and ``confidence``
+that part. (The published ``topics/`` tier counts conversations instead, so a topic of many short
+how-tos and a few long disputes can read ``informational`` there and ``action_led`` here: the
+hours are what a reviewer pins.) Order: the topics whose confirmation narrows the
 interval most per minute of reading (:func:`taxonomy.uncertainty.topic_value`; reading a topic's
 examples is taken as one minute for every topic), so heavy, uncertain and mixed topics
 come first; already reviewed topics come last. ``cumulative_hours_share`` says how much of the
@@ -106,13 +109,12 @@ def review_rows(snap: Snapshot, rates: dict[str, float]) -> pl.DataFrame:
     labels = dict(zip(snap.topics["topic_id"].to_list(), snap.topics["label"].to_list()))
     counts = rows.group_by("topic_id").len()
     n_of = dict(zip(counts["topic_id"].to_list(), counts["len"].to_list()))
-    current = current_tier(rows)
     records = []
     all_hours, mixes = inputs.hours(), inputs.mix()
     for k, topic in enumerate(inputs.topic_ids):
         hours, mix = float(all_hours[k]), mixes[k]
         open_share = inputs.open_hours[k] / hours if hours else 0.0
-        lead = TIERS.index(current[topic]) if current.get(topic) in TIERS else int(np.argmax(mix))
+        lead = proposal(mix)
         mixed = float(mix.max()) < MIXED_BELOW
         records.append({
             "topic_id": topic, "label": labels.get(topic, topic), "hours": round(hours, 3),
@@ -140,16 +142,10 @@ def share_rows(rows: pl.DataFrame) -> pl.DataFrame:
     return for_shares(rows, temperature_of)
 
 
-def current_tier(rows: pl.DataFrame) -> dict[str, str]:
-    """Each topic's tier as the published ``topics/`` gives it: the tier of most of its conversations
-    (a tie goes to the heavier lever, as in :mod:`taxonomy.scoring`)."""
-    counts = rows.filter(pl.col("tier").is_not_null()).group_by("topic_id", "tier").len()
-    best: dict[str, tuple[int, int, str]] = {}
-    for topic, tier, n in counts.iter_rows():
-        key = (int(n), TIERS.index(tier) if tier in TIERS else -1, tier)
-        if topic not in best or key > best[topic]:
-            best[topic] = key
-    return {topic: key[2] for topic, key in best.items()}
+def proposal(mix: np.ndarray) -> int:
+    """Index of the proposed tier of a topic whose hours split as ``mix``: the largest part (a tie
+    goes to the heavier lever, action_led first, as in :mod:`taxonomy.scoring`)."""
+    return max(range(len(TIERS)), key=lambda i: (round(float(mix[i]), 9), i))
 
 
 def spread(members: list[str], embeddings: dict[str, np.ndarray], k: int, texts: dict[str, str] | None = None) -> list[str]:

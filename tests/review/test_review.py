@@ -59,6 +59,10 @@ def test_sheet_round_trip_pins_tiers_and_narrows_the_interval(analysed: tuple, t
     assert [float(r["cumulative_hours_share"]) for r in rows] == sorted(float(r["cumulative_hours_share"]) for r in rows)
     assert all(r["examples"].startswith("1) ") for r in rows)
     assert (tmp_path / "sheet.messages.csv").exists()
+    for r in rows:  # the proposal is the tier holding most of the topic's hours, its confidence that part
+        mix = {t: float(part.rsplit(" ", 1)[1].rstrip("%")) for t, part in zip(TIERS, r["tier_mix"].split(" / "))}
+        assert mix[r["proposed_tier"]] == max(mix.values())
+        assert 100 * float(r["confidence"]) == pytest.approx(mix[r["proposed_tier"]], abs=0.51)
     for r in rows:
         r["tier"] = "action_led"
     rows[0]["reviewer"] = "ann"
