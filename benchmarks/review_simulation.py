@@ -29,6 +29,7 @@ and the last column says how far it took.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import dataclasses
 import shutil
@@ -194,6 +195,7 @@ def _fully_reviewed(landing: Path, out: Path, customers: list[str], as_of: date,
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0]).parse_args()
     import taxonomy.tiers as tiers_pkg
     from taxonomy.samples import iter_conversations
 

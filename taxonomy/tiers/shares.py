@@ -119,8 +119,10 @@ def tier_weights(conversations: pl.DataFrame) -> np.ndarray:
     """``(n, 3)`` weight of each row in each tier (``TIERS`` order), as :mod:`taxonomy.scoring` counts it.
 
     Model rows with finite ``p_<tier>`` use them (:mod:`taxonomy.scoring` passes them through
-    :func:`for_shares` first); other rows (overridden, reviewed, or frames without probabilities)
-    are one-hot on ``tier``; rows without a tier are all zeros.
+    :func:`for_shares` first), and so do reviewed rows (one-hot for a person's answer, the inferred
+    probabilities for the untiered rows of a split topic, :mod:`taxonomy.review.match`); other rows
+    (overridden, or frames without probabilities) are one-hot on ``tier``; rows without a tier are
+    all zeros.
     """
     n = conversations.height
     tier = conversations.get_column("tier") if "tier" in conversations.columns else pl.Series([None] * n, dtype=pl.String)
@@ -129,7 +131,7 @@ def tier_weights(conversations: pl.DataFrame) -> np.ndarray:
     columns = [f"p_{t}" for t in TIERS]
     if n and set(columns) <= set(conversations.columns) and "tier_source" in conversations.columns:
         proba = conversations.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
-        use = (conversations.get_column("tier_source") == "model").fill_null(False).to_numpy()
+        use = conversations.get_column("tier_source").is_in(["model", "review"]).fill_null(False).to_numpy()
         use &= np.isfinite(proba).all(axis=1) & tier.is_not_null().to_numpy()
         weights[use] = proba[use]
     return weights
