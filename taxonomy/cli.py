@@ -195,15 +195,16 @@ def print_run_summary(result: RunResult) -> None:
     print(f"Published as of {result.as_of} (window {first} .. {last}) under {store.uri(store.base)}/")
     print("  datasets: " + ", ".join(f"{name}/ ({len(uris)} partitions)" for name, uris in result.published.items()))
     print(
-        f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential':>9} {'h/month':>8}"
+        f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential (90%)':>16} {'h/month':>8}"
         f" {'by volume':>9} {'current':>8} {'gap':>6}  top topic to automate"
     )
     for cid in result.customers:
         s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
+        top = top if len(top) <= 40 else top[:39].rstrip() + "…"
         print(
-            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_interval(s, 'automation_potential'):>24}"
+            f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_interval(s, 'automation_potential'):>16}"
             f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"
             f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top[:40]}"
         )
