@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import hashlib
 import os
+import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -162,6 +163,10 @@ def test_cli_run_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["run", "--input", str(landing), "--output", str(out), "--config", str(config)]) == 0
     printed = capsys.readouterr().out
     assert "acme" in printed and "Published as of 2026-03-01" in printed  # day after the latest conversation
+    header = next(line for line in printed.splitlines() if "potential (90%)" in line)
+    row = next(line for line in printed.splitlines() if line.strip().startswith("acme"))
+    interval = re.search(r"\d+% \(\d+–\d+%\)", row)
+    assert interval and interval.end() == header.index("potential (90%)") + len("potential (90%)")  # under its header
     assert main(["show", "--output", str(out), "--customer", "acme"]) == 0
     assert main(["show", "--output", str(out), "--customer", "nobody"]) == 2
     assert "no published scores for customer nobody" in capsys.readouterr().err
