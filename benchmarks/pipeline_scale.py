@@ -59,7 +59,7 @@ def child(landing: str, output: str, backend: str, window_days: int) -> dict[str
     """One ``pipeline.run`` in this process, sampled; returns stage and embedding seconds, peak RSS, profile."""
     import resource
 
-    import taxonomy.embed.base as embed
+    import taxonomy.embed as embed
     from benchmarks._sampler import timed
     from taxonomy.config import load_config
     from taxonomy.pipeline import run
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--days", type=int, default=28, help="history = analysis window (default: %(default)s)")
-    parser.add_argument("--backend", default="torch", help="embedding backend (default: %(default)s)")
+    parser.add_argument("--backend", default="onnx", help="embedding backend (default: %(default)s, the product's)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", default=None, help="keep generated data here (default: a temp dir)")
     parser.add_argument("--name", default="pipeline_scale")
