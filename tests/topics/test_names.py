@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 import polars as pl
+import pytest
 
 from taxonomy.embed import HashingEmbedder
 from taxonomy.topics import discover_topics
@@ -114,7 +114,9 @@ def test_centring_prefers_the_candidate_whose_difference_from_the_average_messag
     against topic B (e1 - e2); one also carries an unrelated direction (e3). Plain cosines let the
     unrelated part through; centred on the customer's average message, the choice is the candidate
     whose departure from that average is all topic A."""
-    unit = lambda v: np.asarray(v, dtype=np.float64) / np.linalg.norm(v)  # noqa: E731
+    def unit(v: list[float]) -> np.ndarray:
+        return np.asarray(v, dtype=np.float64) / np.linalg.norm(v)
+
     topic_a, topic_b = unit([10, 1, 0, 0]), unit([10, 0, 1, 0])
     vectors = {"My refund hasn't arrived": unit([10, 1.0, -1.0, 5]), "Refund hasn't arrived": unit([10, 0.8, -0.8, 0]),
                "How do I reset my password?": unit([10, 0, 1, 0]), "Reset my password": unit([10, 0, 1, 0])}
@@ -129,7 +131,7 @@ def test_centring_prefers_the_candidate_whose_difference_from_the_average_messag
 
 
 def test_discover_names_against_the_customers_average_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    import taxonomy.topics.discover as discover
+    from taxonomy.topics import discover
 
     seen: list[np.ndarray] = []
 
