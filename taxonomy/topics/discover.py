@@ -148,8 +148,10 @@ def _labels(
     if english:
         rows = [todo[j] for j in english]
         others = centroids[[i for i in range(len(ids)) if i not in rows and embedder_covers(languages[i])]]
+        covered = [clusters[i] for i in range(len(ids)) if embedder_covers(languages[i])]
+        center = x[np.isin(labels, covered)].astype(np.float64).mean(axis=0)
         found = name_topics([[texts[r] for r in np.flatnonzero(labels == clusters[i])] for i in rows], centroids[rows],
-                            [central[j] for j in english], embed, others=others)
+                            [central[j] for j in english], embed, others=others, center=center)
         for i, name in zip(rows, found):
             names[i] = name
     for j, i in enumerate(todo):

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import polars as pl
+import pytest
 
 from taxonomy.embed import HashingEmbedder
 from taxonomy.topics import discover_topics
@@ -106,3 +107,41 @@ def test_message_name_never_cuts_mid_clause() -> None:
     assert message_name("My name is Maria Silva") == NO_TEXT
     assert message_name("Hi, I need to change the flight, it is for two passengers. Thanks") == "I need to change the flight"
     assert message_name("If I travel abroad with my family this summer, can I hold euros?") == "Can I hold euros?"
+
+
+def test_centring_prefers_the_candidate_whose_difference_from_the_average_message_is_its_topic() -> None:
+    """Every message of a customer shares a direction (e0). Two candidates carry as much of topic A
+    against topic B (e1 - e2); one also carries an unrelated direction (e3). Plain cosines let the
+    unrelated part through; centred on the customer's average message, the choice is the candidate
+    whose departure from that average is all topic A."""
+    def unit(v: list[float]) -> np.ndarray:
+        return np.asarray(v, dtype=np.float64) / np.linalg.norm(v)
+
+    topic_a, topic_b = unit([10, 1, 0, 0]), unit([10, 0, 1, 0])
+    vectors = {"My refund hasn't arrived": unit([10, 1.0, -1.0, 5]), "Refund hasn't arrived": unit([10, 0.8, -0.8, 0]),
+               "How do I reset my password?": unit([10, 0, 1, 0]), "Reset my password": unit([10, 0, 1, 0])}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.stack([vectors[t] for t in texts])
+
+    refund, password = ["My refund hasn't arrived"] * 3, ["How do I reset my password?"] * 3
+    args = ([refund, password], np.stack([topic_a, topic_b]), [refund, password], embed)
+    assert name_topics(*args, center=None)[0] == "My refund hasn't arrived"
+    assert name_topics(*args, center=(topic_a + topic_b) / 2)[0] == "Refund hasn't arrived"
+
+
+def test_discover_names_against_the_customers_average_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taxonomy.topics import discover
+
+    seen: list[np.ndarray] = []
+
+    def spy(*args: object, center: np.ndarray | None = None, **kwargs: object) -> list[str]:
+        seen.append(center)
+        return name_topics(*args, center=center, **kwargs)
+
+    monkeypatch.setattr(discover, "name_topics", spy)
+    df = corpus()
+    x = EMBEDDER.encode(df["text"].to_list())
+    discover_topics(df, x, embed=EMBEDDER.encode)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    assert len(seen) == 1 and np.allclose(seen[0], unit.mean(axis=0), atol=1e-6)
