@@ -12,7 +12,9 @@ Per topic, by its tier (TIERS.md: the lever each tier needs):
   the customer's hours still to win that sits in the topic.
 
 Each text says the agent hours per month to win. Everything comes from this customer's own
-(redacted) messages of the topic; a quoted request is always a whole sentence or clause of a message
+(redacted) messages of the topic, at most ``MAX_READ`` of them (:func:`read_sample`: the cost per
+topic stays bounded at scale, and shares of a sample that size rank phrasings, records and checks
+as the whole topic would); a quoted request is always a whole sentence or clause of a message
 (never one cut mid-clause), and never holds a redaction placeholder, a long number or a name.
 Deterministic: ties break alphabetically.
 """
@@ -22,9 +24,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from taxonomy.wording import clauses, private_free, sentences, strip_edges, telling, words
+from taxonomy.wording import clauses, evenly, private_free, sentences, strip_edges, telling, words
 
 MAX_QUESTIONS = 5
+MAX_READ = 60  # messages of a topic read for its action (an evenly spaced sample of a bigger topic)
 MIN_QUESTIONS = 3
 MAX_QUESTION_WORDS = 16
 # A record or check must be mentioned by at least this share of the topic's messages (or be the top one).
@@ -80,6 +83,12 @@ def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
 
 
+def read_sample(texts: list[str], limit: int = MAX_READ) -> list[str]:
+    """The messages of a topic its action reads: at most ``limit``, evenly spaced through them in
+    text order (:func:`taxonomy.wording.evenly`)."""
+    return evenly(texts, limit)
+
+
 def word_support(texts: list[str]) -> Counter[str]:
     """How many of ``texts`` use each (lower-cased) word."""
     return Counter(w for t in texts for w in set(words(t)))
@@ -120,11 +129,15 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
     floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
-    found = [s for s in (_request_sentence(t, topic_words) for t in texts) if s]
-    strict = Counter(s for s in found if all(support[w] >= floor for w in telling(s)))
+    found: Counter[str] = Counter()
+    for text, n in Counter(texts).items():  # each distinct message read once
+        request = _request_sentence(text, topic_words)
+        if request:
+            found[request] += n
+    strict = Counter({s: n for s, n in found.items() if all(support[w] >= floor for w in telling(s))})
     chosen = _distinct(strict, [], limit)
     if len(chosen) < MIN_QUESTIONS:  # the topic's words, never the small talk ("My colleague told me...")
-        chosen = _distinct(Counter(found), chosen, MIN_QUESTIONS)
+        chosen = _distinct(found, chosen, MIN_QUESTIONS)
     if not chosen:  # a topic none of whose requests uses its keywords: its requests as they are
         chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
     if not chosen:  # German capitalises every noun: with English rules no sentence would pass
@@ -193,7 +206,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
     Args:
         tier: The topic's majority tier.
         label: The topic's name.
-        texts: The topic's (redacted) messages, this customer's only.
+        texts: The topic's (redacted) messages, this customer's only (``MAX_READ`` of them are read).
         hours_to_win: Agent hours per month automation could still take in the topic.
         hours_share: The topic's share of the customer's hours still to win.
         keywords: The topic's keywords: quoted questions must use one of their words.
@@ -201,6 +214,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
     Returns:
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
     """
+    texts = read_sample(texts)
     questions = distinct_questions(texts, keywords=keywords)
     records = records_needed(texts)
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}

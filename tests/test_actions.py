@@ -113,3 +113,18 @@ def test_units_cores_and_bare_clauses_stand_alone() -> None:
     assert clauses("I returned the shoes, have since requested a refund") == ["I returned the shoes"]
     assert sentences("There is a strange payment on my card. Cheers, Zoe") == ["There is a strange payment on my card."]
     assert private_free("Thanks so much, Zoe") is None
+
+
+def test_a_big_topic_is_read_through_a_bounded_sample_that_keeps_its_ranking() -> None:
+    from taxonomy.actions import MAX_READ, read_sample
+
+    # 1,000 messages: "Is my booking confirmed?" asked most, then two other phrasings, then rare ones.
+    texts = (["Is my booking confirmed?"] * 500 + ["Why haven't I got a booking confirmation?"] * 300
+             + ["Where is my booking confirmation?"] * 150 + [f"My booking {i} is weird" for i in range(50)])
+    sample = read_sample(texts)
+    assert len(sample) == MAX_READ and read_sample(list(reversed(texts))) == sample  # bounded, any row order
+    assert sample.count("Is my booking confirmed?") == MAX_READ // 2
+    result = topic_actions("informational", "Booking confirmation", texts, 3.0, 0.1, ["booking", "confirmation"])
+    whole = distinct_questions(texts, keywords=["booking", "confirmation"])  # every message read
+    assert result["nba_questions"] == whole and whole[0] == "Is my booking confirmed?"
+    assert read_sample(BOOKING) == BOOKING  # a small topic is read whole
