@@ -16,6 +16,14 @@ Every text that may reach an output, a report or a quarantine record goes throug
              (``07700 900123``, ``01 23 45 67 89``), and any 7-15 digit number right after a
              word such as "call", "phone" or "mobile"
 ``<SECRET>`` API keys and bearer tokens of well-known shapes
+``<ADDRESS>`` street addresses with a house number: ``12 Elm Street``, ``4b Old Kent Rd``,
+             ``201 Hauptstraße`` / ``Hauptstraße 5``, ``225 Via Roma``, ``139 Rue de la Paix``,
+             ``Calle Mayor 5`` (an ambiguous street word, "way", "place", "close", "row", "walk",
+             "grove", counts only capitalised: "2 one way tickets" stays)
+``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``,
+             ``Name on card: ...``) or signs off with it after a closing that starts a sentence
+             (``... Best, Priya``, ``Kind regards, Zoe Meyer``); names elsewhere in a sentence
+             are not found (no name recognition model)
 ========== ==============================================================================
 
 Precision matters as much as recall: order numbers (``#123456``, ``ORD-2026-0042``),
@@ -41,7 +49,7 @@ from urllib.parse import parse_qsl, urlsplit
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
 
 PLACEHOLDERS: tuple[str, ...] = (
-    "<URL>", "<EMAIL>", "<IBAN>", "<CARD>", "<SSN>", "<NINO>", "<IP>", "<PHONE>", "<SECRET>"
+    "<URL>", "<EMAIL>", "<IBAN>", "<CARD>", "<SSN>", "<NINO>", "<IP>", "<PHONE>", "<SECRET>", "<ADDRESS>", "<NAME>"
 )
 
 # Boundaries shared by all patterns: a placeholder next to a candidate counts as a word
@@ -289,6 +297,54 @@ def _phone(m: re.Match[str]) -> str:
     return span
 
 
+# -- Street addresses -----------------------------------------------------------------------
+# Words that sit between a number and a street word without being a street's name ("2 hours on the road").
+_NOT_NAME = ("the|a|an|on|in|at|of|to|for|and|or|my|our|your|his|her|their|this|that|these|those|is|was|are|"
+             "were|be|it|i|we|you|hours?|days?|minutes?|mins?|seconds?|weeks?|months?|years?|times?|items?|"
+             "pounds?|euros?|dollars?|more|less|than|per|each|every|other|am|pm|gb|mb|kg|km|miles?|percent|"
+             "free|extra|same|last|first|next|one|two|bed|room|rooms")
+_STREET_NAME = r"(?!(?:" + _NOT_NAME + r")\b)[^\W\d_][\w'’.-]*"
+_STREET_TYPE = (r"(?:(?:street|road|avenue|lane|drive|boulevard|terrace|crescent|court|square|highway|parkway|"
+                r"gardens|mews|(?-i:Way|Place|Close|Row|Walk|Grove))\b|(?:st|rd|ave|ln|dr|blvd|ct|sq|hwy|pkwy)\b\.?)")
+_GERMAN_STREET = r"[^\W\d_][\w-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer)"
+_ROMANCE_STREET = r"(?:(?-i:Via|Viale)|piazza|corso|rue|calle|avenida|rua|plaza|paseo|praça|largo)"  # "via": English too
+_PARTICLE = r"(?:de|del|della|di|da|do|dos|la|le|les|des|du)"
+_ADDRESS_RE = re.compile(
+    r"\d(?<![\w<>#/.-].)(?<![A-Z]>.)\d{0,4}[a-z]?,?\s+(?:"
+    r"(?:" + _STREET_NAME + r"\s+){1,3}" + _STREET_TYPE                            # 12 Elm Street
+    + r"|" + _GERMAN_STREET + r"(?![\w])"                                            # 201 Hauptstraße
+    + r"|" + _ROMANCE_STREET + r"(?:\s+(?:" + _PARTICLE + r"\b|(?!(?:" + _NOT_NAME + r")\b)[^\W\d_][\w'’-]*)){1,4}"  # 139 Rue de la Paix
+    + r")"
+    r"|(?<![\w<>])(?:[^\W\d_][\w-]*(?:straße|strasse|weg|gasse|platz|allee|damm|ufer)"      # Hauptstraße 5
+    r"|(?-i:(?:Via|Viale|Piazza|Corso|Rue|Calle|Avenida|Rua|Plaza|Paseo|Praça|Largo)"          # Calle Mayor 5
+    r"(?:\s+(?:de|del|della|di|da|do|dos|la|le|les|des|du|[A-ZÀ-Ý][\w'’-]*)){1,4}))\s+\d{1,4}[a-z]?" + _POST,
+    re.IGNORECASE,
+)
+
+# -- Names the message labels or signs with -----------------------------------------------------
+_NAME_WORDS = r"[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2}"
+_LABELLED_NAME_RE = re.compile(
+    r"\b((?:account|card)[ \t]?holder|account name|name on (?:the )?card|passenger(?: name)?|full name|"
+    r"customer name|name)([ \t]*:[ \t]*)(?!<)(" + _NAME_WORDS + r")", re.IGNORECASE)
+_CLOSING_WORDS = (r"(?:thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|warm regards|ty|"
+                  r"thx|br|sincerely|yours)")
+_NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|support|wishes|a|lot|heaps|anyway|"
+               r"bye|in|advance|for|you|u|very|sir|madam|please|pls|asap|now|today)\b")
+_SIGNOFF_RE = re.compile(
+    r"(?:\A|(?<=[.!?\n]))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t]*(?!" + _NOT_A_NAME + r")"
+    r"([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
+
+
+def _labelled_name(m: re.Match[str]) -> str:
+    return m.group(1) + m.group(2) + "<NAME>"
+
+
+def _signoff(text: str) -> str:
+    """``text`` with the name it signs off with replaced (only the last 80 characters are read)."""
+    m = _SIGNOFF_RE.search(text, max(0, len(text) - 80))
+    return text if m is None else text[:m.start(1)] + "<NAME>" + text[m.end(1):]
+
+
 # Each pass: a cheap gate on (text, number of digits), the pattern, the replacement.
 _Pass = tuple[Callable[[str, int], bool], re.Pattern[str], Callable[[re.Match[str]], str] | str]
 _PASSES: tuple[_Pass, ...] = (
@@ -302,6 +358,8 @@ _PASSES: tuple[_Pass, ...] = (
     (lambda t, nd: nd >= 4 and "." in t, _IPV4_RE, _ip),
     (lambda t, nd: "::" in t or t.count(":") >= 7, _IPV6_RE, _ip),
     (lambda t, nd: nd >= 7, _PHONE_RE, _phone),
+    (lambda t, nd: nd >= 1, _ADDRESS_RE, "<ADDRESS>"),
+    (lambda t, nd: ":" in t, _LABELLED_NAME_RE, _labelled_name),
 )
 _DIGITS = "0123456789"
 _HAS_DIGIT_RE = re.compile(r"\d")
@@ -312,7 +370,7 @@ def _one_pass(text: str) -> str:
     for gate, pattern, repl in _PASSES:
         if gate(text, digits):
             text = pattern.sub(repl, text)
-    return text
+    return _signoff(text)
 
 
 def redact_text(text: str) -> str:
@@ -323,14 +381,16 @@ def redact_text(text: str) -> str:
 
     Returns:
         The text with PII replaced by ``<EMAIL>``, ``<PHONE>``, ``<CARD>``, ``<IBAN>``,
-        ``<SSN>``, ``<NINO>``, ``<IP>``, ``<URL>`` or ``<SECRET>``; everything else unchanged.
+        ``<SSN>``, ``<NINO>``, ``<IP>``, ``<URL>``, ``<SECRET>``, ``<ADDRESS>`` or ``<NAME>``;
+        everything else unchanged.
         Non-string input is returned as is, so nulls pass through.
     """
     if not isinstance(text, str):
         return text
-    # Cheap pre-check: nearly all PII has a digit, an "@" or a "://"; most messages skip every regex.
-    if "@" not in text and "://" not in text and "_" not in text and not _HAS_DIGIT_RE.search(text):
-        return text
+    # Cheap pre-check: nearly all PII has a digit, an "@", a "://" or a label's ":"; the rest of the
+    # messages only have their last line read for a name they sign with.
+    if "@" not in text and "://" not in text and "_" not in text and ":" not in text and not _HAS_DIGIT_RE.search(text):
+        return _signoff(text)
     out = _one_pass(text)
     while out != text:  # terminates: each change turns at least one free character into a placeholder
         text, out = out, _one_pass(out)
