@@ -21,6 +21,7 @@ an entry of its own uses) is written once and then left as it is. For a new mode
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import time
 
@@ -107,6 +108,7 @@ def _grid(staged: dict, names: list[str], evidence: list[str]) -> tuple[dict, tu
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0]).parse_args()
     info = machine(["numpy", "polars", "onnxruntime"])
     started = time.perf_counter()
     staged = {}
