@@ -46,6 +46,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from taxonomy.personal import ADDRESS_RE, LABELLED_NAME_RE, labelled_name, signoff
+
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
 
 PLACEHOLDERS: tuple[str, ...] = (
@@ -297,54 +299,6 @@ def _phone(m: re.Match[str]) -> str:
     return span
 
 
-# -- Street addresses -----------------------------------------------------------------------
-# Words that sit between a number and a street word without being a street's name ("2 hours on the road").
-_NOT_NAME = ("the|a|an|on|in|at|of|to|for|and|or|my|our|your|his|her|their|this|that|these|those|is|was|are|"
-             "were|be|it|i|we|you|hours?|days?|minutes?|mins?|seconds?|weeks?|months?|years?|times?|items?|"
-             "pounds?|euros?|dollars?|more|less|than|per|each|every|other|am|pm|gb|mb|kg|km|miles?|percent|"
-             "free|extra|same|last|first|next|one|two|bed|room|rooms")
-_STREET_NAME = r"(?!(?:" + _NOT_NAME + r")\b)[^\W\d_][\w'’.-]*"
-_STREET_TYPE = (r"(?:(?:street|road|avenue|lane|drive|boulevard|terrace|crescent|court|square|highway|parkway|"
-                r"gardens|mews|(?-i:Way|Place|Close|Row|Walk|Grove))\b|(?:st|rd|ave|ln|dr|blvd|ct|sq|hwy|pkwy)\b\.?)")
-_GERMAN_STREET = r"[^\W\d_][\w-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer)"
-_ROMANCE_STREET = r"(?:(?-i:Via|Viale)|piazza|corso|rue|calle|avenida|rua|plaza|paseo|praça|largo)"  # "via": English too
-_PARTICLE = r"(?:de|del|della|di|da|do|dos|la|le|les|des|du)"
-_ADDRESS_RE = re.compile(
-    r"\d(?<![\w<>#/.-].)(?<![A-Z]>.)\d{0,4}[a-z]?,?\s+(?:"
-    r"(?:" + _STREET_NAME + r"\s+){1,3}" + _STREET_TYPE                            # 12 Elm Street
-    + r"|" + _GERMAN_STREET + r"(?![\w])"                                            # 201 Hauptstraße
-    + r"|" + _ROMANCE_STREET + r"(?:\s+(?:" + _PARTICLE + r"\b|(?!(?:" + _NOT_NAME + r")\b)[^\W\d_][\w'’-]*)){1,4}"  # 139 Rue de la Paix
-    + r")"
-    r"|(?<![\w<>])(?:[^\W\d_][\w-]*(?:straße|strasse|weg|gasse|platz|allee|damm|ufer)"      # Hauptstraße 5
-    r"|(?-i:(?:Via|Viale|Piazza|Corso|Rue|Calle|Avenida|Rua|Plaza|Paseo|Praça|Largo)"          # Calle Mayor 5
-    r"(?:\s+(?:de|del|della|di|da|do|dos|la|le|les|des|du|[A-ZÀ-Ý][\w'’-]*)){1,4}))\s+\d{1,4}[a-z]?" + _POST,
-    re.IGNORECASE,
-)
-
-# -- Names the message labels or signs with -----------------------------------------------------
-_NAME_WORDS = r"[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2}"
-_LABELLED_NAME_RE = re.compile(
-    r"\b((?:account|card)[ \t]?holder|account name|name on (?:the )?card|passenger(?: name)?|full name|"
-    r"customer name|name)([ \t]*:[ \t]*)(?!<)(" + _NAME_WORDS + r")", re.IGNORECASE)
-_CLOSING_WORDS = (r"(?:thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|warm regards|ty|"
-                  r"thx|br|sincerely|yours)")
-_NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|support|wishes|a|lot|heaps|anyway|"
-               r"bye|in|advance|for|you|u|very|sir|madam|please|pls|asap|now|today)\b")
-_SIGNOFF_RE = re.compile(
-    r"(?:\A|(?<=[.!?\n]))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t]*(?!" + _NOT_A_NAME + r")"
-    r"([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
-
-
-def _labelled_name(m: re.Match[str]) -> str:
-    return m.group(1) + m.group(2) + "<NAME>"
-
-
-def _signoff(text: str) -> str:
-    """``text`` with the name it signs off with replaced (only the last 80 characters are read)."""
-    m = _SIGNOFF_RE.search(text, max(0, len(text) - 80))
-    return text if m is None else text[:m.start(1)] + "<NAME>" + text[m.end(1):]
-
-
 # Each pass: a cheap gate on (text, number of digits), the pattern, the replacement.
 _Pass = tuple[Callable[[str, int], bool], re.Pattern[str], Callable[[re.Match[str]], str] | str]
 _PASSES: tuple[_Pass, ...] = (
@@ -358,8 +312,8 @@ _PASSES: tuple[_Pass, ...] = (
     (lambda t, nd: nd >= 4 and "." in t, _IPV4_RE, _ip),
     (lambda t, nd: "::" in t or t.count(":") >= 7, _IPV6_RE, _ip),
     (lambda t, nd: nd >= 7, _PHONE_RE, _phone),
-    (lambda t, nd: nd >= 1, _ADDRESS_RE, "<ADDRESS>"),
-    (lambda t, nd: ":" in t, _LABELLED_NAME_RE, _labelled_name),
+    (lambda t, nd: nd >= 1, ADDRESS_RE, "<ADDRESS>"),
+    (lambda t, nd: ":" in t, LABELLED_NAME_RE, labelled_name),
 )
 _DIGITS = "0123456789"
 _HAS_DIGIT_RE = re.compile(r"\d")
@@ -370,7 +324,7 @@ def _one_pass(text: str) -> str:
     for gate, pattern, repl in _PASSES:
         if gate(text, digits):
             text = pattern.sub(repl, text)
-    return _signoff(text)
+    return signoff(text)
 
 
 def redact_text(text: str) -> str:
@@ -390,7 +344,7 @@ def redact_text(text: str) -> str:
     # Cheap pre-check: nearly all PII has a digit, an "@", a "://" or a label's ":"; the rest of the
     # messages only have their last line read for a name they sign with.
     if "@" not in text and "://" not in text and "_" not in text and ":" not in text and not _HAS_DIGIT_RE.search(text):
-        return _signoff(text)
+        return signoff(text)
     out = _one_pass(text)
     while out != text:  # terminates: each change turns at least one free character into a placeholder
         text, out = out, _one_pass(out)

@@ -1,0 +1,62 @@
+"""Street addresses and people's names in support text, for :mod:`taxonomy.redact`.
+
+The patterns behind ``<ADDRESS>`` and ``<NAME>`` (see :mod:`taxonomy.redact` for what they catch and
+leave). Precision first: an address needs a house number and a street word, a name needs a label
+("Account holder:") or a closing that starts a sentence ("Best, Priya"); ambiguous street words
+("way", "place", "close") count only capitalised, and "via" only as "Via" (English uses it).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Shared with taxonomy.redact: a placeholder next to a candidate counts as a word character.
+_POST = r"(?![\w])(?!<[A-Z])"
+
+# -- Street addresses -----------------------------------------------------------------------
+# Words that sit between a number and a street word without being a street's name ("2 hours on the road").
+_NOT_NAME = ("the|a|an|on|in|at|of|to|for|and|or|my|our|your|his|her|their|this|that|these|those|is|was|are|"
+             "were|be|it|i|we|you|hours?|days?|minutes?|mins?|seconds?|weeks?|months?|years?|times?|items?|"
+             "pounds?|euros?|dollars?|more|less|than|per|each|every|other|am|pm|gb|mb|kg|km|miles?|percent|"
+             "free|extra|same|last|first|next|one|two|bed|room|rooms")
+_STREET_NAME = r"(?!(?:" + _NOT_NAME + r")\b)[^\W\d_][\w'’.-]*"
+_STREET_TYPE = (r"(?:(?:street|road|avenue|lane|drive|boulevard|terrace|crescent|court|square|highway|parkway|"
+                r"gardens|mews|(?-i:Way|Place|Close|Row|Walk|Grove))\b|(?:st|rd|ave|ln|dr|blvd|ct|sq|hwy|pkwy)\b\.?)")
+_GERMAN_STREET = r"[^\W\d_][\w-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer)"
+_ROMANCE_STREET = r"(?:(?-i:Via|Viale)|piazza|corso|rue|calle|avenida|rua|plaza|paseo|praça|largo)"  # "via": English too
+_PARTICLE = r"(?:de|del|della|di|da|do|dos|la|le|les|des|du)"
+ADDRESS_RE = re.compile(
+    r"\d(?<![\w<>#/.-].)(?<![A-Z]>.)\d{0,4}[a-z]?,?\s+(?:"
+    r"(?:" + _STREET_NAME + r"\s+){1,3}" + _STREET_TYPE                            # 12 Elm Street
+    + r"|" + _GERMAN_STREET + r"(?![\w])"                                            # 201 Hauptstraße
+    + r"|" + _ROMANCE_STREET + r"(?:\s+(?:" + _PARTICLE + r"\b|(?!(?:" + _NOT_NAME + r")\b)[^\W\d_][\w'’-]*)){1,4}"  # 139 Rue de la Paix
+    + r")"
+    r"|(?<![\w<>])(?:[^\W\d_][\w-]*(?:straße|strasse|weg|gasse|platz|allee|damm|ufer)"      # Hauptstraße 5
+    r"|(?-i:(?:Via|Viale|Piazza|Corso|Rue|Calle|Avenida|Rua|Plaza|Paseo|Praça|Largo)"          # Calle Mayor 5
+    r"(?:\s+(?:de|del|della|di|da|do|dos|la|le|les|des|du|[A-ZÀ-Ý][\w'’-]*)){1,4}))\s+\d{1,4}[a-z]?" + _POST,
+    re.IGNORECASE,
+)
+
+# -- Names the message labels or signs with -----------------------------------------------------
+_NAME_WORDS = r"[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2}"
+LABELLED_NAME_RE = re.compile(
+    r"\b((?:account|card)[ \t]?holder|account name|name on (?:the )?card|passenger(?: name)?|full name|"
+    r"customer name|name)([ \t]*:[ \t]*)(?!<)(" + _NAME_WORDS + r")", re.IGNORECASE)
+_CLOSING_WORDS = (r"(?:thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|warm regards|ty|"
+                  r"thx|br|sincerely|yours)")
+_NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|support|wishes|a|lot|heaps|anyway|"
+               r"bye|in|advance|for|you|u|very|sir|madam|please|pls|asap|now|today)\b")
+_SIGNOFF_RE = re.compile(
+    r"(?:\A|(?<=[.!?\n]))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t]*(?!" + _NOT_A_NAME + r")"
+    r"([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
+
+
+def labelled_name(m: re.Match[str]) -> str:
+    """A :data:`LABELLED_NAME_RE` match with its label kept and the name replaced."""
+    return m.group(1) + m.group(2) + "<NAME>"
+
+
+def signoff(text: str) -> str:
+    """``text`` with the name it signs off with replaced (only the last 80 characters are read)."""
+    m = _SIGNOFF_RE.search(text, max(0, len(text) - 80))
+    return text if m is None else text[:m.start(1)] + "<NAME>" + text[m.end(1):]
