@@ -12,9 +12,9 @@ Per topic, by its tier (TIERS.md: the lever each tier needs):
   the customer's hours still to win that sits in the topic.
 
 Each text says the agent hours per month to win. Everything comes from this customer's own
-(redacted) messages of the topic, at most ``MAX_READ`` of them (:func:`read_sample`: the cost per
-topic stays bounded at scale, and shares of a sample that size rank phrasings, records and checks
-as the whole topic would); a quoted request is always a whole sentence or clause of a message
+(redacted) messages of the topic, at most ``MAX_READ`` of them (:func:`taxonomy.wording.evenly`: the
+cost per topic stays bounded at scale, and shares of a sample that size rank phrasings, records and
+checks as the whole topic would); a quoted request is always a whole sentence or clause of a message
 (never one cut mid-clause), and never holds a redaction placeholder, a long number or a name.
 Deterministic: ties break alphabetically.
 """
@@ -81,12 +81,6 @@ _SMALL_TALK = frozenset({
 
 def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
-
-
-def read_sample(texts: list[str], limit: int = MAX_READ) -> list[str]:
-    """The messages of a topic its action reads: at most ``limit``, evenly spaced through them in
-    text order (:func:`taxonomy.wording.evenly`)."""
-    return evenly(texts, limit)
 
 
 def word_support(texts: list[str]) -> Counter[str]:
@@ -214,7 +208,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
     Returns:
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
     """
-    texts = read_sample(texts)
+    texts = evenly(texts, MAX_READ)
     questions = distinct_questions(texts, keywords=keywords)
     records = records_needed(texts)
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}

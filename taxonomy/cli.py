@@ -206,7 +206,7 @@ def print_run_summary(result: RunResult) -> None:
         print(
             f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_interval(s, 'automation_potential'):>16}"
             f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"
-            f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top[:40]}"
+            f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top}"
         )
     print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
     print("  the interval is 90%: the tier model's uncertainty on topics nobody has reviewed (taxonomy review narrows it).")

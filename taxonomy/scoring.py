@@ -5,10 +5,10 @@ Definitions (one customer, one window; "hours" figures use only rows with a hand
 - ``volume_share_<tier>``: share of conversations in the tier (all rows).
 - ``handle_time_share_<tier>``: share of known handle time in the tier.
 - "In the tier" is a weight per row, not a hard label: a model-tiered row counts in each tier
-  with the head's un-tempered probability (:func:`~taxonomy.tiers.shares.for_shares`; summing
-  them keeps the classifier's errors from piling up on one side), an overridden or reviewed row counts fully in its
-  tier, a row without a tier in none. Rows without ``p_<tier>`` columns count by their label.
-  Rates follow the same weights: a row's ``rate`` is ``sum(weight(tier) x rate(tier))``.
+  with the head's un-tempered probability (:func:`~taxonomy.tiers.shares.for_shares`; summing them keeps
+  the classifier's errors from piling up on one side), a reviewed row with its review's probabilities
+  (:mod:`taxonomy.review.match`: one-hot, or inferred in a split topic), an overridden row fully in its tier,
+  a row without a tier in none (no ``p_<tier>`` columns: by label); ``rate`` = ``sum(weight(tier) x rate(tier))``.
 - ``automation_potential`` = sum(handle_time x rate(tier)) / sum(handle_time): the share of
   agent hours automation can remove. ``automation_potential_volume``: the same by count.
 - ``automation_potential_hours_per_month``: potential x handle hours, scaled from the window

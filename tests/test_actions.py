@@ -116,15 +116,16 @@ def test_units_cores_and_bare_clauses_stand_alone() -> None:
 
 
 def test_a_big_topic_is_read_through_a_bounded_sample_that_keeps_its_ranking() -> None:
-    from taxonomy.actions import MAX_READ, read_sample
+    from taxonomy.actions import MAX_READ
+    from taxonomy.wording import evenly
 
     # 1,000 messages: "Is my booking confirmed?" asked most, then two other phrasings, then rare ones.
     texts = (["Is my booking confirmed?"] * 500 + ["Why haven't I got a booking confirmation?"] * 300
              + ["Where is my booking confirmation?"] * 150 + [f"My booking {i} is weird" for i in range(50)])
-    sample = read_sample(texts)
-    assert len(sample) == MAX_READ and read_sample(list(reversed(texts))) == sample  # bounded, any row order
+    sample = evenly(texts, MAX_READ)
+    assert len(sample) == MAX_READ and evenly(list(reversed(texts)), MAX_READ) == sample  # bounded, any row order
     assert sample.count("Is my booking confirmed?") == MAX_READ // 2
     result = topic_actions("informational", "Booking confirmation", texts, 3.0, 0.1, ["booking", "confirmation"])
     whole = distinct_questions(texts, keywords=["booking", "confirmation"])  # every message read
     assert result["nba_questions"] == whole and whole[0] == "Is my booking confirmed?"
-    assert read_sample(BOOKING) == BOOKING  # a small topic is read whole
+    assert evenly(BOOKING, MAX_READ) == BOOKING  # a small topic is read whole
