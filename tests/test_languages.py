@@ -17,7 +17,7 @@ import pytest
 
 from taxonomy.actions import checks_needed, distinct_questions, records_needed, topic_actions
 from taxonomy.config import Config
-from taxonomy.language import detect_language, detect_languages
+from taxonomy.language import detect_language, detect_languages, plainly_english
 from taxonomy.pipeline import run
 
 AS_OF = date(2026, 3, 1)
@@ -126,6 +126,22 @@ def test_detection_on_short_texts_and_placeholders() -> None:
     assert detect_languages(["ok", "", None, "Hi <EMAIL> thanks"]) == ["en"] * 4
     assert detect_language("Ist meine Buchung <REF> bestätigt?") == "de"
     assert detect_language("Can I request a card?") == "en"
+
+
+def test_plain_english_is_settled_without_the_model_and_nothing_else_is() -> None:
+    assert plainly_english("Where is my order? It has not arrived yet.")
+    assert plainly_english("I can’t log in to my account")  # curly apostrophe
+    # Too few English words, an accent, or another language's function word: the model decides.
+    assert not plainly_english("Cash Bonus")
+    assert not plainly_english("Mi cuenta online no funciona, can you help")  # "mi"
+    assert not plainly_english("Mein Account ist gesperrt, what can I do")  # "mein", "ist"
+    assert not plainly_english("Je voudrais annuler ma commande")
+    assert not plainly_english("Wo ist meine Bestellung? my order")
+    assert not plainly_english("¿Dónde está my order?")
+    for code, texts in FOREIGN.items():
+        for text in texts:
+            assert not plainly_english(text)
+            assert detect_language(text) == code
 
 
 def test_action_structure_from_requests() -> None:

@@ -105,22 +105,30 @@ def _key(text: str) -> str:
     return " ".join(words(text))
 
 
-def _spread(texts_by_topic: list[list[str]]) -> Counter[str]:
-    """In how many topics each whole unit occurs (boilerplate such as "I'm on my phone so sorry for
-    typos" occurs in many)."""
+def _whole(text: str, seen: dict[str, list[str]]) -> list[str]:
+    """``whole_units(text, True, LONG_NAME_WORDS)``, worked out once per distinct message (``seen``)."""
+    found = seen.get(text)
+    if found is None:
+        found = seen[text] = whole_units(text, True, LONG_NAME_WORDS)
+    return found
+
+
+def _spread(texts_by_topic: list[list[str]], seen: dict[str, list[str]]) -> Counter[str]:
+    """In how many topics each whole unit of up to ``MAX_NAME_WORDS`` words occurs (boilerplate
+    such as "I'm on my phone so sorry for typos" occurs in many)."""
     spread: Counter[str] = Counter()
     keys: dict[str, set[str]] = {}  # each distinct message read once
     for texts in texts_by_topic:
         found: set[str] = set()
         for t in set(evenly(texts, SPREAD_READ)):
             if t not in keys:
-                keys[t] = {_key(u) for u in whole_units(t, True, MAX_NAME_WORDS)}
+                keys[t] = {_key(u) for u in _whole(t, seen) if len(u.split()) <= MAX_NAME_WORDS}
             found |= keys[t]
         spread.update(found)
     return spread
 
 
-def _units(texts: list[str], central: list[str], spread: Counter[str]) -> list[str]:
+def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dict[str, list[str]]) -> list[str]:
     """Whole sentences and clauses of the central messages, their request cores and bare forms,
     whose telling words at least ``MIN_MESSAGES`` of the topic's messages use; boilerplate (a
     sentence found in more than ``BOILERPLATE_TOPICS`` topics) and sentences of more than
@@ -130,7 +138,7 @@ def _units(texts: list[str], central: list[str], spread: Counter[str]) -> list[s
     # booking?"); a longer sentence (no shorter request in the topic); boilerplate.
     tiers: tuple[list[str], ...] = ([], [], [], [])
     for text in central[:CENTRAL]:
-        for unit in whole_units(text, True, LONG_NAME_WORDS):
+        for unit in _whole(text, seen):
             tell = telling(unit)
             if spread[_key(unit)] > BOILERPLATE_TOPICS:
                 tiers[3].append(_display(unit))
@@ -172,8 +180,9 @@ def name_topics(
     names = [central_name(t) for t in central_texts]
     if embed is None or not texts_by_topic:
         return names
-    spread = _spread(texts_by_topic)
-    shortlists = [_units(texts, central, spread) for texts, central in zip(texts_by_topic, central_texts)]
+    seen: dict[str, list[str]] = {}
+    spread = _spread(texts_by_topic, seen)
+    shortlists = [_units(texts, central, spread, seen) for texts, central in zip(texts_by_topic, central_texts)]
     phrases = sorted({p for short in shortlists for p in short})
     if not phrases:
         return names
