@@ -29,7 +29,8 @@ def test_every_source_is_pinned_licensed_and_mapped(name: str) -> None:
     assert manifest["files"] > 0 and re.fullmatch(r"[0-9a-f]{64}", manifest["manifest_sha256"])
     mapping = yaml.safe_load((CORPUS / "mappings" / f"{name}.yaml").read_text(encoding="utf-8"))
     assert mapping["source"] == name
-    for intent, entry in mapping["intents"].items():
+    entries = mapping["intents"] if "intents" in mapping else {r["name"]: r for r in mapping["rules"]}  # NLU++: label-set rules
+    for intent, entry in entries.items():
         assert entry["tier"] in (*TIERS, "ambiguous"), intent
         assert len(entry["reason"]) >= 5, intent  # every decision carries its one-line reason
 
