@@ -14,6 +14,11 @@ Usage::
     python models/tier-corpus/build.py            # verify pins, build the corpus
     python models/tier-corpus/build.py --pin      # (re)write pins/ from the snapshots (reviewed in git)
     python models/tier-corpus/build.py --pin nlupp   # (re)write the pins of one source only
+    python models/tier-corpus/build.py --with-evaluation-sources   # trial: every source a training source
+
+A source marked ``train: false`` in ``sources.yaml`` is built (pinned, mapped, counted) but written
+to ``evaluation.parquet`` beside ``corpus.parquet``: an evaluation source for every model, trained on
+by none until a model version ships that was measured with it (then the flag goes).
 
 A source whose rows carry a *set* of labels (NLU++) is mapped by an ordered rule list over label
 sets (``mappings/nlupp.yaml``: the first rule a row's set meets gives its tier; intent
@@ -42,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 TIERS = ("informational", "personalized", "action_led")
 MANIFEST_ONLY_ABOVE = 1_000  # files; more than this and only a manifest digest is committed
 MIN_WORDS = {"multidogo": 3, "star": 5}
+EVALUATION_FILE = "evaluation.parquet"  # rows of sources marked `train: false` in sources.yaml
 
 
 def mirror_dir() -> Path:
@@ -343,28 +349,41 @@ def counts(frame: pl.DataFrame, notes: dict) -> dict:
             "intents_mapped": mappings, "build": notes}
 
 
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    frame.write_parquet(tmp)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str]) -> int:
     spec = yaml.safe_load((HERE / "sources.yaml").read_text(encoding="utf-8"))["sources"]
     named = [a for a in argv if not a.startswith("-")]
-    if set(named) - set(spec) or (named and "--pin" not in argv):
-        raise SystemExit(f"usage: build.py [--pin [SOURCE ...]]; sources: {', '.join(sorted(spec))}")
-    pinned = set(named or spec) if "--pin" in argv else set()
+    flags = {a for a in argv if a.startswith("-")}
+    if set(named) - set(spec) or (named and "--pin" not in flags) or flags - {"--pin", "--with-evaluation-sources"}:
+        raise SystemExit(f"usage: build.py [--pin [SOURCE ...]] [--with-evaluation-sources]; sources: {', '.join(sorted(spec))}")
+    pinned = set(named or spec) if "--pin" in flags else set()
+    everything = "--with-evaluation-sources" in flags  # a trial corpus: evaluation-only sources become training rows
     rows, notes = [], {}
     for name in sorted(spec):
         source_rows, notes[name] = build_source(name, spec[name], name in pinned)
         rows += source_rows
         print(f"{name}: {len(source_rows)} rows, {notes[name]}", file=sys.stderr)
     frame = pl.DataFrame(rows, schema={c: pl.String for c in ("text", "intent", "tier", "source", "industry", "provenance", "group")})
+    held = sorted(n for n in spec if spec[n].get("train", True) is False and not everything)
     out = corpus_dir()
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f"corpus.parquet.tmp-{os.getpid()}"
-    frame.write_parquet(tmp)
-    os.replace(tmp, out / "corpus.parquet")
-    summary = counts(frame, notes)
+    _write_parquet(frame.filter(~pl.col("source").is_in(held)), out / "corpus.parquet")
+    if held:
+        _write_parquet(frame.filter(pl.col("source").is_in(held)), out / EVALUATION_FILE)
+    elif (out / EVALUATION_FILE).exists():
+        (out / EVALUATION_FILE).unlink()
+    summary = {**counts(frame, notes), "evaluation_only": held}
     text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     (out / "counts.json").write_text(text, encoding="utf-8")
-    (HERE / "counts.json").write_text(text, encoding="utf-8")
-    print(f"{frame.height} rows -> {out / 'corpus.parquet'}", file=sys.stderr)
+    if not everything:  # the committed counts describe the canonical build only
+        (HERE / "counts.json").write_text(text, encoding="utf-8")
+    print(f"{frame.height} rows -> {out / 'corpus.parquet'}" + (f" and {out / EVALUATION_FILE} ({', '.join(held)})" if held else ""),
+          file=sys.stderr)
     return 0
 
 

@@ -93,3 +93,29 @@ def test_source_entry_reads_only_nlupp_never_the_banking77_split() -> None:
     assert all(p.startswith("nlupp/") for p in SPEC["include"])  # banking_data/ (Banking77, test split reserved) is never read
     pins = (CORPUS / "pins" / "nlupp.tsv").read_text(encoding="utf-8").splitlines()
     assert len(pins) == 41 and all(line.startswith("nlupp/data/") for line in pins)
+
+
+def test_evaluation_only_rows_are_scored_per_source_and_industry() -> None:
+    import numpy as np
+    import polars as pl
+
+    from taxonomy.tiers.evaluate import evaluate_unseen
+
+    frame = pl.DataFrame({"source": ["nlupp"] * 6, "industry": ["banking"] * 3 + ["hospitality"] * 3,
+                          "intent": ["banking/action"] * 3 + ["hotels/facility-question"] * 3})
+    tiers = np.array(["action_led", "action_led", "personalized", "informational", "informational", "action_led"])
+    logits = np.eye(3)[[2, 2, 0, 0, 0, 2]] * 5.0  # one banking row wrong (personalized called informational)
+    out = evaluate_unseen(frame, logits, 1.0, tiers)["nlupp"]
+    assert out["n"] == 6 and out["accuracy"] == pytest.approx(5 / 6, abs=1e-3)
+    assert out["per_industry"]["hospitality"]["macro_f1"] == 1.0 and out["per_industry"]["hospitality"]["n"] == 3
+    assert out["per_industry"]["banking"]["accuracy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert 0 < out["shares"]["max_abs_error"] < 0.2
+
+
+def test_without_an_evaluation_file_there_is_nothing_to_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from taxonomy.tiers.corpus import COLUMNS, load_evaluation_corpus
+    from taxonomy.tiers.model import evaluate_evaluation_sources
+
+    monkeypatch.setenv("TAXONOMY_TIER_CORPUS", str(tmp_path))
+    assert load_evaluation_corpus().is_empty() and tuple(load_evaluation_corpus().columns) == COLUMNS
+    assert evaluate_evaluation_sources() == {}
