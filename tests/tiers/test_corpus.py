@@ -48,7 +48,8 @@ def test_built_corpus_matches_the_committed_counts() -> None:
     assert tuple(frame.columns) == COLUMNS == tuple(evaluation.columns)
     counts = json.loads((CORPUS / "counts.json").read_text(encoding="utf-8"))
     held = sorted(n for n, spec in SOURCES.items() if spec.get("train", True) is False)
-    assert counts.get("evaluation_only", []) == held == sorted(evaluation["source"].unique().to_list())
+    built = sorted(evaluation["source"].unique().to_list())
+    assert counts.get("evaluation_only", []) == held == built, f"corpus built before {held} were added: run models/tier-corpus/build.py"
     assert not set(frame["source"].unique().to_list()) & set(held)  # no model trains on an evaluation-only source
     frame = pl.concat([frame, evaluation])
     got = {s: {t: 0 for t in TIERS} for s in SOURCES}
