@@ -13,6 +13,16 @@ Usage::
 
     python models/tier-corpus/build.py            # verify pins, build the corpus
     python models/tier-corpus/build.py --pin      # (re)write pins/ from the snapshots (reviewed in git)
+    python models/tier-corpus/build.py --pin nlupp   # (re)write the pins of one source only
+    python models/tier-corpus/build.py --with-evaluation-sources   # trial: every source a training source
+
+A source marked ``train: false`` in ``sources.yaml`` is built (pinned, mapped, counted) but written
+to ``evaluation.parquet`` beside ``corpus.parquet``: an evaluation source for every model, trained on
+by none until a model version ships that was measured with it (then the flag goes).
+
+A source whose rows carry a *set* of labels (NLU++) is mapped by an ordered rule list over label
+sets (``mappings/nlupp.yaml``: the first rule a row's set meets gives its tier; intent
+``<domain>/<rule>``) instead of one entry per intent.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -36,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 TIERS = ("informational", "personalized", "action_led")
 MANIFEST_ONLY_ABOVE = 1_000  # files; more than this and only a manifest digest is committed
 MIN_WORDS = {"multidogo": 3, "star": 5}
+EVALUATION_FILE = "evaluation.parquet"  # rows of sources marked `train: false` in sources.yaml
 
 
 def mirror_dir() -> Path:
@@ -163,9 +175,61 @@ def read_star(path: str, data: bytes, spec: dict) -> Iterator[Row]:
                 return
 
 
+def label_set_rules(name: str) -> tuple[list[str], list[dict]]:
+    """The domains and ordered rules of a label-set mapping (``mappings/<name>.yaml`` with ``rules``),
+    each rule's ``@group`` references expanded to label sets."""
+    mapping = yaml.safe_load((HERE / "mappings" / f"{name}.yaml").read_text(encoding="utf-8"))
+    groups = mapping.get("groups", {})
+
+    def labels(items: list[str]) -> frozenset[str]:
+        return frozenset(x for item in items for x in (groups[item[1:]] if item.startswith("@") else [item]))
+
+    rules = []
+    for rule in mapping["rules"]:
+        unknown = set(rule) - {"name", "domain", "any", "and_any", "all", "none", "empty", "text_none", "tier", "reason"}
+        if unknown or rule["tier"] not in (*TIERS, "ambiguous") or not rule.get("reason"):
+            raise SystemExit(f"mappings/{name}.yaml: rule {rule.get('name')}: unknown keys {sorted(unknown)}, or no tier/reason")
+        rules.append({**rule, **{k: labels(rule[k]) for k in ("any", "and_any", "all", "none") if k in rule}})
+        if "text_none" in rule:
+            rules[-1]["text_none"] = re.compile(rule["text_none"], re.IGNORECASE)
+    if any(k in rules[-1] for k in ("domain", "any", "and_any", "all", "none", "empty", "text_none")):
+        raise SystemExit(f"mappings/{name}.yaml: the last rule must have no condition (every label set meets one rule)")
+    return mapping["domains"], rules
+
+
+def first_rule(rules: list[dict], domain: str, labels: set[str], text: str) -> dict:
+    """The first rule whose conditions a row of ``domain`` (its label set and text) meets."""
+    for rule in rules:
+        if (rule.get("domain", domain) == domain and rule.get("empty", not labels) == (not labels)
+                and all(not rule.get(k) or rule[k] & labels for k in ("any", "and_any"))
+                and rule.get("all", frozenset()) <= labels and not rule.get("none", frozenset()) & labels
+                and not ("text_none" in rule and rule["text_none"].search(text))):
+            return rule
+    raise AssertionError("the last rule has no condition")
+
+
+def read_nlupp(path: str, data: bytes, spec: dict) -> Iterator[Row]:
+    """NLU++ folds: one row per annotated turn, intent ``<domain>/<first matching rule>``; the
+    ontology file checks that every label the mapping names exists."""
+    domains, rules = label_set_rules("nlupp")
+    if Path(path).name == "ontology.json":
+        known = set(json.loads(data)["intents"])
+        named = {x for r in rules for k in ("any", "and_any", "all", "none") for x in r.get(k, ())}
+        if named - known:
+            raise SystemExit(f"mappings/nlupp.yaml names labels not in {path}: {sorted(named - known)}")
+        return
+    domain, fold = Path(path).parent.name, Path(path).stem
+    if domain not in domains:
+        raise SystemExit(f"{path}: domain {domain} is not in mappings/nlupp.yaml")
+    for i, example in enumerate(json.loads(data)):
+        text = example["text"].strip()
+        rule = first_rule(rules, domain, set(example.get("intents", [])), text)
+        yield text, f"{domain}/{rule['name']}", spec["industries"][domain], f"row{i}", f"{domain}-{fold}-{i}"
+
+
 READERS: dict[str, Callable[[str, bytes, dict], Iterator[Row]]] = {
     "hwu64": read_hwu64, "sgd": read_sgd, "snips": read_snips,
-    "hint3": read_hint3, "multidogo": read_multidogo, "star": read_star,
+    "hint3": read_hint3, "multidogo": read_multidogo, "star": read_star, "nlupp": read_nlupp,
 }
 
 
@@ -200,7 +264,13 @@ def check_pins(name: str, digests: dict[str, str]) -> None:
 # --- build ----------------------------------------------------------------------------------------
 
 def load_mapping(name: str) -> dict[str, dict]:
+    """Intent -> {tier, reason}; a label-set mapping (``rules``) gives one intent per domain and rule."""
     mapping = yaml.safe_load((HERE / "mappings" / f"{name}.yaml").read_text(encoding="utf-8"))
+    if "rules" in mapping:
+        domains, rules = label_set_rules(name)
+        mapping["intents"] = {
+            f"{d}/{r['name']}": {"tier": r["tier"], "reason": r["reason"]} for r in rules for d in domains if r.get("domain", d) == d
+        }
     for intent, entry in mapping["intents"].items():
         if entry["tier"] not in (*TIERS, "ambiguous") or not entry.get("reason"):
             raise SystemExit(f"mappings/{name}.yaml: {intent}: tier must be one of the tiers or ambiguous, with a reason")
@@ -279,25 +349,41 @@ def counts(frame: pl.DataFrame, notes: dict) -> dict:
             "intents_mapped": mappings, "build": notes}
 
 
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    frame.write_parquet(tmp)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str]) -> int:
-    pin = "--pin" in argv
     spec = yaml.safe_load((HERE / "sources.yaml").read_text(encoding="utf-8"))["sources"]
+    named = [a for a in argv if not a.startswith("-")]
+    flags = {a for a in argv if a.startswith("-")}
+    if set(named) - set(spec) or (named and "--pin" not in flags) or flags - {"--pin", "--with-evaluation-sources"}:
+        raise SystemExit(f"usage: build.py [--pin [SOURCE ...]] [--with-evaluation-sources]; sources: {', '.join(sorted(spec))}")
+    pinned = set(named or spec) if "--pin" in flags else set()
+    everything = "--with-evaluation-sources" in flags  # a trial corpus: evaluation-only sources become training rows
     rows, notes = [], {}
     for name in sorted(spec):
-        source_rows, notes[name] = build_source(name, spec[name], pin)
+        source_rows, notes[name] = build_source(name, spec[name], name in pinned)
         rows += source_rows
         print(f"{name}: {len(source_rows)} rows, {notes[name]}", file=sys.stderr)
     frame = pl.DataFrame(rows, schema={c: pl.String for c in ("text", "intent", "tier", "source", "industry", "provenance", "group")})
+    held = sorted(n for n in spec if spec[n].get("train", True) is False and not everything)
     out = corpus_dir()
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f"corpus.parquet.tmp-{os.getpid()}"
-    frame.write_parquet(tmp)
-    os.replace(tmp, out / "corpus.parquet")
-    summary = counts(frame, notes)
+    _write_parquet(frame.filter(~pl.col("source").is_in(held)), out / "corpus.parquet")
+    if held:
+        _write_parquet(frame.filter(pl.col("source").is_in(held)), out / EVALUATION_FILE)
+    elif (out / EVALUATION_FILE).exists():
+        (out / EVALUATION_FILE).unlink()
+    summary = {**counts(frame, notes), "evaluation_only": held}
     text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     (out / "counts.json").write_text(text, encoding="utf-8")
-    (HERE / "counts.json").write_text(text, encoding="utf-8")
-    print(f"{frame.height} rows -> {out / 'corpus.parquet'}", file=sys.stderr)
+    if not everything:  # the committed counts describe the canonical build only
+        (HERE / "counts.json").write_text(text, encoding="utf-8")
+    print(f"{frame.height} rows -> {out / 'corpus.parquet'}" + (f" and {out / EVALUATION_FILE} ({', '.join(held)})" if held else ""),
+          file=sys.stderr)
     return 0
 
 

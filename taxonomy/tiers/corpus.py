@@ -2,8 +2,10 @@
 
 Built outside every repository by ``models/tier-corpus/build.py`` from pinned snapshots (see
 ``models/tier-corpus/SOURCES.md``): ``<TAXONOMY_TIER_CORPUS or <repo>/../data/tier-corpus>/corpus.parquet``
-with columns ``text, intent, tier, source, industry, provenance, group``. Row texts never enter
-git; a machine without the corpus (a CI runner) can still load and run the shipped model, and the
+with columns ``text, intent, tier, source, industry, provenance, group``, and, beside it,
+``evaluation.parquet`` (same columns): the rows of sources marked ``train: false`` in
+``models/tier-corpus/sources.yaml`` (NLU++), which every model is scored on and none trained on
+(:func:`load_evaluation_corpus`). Row texts never enter git; a machine without the corpus (a CI runner) can still load and run the shipped model, and the
 tests that need the corpus skip with :data:`MISSING_REASON`.
 """
 
@@ -19,6 +21,7 @@ from taxonomy.schema import TIERS
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_FILE = "corpus.parquet"
+EVALUATION_FILE = "evaluation.parquet"
 COLUMNS = ("text", "intent", "tier", "source", "industry", "provenance", "group")
 MISSING_REASON = (
     "tier corpus not built here: run `python models/tier-corpus/build.py` where the pinned "
@@ -53,7 +56,19 @@ def load_corpus() -> pl.DataFrame:
         FileNotFoundError: when the corpus has not been built (see :data:`MISSING_REASON`).
         ValueError: when the file lacks a column or carries an unknown tier.
     """
-    path = corpus_path()
+    return _load(corpus_path())
+
+
+def load_evaluation_corpus() -> pl.DataFrame:
+    """The evaluation-only rows (sources no model is trained on), checked like :func:`load_corpus`;
+    empty when the build has none (or the corpus has not been built)."""
+    path = corpus_dir() / EVALUATION_FILE
+    if not path.is_file():
+        return pl.DataFrame(schema={c: pl.String for c in COLUMNS})
+    return _load(path)
+
+
+def _load(path: Path) -> pl.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {MISSING_REASON}")
     frame = pl.read_parquet(path)

@@ -128,3 +128,30 @@ def banking_in_domain(data, embeddings: np.ndarray, settings) -> dict:  # noqa: 
                     sample_weights(data.sources[train], settings.source_power), settings)
     pred = np.array(TIERS)[head.logits([data.texts[i] for i in test], embeddings[test]).argmax(axis=1)]
     return _scores(data.tiers[test], pred)
+
+
+def evaluate_unseen(frame, logits: np.ndarray, temperature: float, tiers: np.ndarray) -> dict:
+    """Scores of one head on rows from sources it never saw (the corpus's evaluation-only sources):
+    per source as in :func:`evaluate_loso`, and per industry within each source.
+
+    Args:
+        frame: The rows (``source``, ``industry``, ``intent`` columns), in the order of ``logits``.
+        logits: The head's un-tempered logits for the rows.
+        temperature: The head's temperature (shares are reported at it, as in ``metrics.json``).
+        tiers: The true tiers (the mappings with the form rules applied).
+    """
+    pred = np.array(TIERS)[logits.argmax(axis=1)]
+    proba = softmax(logits / temperature)
+    sources, industries = frame["source"].to_numpy().astype(str), frame["industry"].to_numpy().astype(str)
+    out = {}
+    for source in sorted(set(sources.tolist())):
+        rows = sources == source
+        entry = {**_scores(tiers[rows], pred[rows]), "shares": share_errors(tiers[rows], proba[rows]),
+                 "worst_intents": worst_intents(frame["intent"].to_numpy().astype(str)[rows], tiers[rows], pred[rows])}
+        entry["per_industry"] = {
+            industry: {**{k: v for k, v in _scores(tiers[part], pred[part]).items() if k != "confusion"},
+                       "max_share_error": share_errors(tiers[part], proba[part])["max_abs_error"]}
+            for industry in sorted(set(industries[rows].tolist())) for part in [rows & (industries == industry)]
+        }
+        out[source] = entry
+    return out

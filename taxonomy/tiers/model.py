@@ -234,6 +234,24 @@ def _embeddings_of(data, embed) -> np.ndarray:  # noqa: ANN001
     return out
 
 
+def evaluate_evaluation_sources(version: str | None = None, models_dir: str | None = None) -> dict:
+    """A shipped model scored on the tier corpus's evaluation-only sources (rows no model was
+    trained on, ``evaluation.parquet``), against their mapped tiers with the form rules applied;
+    ``{}`` when the build has none. Embeddings of those rows are cached like the training ones."""
+    from taxonomy.tiers.corpus import load_evaluation_corpus
+    from taxonomy.tiers.evaluate import evaluate_unseen
+    from taxonomy.tiers.rules import apply_rules, load_rules
+
+    frame = load_evaluation_corpus()
+    if frame.is_empty():
+        return {}
+    head, _ = load_head(_models_dir(models_dir) / MODEL_NAME / (version or current_version(models_dir)))
+    texts = frame["text"].to_list()
+    tiers, _ = apply_rules(texts, frame["tier"].to_numpy().astype(str), load_rules())
+    logits = head.logits(texts, _training_embeddings(texts))
+    return evaluate_unseen(frame, logits, head.temperature, np.asarray(tiers, dtype=str))
+
+
 def _corpus_summary(models_dir: str | None) -> dict:
     """The committed counts of the tier corpus (rows per source and tier, mapped intents)."""
     path = _models_dir(models_dir) / "tier-corpus" / "counts.json"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from taxonomy.schema import TIERS
-from taxonomy.tiers.corpus import COLUMNS, MISSING_REASON, corpus_available, corpus_sha256, load_corpus
+from taxonomy.tiers.corpus import COLUMNS, MISSING_REASON, corpus_available, corpus_sha256, load_corpus, load_evaluation_corpus
 from taxonomy.tiers.train import DEFAULT_MODELS_DIR
 
 CORPUS = DEFAULT_MODELS_DIR / "tier-corpus"
@@ -29,7 +29,8 @@ def test_every_source_is_pinned_licensed_and_mapped(name: str) -> None:
     assert manifest["files"] > 0 and re.fullmatch(r"[0-9a-f]{64}", manifest["manifest_sha256"])
     mapping = yaml.safe_load((CORPUS / "mappings" / f"{name}.yaml").read_text(encoding="utf-8"))
     assert mapping["source"] == name
-    for intent, entry in mapping["intents"].items():
+    entries = mapping["intents"] if "intents" in mapping else {r["name"]: r for r in mapping["rules"]}  # NLU++: label-set rules
+    for intent, entry in entries.items():
         assert entry["tier"] in (*TIERS, "ambiguous"), intent
         assert len(entry["reason"]) >= 5, intent  # every decision carries its one-line reason
 
@@ -43,9 +44,14 @@ def test_committed_counts_cover_every_source_and_industry_count() -> None:
 
 @needs_corpus
 def test_built_corpus_matches_the_committed_counts() -> None:
-    frame = load_corpus()
-    assert tuple(frame.columns) == COLUMNS
+    frame, evaluation = load_corpus(), load_evaluation_corpus()
+    assert tuple(frame.columns) == COLUMNS == tuple(evaluation.columns)
     counts = json.loads((CORPUS / "counts.json").read_text(encoding="utf-8"))
+    held = sorted(n for n, spec in SOURCES.items() if spec.get("train", True) is False)
+    built = sorted(evaluation["source"].unique().to_list())
+    assert counts.get("evaluation_only", []) == held == built, f"corpus built before {held} were added: run models/tier-corpus/build.py"
+    assert not set(frame["source"].unique().to_list()) & set(held)  # no model trains on an evaluation-only source
+    frame = pl.concat([frame, evaluation])
     got = {s: {t: 0 for t in TIERS} for s in SOURCES}
     for row in frame.group_by("source", "tier").len().iter_rows(named=True):
         got[row["source"]][row["tier"]] = row["len"]
