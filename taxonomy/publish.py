@@ -18,6 +18,7 @@ import polars as pl
 from taxonomy import __version__ as PIPELINE_VERSION
 from taxonomy.config import Config
 from taxonomy.errors import TaxonomyError
+from taxonomy.parallel import ordered_map, pool, resolve_workers
 from taxonomy.schema import (
     CONVERSATIONS_OUT,
     SCORES_OUT,
@@ -58,7 +59,7 @@ def publish_scores(
         Dataset name -> URIs of the partitions written.
     """
     from taxonomy.calibrate import apply_calibration, calibrated_rates, calibration_evidence
-    from taxonomy.scoring import achievable_rates, customer_tier_stats, score_customer
+    from taxonomy.scoring import achievable_rates, customer_tier_stats
     from taxonomy.window import window_bounds
 
     calibration = calibrated_rates(calibration_evidence(store, as_of), cfg.scoring)
@@ -82,20 +83,16 @@ def publish_scores(
     model_version = ",".join(versions) or "none"
     run_id = run_id or deterministic_run_id(as_of, list(staged), cfg, model_version)
     window_start, window_end = window_bounds(as_of, cfg.window_days)
-    staged_frames: dict[str, dict[str, pl.DataFrame]] = {}
-    for cid, (conversations, topics) in staged.items():
-        result = score_customer(
-            conversations, topics, rates, rates_source,  # with p_* columns: the intervals and the shares need them
-            customer_id=cid, as_of=as_of, window_start=window_start, window_end=window_end,
-            model_version=model_version, pipeline_version=PIPELINE_VERSION, run_id=run_id,
-            review_counts=_review_counts(store, as_of, cid),
-        )
-        staged_frames[cid] = {
-            "conversations": conform(conversations, CONVERSATIONS_OUT),
-            "topics": conform(result.topics, TOPICS_OUT),
-            "trends": conform(result.trends, TRENDS_OUT),
-            "scores": conform(result.scores, SCORES_OUT),
-        }
+    # Scoring (next best actions, intervals) is pure per customer once the peer rates are known: the
+    # customers are scored in worker processes when there are enough of them (taxonomy.parallel).
+    cids = list(staged)
+    n = len(cids)
+    frames_out = ordered_map(
+        pool(resolve_workers(cfg.workers), n), _score_one, cids, [staged[c] for c in cids], [rates] * n,
+        [rates_source] * n, [(as_of, window_start, window_end)] * n, [(model_version, run_id)] * n,
+        [_review_counts(store, as_of, c) for c in cids],
+    )
+    staged_frames: dict[str, dict[str, pl.DataFrame]] = dict(zip(cids, frames_out))
     for name in PUBLISHED:
         _require_valid_all(store, name, as_of, {cid: frames[name] for cid, frames in staged_frames.items()})
     written: dict[str, list[str]] = {name: [] for name in PUBLISHED}
@@ -104,6 +101,29 @@ def publish_scores(
             folder = store.partition(name, as_of=as_of, customer_id=cid)
             written[name].append(store.write_partition(frames[name], folder, metadata=fingerprint))
     return written
+
+
+def _score_one(
+    cid: str, analysed: tuple[pl.DataFrame, pl.DataFrame], rates: dict[str, float], rates_source: str,
+    dates: tuple[date, date, date], versions: tuple[str, str], review_counts: dict[str, int] | None,
+) -> dict[str, pl.DataFrame]:
+    """One customer's published frames (in a worker process when there is a pool)."""
+    from taxonomy.scoring import score_customer
+
+    conversations, topics = analysed
+    as_of, window_start, window_end = dates
+    model_version, run_id = versions
+    result = score_customer(
+        conversations, topics, rates, rates_source,  # with p_* columns: the intervals and the shares need them
+        customer_id=cid, as_of=as_of, window_start=window_start, window_end=window_end,
+        model_version=model_version, pipeline_version=PIPELINE_VERSION, run_id=run_id, review_counts=review_counts,
+    )
+    return {
+        "conversations": conform(conversations, CONVERSATIONS_OUT),
+        "topics": conform(result.topics, TOPICS_OUT),
+        "trends": conform(result.trends, TRENDS_OUT),
+        "scores": conform(result.scores, SCORES_OUT),
+    }
 
 
 def _review_counts(store: Store, as_of: date, customer_id: str) -> dict[str, int] | None:
