@@ -66,7 +66,8 @@ LONG_NAME_WORDS = 14  # a longer whole sentence only names a topic that has no s
 MIN_MESSAGES = 2
 CENTRAL = 20
 # Candidates embedded per topic, one per set of telling words, the best supported first (Banking77 training
-# subsets, seeds 10-12, 20-22 and 30-49; checked on 50-69): 4 loses 0.02 top-1, 8 0.007, 10 is level.
+# subsets, seeds 10-12, 20-22 and 30-49; checked on 50-69): 4 loses 0.02 top-1, 8 0.007; 10 is level on int8
+# vectors, -0.008 on fp32 ones (benchmarks/README.md).
 SHORTLIST = 10
 BOILERPLATE_TOPICS = 3
 SPREAD_READ = 200  # messages per topic read for boilerplate (an evenly spaced sample of a bigger topic)
@@ -140,7 +141,8 @@ def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dic
     """Whole sentences and clauses of the central messages, their request cores and bare forms,
     whose telling words at least ``MIN_MESSAGES`` of the topic's messages use; boilerplate (a
     sentence found in more than ``BOILERPLATE_TOPICS`` topics) and sentences of more than
-    ``MAX_NAME_WORDS`` words (up to ``LONG_NAME_WORDS``) only while nothing else is left."""
+    ``MAX_NAME_WORDS`` words (up to ``LONG_NAME_WORDS``) only while nothing else is left; of them
+    one per set of telling words, at most ``SHORTLIST`` (:func:`_shortlist`)."""
     support = Counter(w for t in texts for w in set(words(t)))
     # Tiers, best first: a few words with two telling ones; one telling word ("Can you move my
     # booking?"); a longer sentence (no shorter request in the topic); boilerplate.
