@@ -184,7 +184,12 @@ class Store:
         # Dictionary encoding only for strings: on embedding vectors it tripled the write time
         # and made the file 50% larger (every float is distinct).
         strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-        pq.write_table(table, buf, compression="zstd", write_statistics=True, use_dictionary=strings)
+        # Vectors (fixed-size float lists) are stored plain, without min/max statistics: zstd saved 7%
+        # of an enriched partition's bytes for a third of its write time, and nobody filters on a
+        # vector's minimum (write 1.9 -> 1.45 ms and read 2.2 -> 1.35 ms for 234 rows).
+        vectors = {f.name for f in table.schema if pa.types.is_fixed_size_list(f.type)}
+        pq.write_table(table, buf, compression={c: "none" if c in vectors else "zstd" for c in table.column_names},
+                       write_statistics=[c for c in table.column_names if c not in vectors], use_dictionary=strings)
         self.write_bytes_atomic(path, buf.getvalue())
         return self.uri(path)
 

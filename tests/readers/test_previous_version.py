@@ -94,4 +94,10 @@ def test_previous_versions_root_is_read_migrated_and_rerun(tmp_path: Path, capsy
         assert store.read_partition(folder.replace(str(fresh), str(out))).drop("run_id").equals(
             new.read_partition(folder).drop("run_id"))
     run(str(landing), str(out), as_of=AS_OF, config=CFG, progress=False)
-    assert _digest(out) == _digest(fresh)  # after one re-run: byte for byte what this version writes
+    # After one re-run: byte for byte what this version writes. The embedding cache is not rewritten
+    # (its keys are all there), and the previous version compressed its vectors: same rows, other bytes.
+    cache = {k for k in _digest(fresh) if k.startswith("embedding_cache/")}
+    assert cache and {k: v for k, v in _digest(out).items() if k not in cache} == \
+        {k: v for k, v in _digest(fresh).items() if k not in cache}
+    for key in cache:
+        assert pl.read_parquet(out / key).equals(pl.read_parquet(fresh / key))
