@@ -84,7 +84,7 @@ def split_partition_columns(df: pl.DataFrame, keys: dict[str, str], where: str) 
             raise TaxonomyError(f"partition column {key} is {dtype}, expected {partition_type(key)}", file=where, field=key)
         expected = _parse(key, value)
         column = df.get_column(key)
-        if column.null_count() or (column != expected).any():  # Series checks: a DataFrame filter costs 10x
+        if column.null_count() or (column != expected).any():  # Series checks, cheaper than a DataFrame filter
             bad = column.filter(column.is_null() | (column != expected))
             raise TaxonomyError(f"{bad.len()} row(s) with {key}={bad[0]!r} in the partition {key}={value}",
                                 file=where, field=key)
