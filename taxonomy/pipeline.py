@@ -165,8 +165,10 @@ def publish(
     label: str | None = None,
     config_path: str | Config | None = None,
     run_id: str | None = None,
+    parallel: bool = False,
 ) -> dict[str, list[str]]:
-    """Score the analysed customers against each other and publish; see :mod:`taxonomy.publish`.
+    """Score the analysed customers against each other and publish; see :mod:`taxonomy.publish`
+    (``parallel``: score them in worker processes, as :func:`run` does).
 
     Then back-test every published customer whose prediction of ``scoring.backtest_after_days``
     (28) to twice that many days earlier is published and who has outcome data
@@ -177,7 +179,7 @@ def publish(
 
     cfg = resolve_config(config_path, window_days=window_days)
     store = Store(output_uri, label=label)
-    written = publish_scores(store, as_of, list(customers), cfg, run_id=run_id)
+    written = publish_scores(store, as_of, list(customers), cfg, run_id=run_id, parallel=parallel)
     backtests = run_backtests(store, as_of, sorted(set(customers)), after_days=cfg.scoring.backtest_after_days, strict=False)
     return {**written, "backtest": list(backtests.values())} if backtests else written
 
@@ -243,7 +245,7 @@ def run(
     seconds["analyse"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    published = publish(output_uri, as_of, analysed, label=label, config_path=cfg)
+    published = publish(output_uri, as_of, analysed, label=label, config_path=cfg, parallel=True)
     seconds["publish"] = time.perf_counter() - t0
     return RunResult(output_uri, as_of, cfg.window_days, analysed, published, failed, seconds, report, label)
 

@@ -44,7 +44,8 @@ def deterministic_run_id(as_of: date, customers: list[str], cfg: Config, model_v
 
 
 def publish_scores(
-    store: Store, as_of: date, customers: list[str], cfg: Config, *, run_id: str | None = None
+    store: Store, as_of: date, customers: list[str], cfg: Config, *, run_id: str | None = None,
+    parallel: bool = False,
 ) -> dict[str, list[str]]:
     """Score each analysed customer, with achievable rates from the peers in this run, and publish.
 
@@ -54,6 +55,9 @@ def publish_scores(
         customers: Customers analysed for ``as_of``.
         cfg: Run configuration (window and scoring settings).
         run_id: Recorded in every scores row; default: deterministic from inputs and settings.
+        parallel: Score the customers in worker processes (``taxonomy run``, which owns the
+            machine). Airflow's publish task leaves it off: there the Celery workers' slots are the
+            parallelism, and a pool per task would crowd the other tasks on the same worker.
 
     Returns:
         Dataset name -> URIs of the partitions written.
@@ -83,12 +87,12 @@ def publish_scores(
     model_version = ",".join(versions) or "none"
     run_id = run_id or deterministic_run_id(as_of, list(staged), cfg, model_version)
     window_start, window_end = window_bounds(as_of, cfg.window_days)
-    # Scoring (next best actions, intervals) is pure per customer once the peer rates are known: the
-    # customers are scored in worker processes when there are enough of them (taxonomy.parallel).
+    # Scoring (next best actions, intervals) is pure per customer once the peer rates are known: with
+    # ``parallel``, the customers are scored in worker processes when there are enough of them.
     cids = list(staged)
     n = len(cids)
     frames_out = ordered_map(
-        pool(resolve_workers(cfg.workers), n), _score_one, cids, [staged[c] for c in cids], [rates] * n,
+        pool(resolve_workers(cfg.workers) if parallel else 1, n), _score_one, cids, [staged[c] for c in cids], [rates] * n,
         [rates_source] * n, [(as_of, window_start, window_end)] * n, [(model_version, run_id)] * n,
         [_review_counts(store, as_of, c) for c in cids],
     )
