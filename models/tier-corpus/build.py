@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import functools
 import hashlib
 import io
 import json
@@ -175,6 +176,7 @@ def read_star(path: str, data: bytes, spec: dict) -> Iterator[Row]:
                 return
 
 
+@functools.lru_cache(maxsize=None)  # read by every file of the source: parse the mapping once
 def label_set_rules(name: str) -> tuple[list[str], list[dict]]:
     """The domains and ordered rules of a label-set mapping (``mappings/<name>.yaml`` with ``rules``),
     each rule's ``@group`` references expanded to label sets."""
