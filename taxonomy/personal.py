@@ -2,7 +2,8 @@
 
 The patterns behind ``<ADDRESS>`` and ``<NAME>`` (see :mod:`taxonomy.redact` for what they catch and
 leave). Precision first: an address needs a house number and a street word, a name needs a label
-("Account holder:") or a closing that starts a sentence ("Best, Priya"); ambiguous street words
+("Account holder:"), an introduction ("my name is Priya", "This is Priya from ...") or a closing that
+starts a sentence ("Best, Priya"); ambiguous street words
 ("way", "place", "close") count only capitalised, and "via" only as "Via" (English uses it).
 """
 
@@ -60,3 +61,50 @@ def signoff(text: str) -> str:
     """``text`` with the name it signs off with replaced (only the last 80 characters are read)."""
     m = _SIGNOFF_RE.search(text, max(0, len(text) - 80))
     return text if m is None else text[:m.start(1)] + "<NAME>" + text[m.end(1):]
+
+
+# -- Names the writer introduces themselves with ----------------------------------------------
+# Words that follow "my name is" without being a name ("my name is misspelled / not on the booking"),
+# and that end a name ("my name is Angela and I would like ...").
+_NOT_INTRODUCED = (
+    r"(?:not|no|wrong|incorrect|incorrectly|miss?pel+[eit]\w*|spel+[eit]\w*|mis|missing|different|changed|correct|"
+    r"correctly|still|also|now|already|listed|showing|shown|displayed|written|printed|there|here|attached|linked|"
+    r"associated|registered|tied|removed|gone|blank|empty|incomplete|cut|truncated|mentioned|used|being|been|same|"
+    r"on|in|under|as|at|for|to|of|with|from|by|the|a|an|and|but|or|so|if|when|because|since|then|is|was|are|"
+    r"my|your|his|her|their|our|this|that|it|its|i|im|me|we|you|he|she|they|please|pls|thanks|thank|hi|hello|hey|"
+    r"regarding|about|re|calling|writing|can|could|would|will|need|want|have|had|has|just|too|yes|ok|okay|"
+    r"speaking|and)\b"
+)
+_INTRODUCED_WORD = r"(?!" + _NOT_INTRODUCED + r")[^\W\d_][\w'’-]*"
+_MY_NAME_RE = re.compile(
+    r"\bmy[ \t]+name(?:[ \t]+is|'s|’s)[ \t]+(" + _INTRODUCED_WORD + r"(?:[ \t]+" + _INTRODUCED_WORD + r")?)",
+    re.IGNORECASE)
+# Capitalised words that follow "I'm" or come before "here" without being a name ("I'm Sorry, ...").
+_NOT_A_CALLER = (r"(?!(?:sorry|happy|glad|sad|angry|upset|confused|frustrated|afraid|unable|able|new|not|so|very|"
+                 r"really|still|just|also|always|never|already|now|back|done|fine|good|ok|okay|here|there|trying|"
+                 r"writing|calling|looking|having|getting|going|waiting|the|a|an|in|on|at|from|with|nothing|"
+                 r"everything|anything|something|nobody|everybody|anybody|somebody|everyone|anyone|someone|none|all|"
+                 r"same|parking|shipping|delivery|help|service|wifi|internet|signal|hi|hello|hey|dear|urgh|ugh|yes|no|"
+                 r"it's|it’s|its|this|that|i'm|i’m|im)\b)")
+_CAPITALISED = (r"(" + _NOT_A_CALLER + r"(?-i:[A-Z][a-z][\w'’-]*)(?:[ \t]+" + _NOT_A_CALLER
+                + r"(?-i:[A-Z][a-z][\w'’-]*))?)")
+# "This is Priya from billing", "I'm Sam here", "i'm Ben and I'm staying ...", "Hi, Angela here": only a
+# capitalised name, and only where it introduces the writer ("I am home from work", "It's Friday" stay).
+_CALLER_RE = re.compile(r"\b(?:this is|it's|it’s)[ \t]+" + _CAPITALISED
+                        + r"(?=[ \t]*,?[ \t]*(?:from|here|speaking|with)\b)", re.IGNORECASE)
+_I_AM_RE = re.compile(r"\b(?:i'm|i’m|i am)[ \t]+" + _CAPITALISED
+                      + r"(?=[ \t]*(?:[,.!;]|\Z|(?:and|from|here|speaking|with)\b))", re.IGNORECASE)
+_HERE_RE = re.compile(r"(?:\A|(?<=[.!?])|\b(?:hi|hello|hey)\b[ \t]*,?)[ \t]*" + _CAPITALISED
+                      + r"[ \t]+here(?=[ \t]*(?:[,.!;:…-]|\Z))", re.IGNORECASE)
+_INTRO_GATE = ("name", "this is", "i'm ", "i’m ", "i am ", "it's ", "it’s ", " here")
+
+
+def introduced(text: str) -> str:
+    """``text`` with the name its writer introduces themselves by replaced ("my name is Angela",
+    "This is Sam from accounts", "I'm Ben and ...", "Hi, Angela here")."""
+    low = text.lower()
+    if not any(g in low for g in _INTRO_GATE):
+        return text
+    for pattern in (_MY_NAME_RE, _CALLER_RE, _I_AM_RE, _HERE_RE):
+        text = pattern.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
+    return text

@@ -21,9 +21,10 @@ Every text that may reach an output, a report or a quarantine record goes throug
              ``Calle Mayor 5`` (an ambiguous street word, "way", "place", "close", "row", "walk",
              "grove", counts only capitalised: "2 one way tickets" stays)
 ``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``,
-             ``Name on card: ...``) or signs off with it after a closing that starts a sentence
-             (``... Best, Priya``, ``Kind regards, Zoe Meyer``); names elsewhere in a sentence
-             are not found (no name recognition model)
+             ``Name on card: ...``), introduces its writer by it (``my name is angela``,
+             ``This is Sam Lee from accounts``) or signs off with it after a closing that starts a
+             sentence (``... Best, Priya``, ``Kind regards, Zoe Meyer``); names elsewhere in a
+             sentence are not found (no name recognition model)
 ========== ==============================================================================
 
 Precision matters as much as recall: order numbers (``#123456``, ``ORD-2026-0042``),
@@ -46,7 +47,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from taxonomy.personal import ADDRESS_RE, LABELLED_NAME_RE, labelled_name, signoff
+from taxonomy.personal import ADDRESS_RE, LABELLED_NAME_RE, introduced, labelled_name, signoff
 
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
 
@@ -324,7 +325,7 @@ def _one_pass(text: str) -> str:
     for gate, pattern, repl in _PASSES:
         if gate(text, digits):
             text = pattern.sub(repl, text)
-    return signoff(text)
+    return signoff(introduced(text))
 
 
 def redact_text(text: str) -> str:
@@ -342,9 +343,9 @@ def redact_text(text: str) -> str:
     if not isinstance(text, str):
         return text
     # Cheap pre-check: nearly all PII has a digit, an "@", a "://" or a label's ":"; the rest of the
-    # messages only have their last line read for a name they sign with.
+    # messages are only read for a name they introduce their writer by or sign with.
     if "@" not in text and "://" not in text and "_" not in text and ":" not in text and not _HAS_DIGIT_RE.search(text):
-        return signoff(text)
+        return signoff(introduced(text))
     out = _one_pass(text)
     while out != text:  # terminates: each change turns at least one free character into a placeholder
         text, out = out, _one_pass(out)

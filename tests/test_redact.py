@@ -96,6 +96,17 @@ MUST_REDACT = [
     ("Where is my refund? Kind regards, Zoe Meyer", "Where is my refund? Kind regards, <NAME>"),
     ("where is my refund? cheers, liam", "where is my refund? cheers, <NAME>"),
     ("Card blocked. Thanks!\nBen", "Card blocked. Thanks!\n<NAME>"),
+    # Names the writer introduces themselves by (as STAR's and MultiDoGO's users write them).
+    ("Hi, my name is Angela and I would like to make an appointment", "Hi, my name is <NAME> and I would like to make an appointment"),
+    ("check my account balance my name is frooti dubey", "check my account balance my name is <NAME>"),
+    ("I need to reserve a flight right now!!! My name is Mark!!!!!", "I need to reserve a flight right now!!! My name is <NAME>!!!!!"),
+    ("My name is Tyler Jones. Can you check my balance?", "My name is <NAME>. Can you check my balance?"),
+    ("my name's priya", "my name's <NAME>"),
+    ("This is Sam Lee from accounts, we were charged twice", "This is <NAME> from accounts, we were charged twice"),
+    ("I'm Sarah here, my parcel is late", "I'm <NAME> here, my parcel is late"),
+    ("Hello , i'm Ben and i'm staying at the Hilton", "Hello , i'm <NAME> and i'm staying at the Hilton"),
+    ("Hi Angela here.... Need an appointment", "Hi <NAME> here.... Need an appointment"),
+    ("Urgh. Mark here. Reserve flight 802 for me.", "Urgh. <NAME> here. Reserve flight 802 for me."),
 ]
 
 # Look like PII to a naive regex; must survive unchanged.
@@ -136,6 +147,19 @@ MUST_KEEP = [
     "Thanks again",
     "Best, team",
     "my username: bob",
+    # "my name is" followed by what is wrong with the name, not by a name; introductions without a name.
+    "My name is misspelled on booking ZAG5EF",
+    "my name is mispelled on my ticket",
+    "my name is not on the account",
+    "My name is spelled wrong on the card",
+    "Quiet mode on until I am home from work.",
+    "I am leaving from Chicago",
+    "I'm here from the airport and my bag is gone",
+    "Everything here is broken",
+    "Anyone here?",
+    "It's Friday and my order is late",
+    "I'm Sorry, this is wrong",
+    "I AM MISSING CASH.",
 ]
 
 
@@ -198,6 +222,8 @@ def test_text_without_digits_at_or_closing_is_unchanged(text: str) -> None:
         return
     if re.search(r"(?i)thank|cheers|best|regards|\bty\b|thx|\bbr\b|sincerely|yours", text):
         return  # a closing: the name it signs with is redacted
+    if re.search(r"(?i)name|this is|i'm|i’m|i am|it's|it’s", text):
+        return  # an introduction: the name it gives is redacted
     assert redact_text(text) == text
 
 
