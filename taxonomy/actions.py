@@ -111,7 +111,8 @@ def _request_sentence(text: str, topic_words: frozenset[str] = frozenset(), engl
 
 def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None) -> list[str]:
     """The topic's distinct request phrasings, most asked first: near-duplicates (Jaccard >= 0.6 of
-    their telling words) are merged into the phrasing seen most often.
+    their telling words, a word one typo away counting as the same) are merged into the phrasing
+    seen most often.
 
     First only whole requests that use a word of the topic's ``keywords`` and whose telling words
     enough of the topic's messages use (no one end-user's city or typo: such a sentence is left out,
@@ -147,10 +148,32 @@ def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: i
         if len(chosen) >= limit:
             break
         said = set(telling(sentence)) - _SMALL_TALK or set(_words(sentence))
-        if any(len(said & seen) / max(len(said | seen), 1) >= 0.6 for _, seen in chosen):
+        if any(_overlap(said, seen) >= 0.6 for _, seen in chosen):
             continue
         chosen.append((sentence, said))
     return chosen
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    """Jaccard similarity of two word sets, a word matching one typo away ("applid" ~ "applied",
+    "pritn" ~ "print"): a typo'd copy of a question is the same question."""
+    matched = sum(1 for w in a if w in b or any(_one_typo(w, v) for v in b))
+    return matched / max(len(a) + len(b) - matched, 1)
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """Whether two words of 4+ letters differ by one inserted, dropped or changed letter, or two
+    swapped neighbours."""
+    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1 or a == b:
+        return a == b
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) > len(b):
+        return a[i + 1:] == b[i:]
+    if len(a) < len(b):
+        return a[i:] == b[i + 1:]
+    return a[i + 1:] == b[i + 1:] or (a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:])
 
 
 def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
@@ -207,7 +230,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
     Args:
         tier: The topic's majority tier.
         label: The topic's name.
-        texts: The topic's (redacted) messages, this customer's only (``MAX_READ`` of them are read).
+        texts: The topic's (redacted) messages of that tier, this customer's only (``MAX_READ`` of them are read).
         hours_to_win: Agent hours per month automation could still take in the topic.
         hours_share: The topic's share of the customer's hours still to win.
         keywords: The topic's keywords: quoted questions must use one of their words.

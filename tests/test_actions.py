@@ -129,3 +129,11 @@ def test_a_big_topic_is_read_through_a_bounded_sample_that_keeps_its_ranking() -
     whole = distinct_questions(texts, keywords=["booking", "confirmation"])  # every message read
     assert result["nba_questions"] == whole and whole[0] == "Is my booking confirmed?"
     assert evenly(BOOKING, MAX_READ) == BOOKING  # a small topic is read whole
+
+
+def test_a_typo_copy_of_a_question_is_the_same_question() -> None:
+    texts = ["Was my discount code applied?"] * 5 + ["Was my discount code applid?", "Was my discouunt code applied?",
+                                                       "Do you have a student discount?", "Do you have a student discount?"]
+    assert distinct_questions(texts) == ["Was my discount code applied?", "Do you have a student discount?"]
+    # Different words stay different questions.
+    assert len(distinct_questions(["Where is my refund?"] * 3 + ["Where is my return?"] * 3)) == 2

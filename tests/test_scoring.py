@@ -232,3 +232,23 @@ def test_tier_stats_without_outcome_column_and_empty() -> None:
     stats = {r["tier"]: r for r in customer_tier_stats(frame).to_dicts()}
     assert stats["personalized"]["conversations"] == 1 and stats["personalized"]["with_outcome"] == 0
     assert customer_tier_stats(conversations([]))["conversations"].to_list() == [0, 0, 0]
+
+
+def test_a_mixed_topics_action_quotes_only_its_tiers_requests() -> None:
+    """A topic of size-chart questions (informational, the majority) and a few long exchanges
+    (action-led): its help-centre action quotes the questions, never the exchanges."""
+    rows = [("informational", "t0001", 60.0, None)] * 6 + [("action_led", "t0001", 1800.0, None)] * 3
+    frame = conversations(rows).with_columns(pl.Series("text", [
+        "Where do I find the size chart for the rain jacket?", "How does the rain jacket fit, should I size up?",
+        "Where do I find the size chart for the rain jacket?", "How does the rain jacket fit, should I size up?",
+        "Where do I find the size chart for the rain jacket?", "Is the rain jacket true to size?",
+        "The rain jacket came in the wrong colour, I need an exchange.",
+        "The rain jacket came in the wrong colour, I need an exchange.",
+        "The rain jacket came in the wrong size, please exchange it.",
+    ]))
+    topics = score_customer(frame, topics_frame({"t0001": "rain jacket"}), RATES, "default", customer_id="acme",
+                            model_version="m1", pipeline_version="p1", run_id="r1", **WINDOW).topics
+    topic = topics.row(0, named=True)
+    assert topic["tier"] == "informational"
+    assert "Where do I find the size chart for the rain jacket?" in topic["nba_questions"]
+    assert not [q for q in topic["nba_questions"] if "exchange" in q.lower() or "colour" in q.lower()]
