@@ -25,8 +25,7 @@ Definitions (one customer, one window; "hours" figures use only rows with a hand
 - Topics: ``hours_to_win`` = hours per month automation could still take in the topic:
   handle time x rate(tier) over its conversations not already automated, scaled to 30 days.
   Topics are ranked by it; ``action_kind`` is the lever of the topic's majority tier, and its next
-  best action quotes only the topic's conversations of that tier (a help-centre answer is not
-  written for the exchanges a mixed topic also holds).
+  best action quotes the topic's conversations of that tier only (:func:`add_actions`).
 - Rows without handle time count in every volume figure and in no hours figure;
   ``missing_handle_time_share`` says how many there were. With no handle time at all the
   hours-based figures are null.
@@ -157,19 +156,9 @@ def _window_days(window_start: date, window_end: date) -> int:
 
 
 def score_customer(
-    conversations: pl.DataFrame,
-    topics: pl.DataFrame,
-    rates: dict[str, float],
-    rates_source: str,
-    *,
-    customer_id: str,
-    as_of: date,
-    window_start: date,
-    window_end: date,
-    model_version: str,
-    pipeline_version: str,
-    run_id: str,
-    review_counts: dict[str, int] | None = None,
+    conversations: pl.DataFrame, topics: pl.DataFrame, rates: dict[str, float], rates_source: str, *,
+    customer_id: str, as_of: date, window_start: date, window_end: date, model_version: str,
+    pipeline_version: str, run_id: str, review_counts: dict[str, int] | None = None,
 ) -> ScoreResult:
     """Scores, ranked topics and weekly trends of one customer's window.
 
@@ -333,8 +322,7 @@ def score_topics(rows: pl.DataFrame, topics: pl.DataFrame, *, customer_id: str, 
     meta = topics.select(meta_columns) if topics.height else None
     if meta is not None:
         per_topic = per_topic.join(meta, on="topic_id", how="left")
-    per_topic = per_topic.join(rows.group_by("topic_id").agg(pl.col("text").alias("_texts"), pl.col("tier").alias("_tiers")),
-                               on="topic_id", how="left")
+    per_topic = per_topic.join(rows.group_by("topic_id").agg(_texts=pl.col("text"), _tiers=pl.col("tier")), on="topic_id", how="left")
     records = [_topic_record(row, n, total_ht, customer_id, per_month) for row in per_topic.to_dicts()]
     add_actions(records)
     records.sort(key=lambda r: (r["topic_id"] == OTHER_TOPIC_ID, -(r["hours_to_win"] or 0.0), -r["conversations"], r["topic_id"]))
@@ -378,9 +366,8 @@ def add_actions(records: list[dict]) -> None:
         r["language"] = r.get("language") or DEFAULT_LANGUAGE
         r["language_supported"] = embedder_covers(r["language"])
         texts, tiers = r.pop("_texts", None) or [], r.pop("_tiers", None) or []
-        # Quote the conversations of the topic's tier only (a help-centre answer is not an exchange).
-        texts = [t for t, tier in zip(texts, tiers) if t and tier == r["tier"]] or [t for t in texts if t]
-        if r["tier"]:
+        if r["tier"]:  # quoting the conversations of the topic's tier only (a help-centre answer is not an exchange)
+            texts = [t for t, tier in zip(texts, tiers) if t and tier == r["tier"]]
             r.update(topic_actions(r["tier"], r["label"], texts, r["hours_to_win"], r["hours_share"], r.get("keywords")))
 
 
