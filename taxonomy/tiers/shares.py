@@ -15,7 +15,9 @@ leans toward the tiers a queue has least of. Measured (``models/tier-classifier/
 on held-out public sources the largest share error is the same at temperature 0.5 to 1.3 (mean
 0.144 to 0.147) and worst at the calibrated 1.85 (0.151); on the bundled sample, where the model is
 right on 86-91% of messages, the hours-share error falls from 8.8 points (1.85) to 4.5 (1.0), and
-TIERS.md's field example reads 0.367 instead of 0.388 (truth 0.375).
+TIERS.md's field example reads 0.367 instead of 0.388 (truth 0.375). ``tier-clf-v5`` (temperature
+1.71) gives the same picture: 8.0 -> 4.5 points on the sample, 0.373 instead of 0.384 on the field
+example (``benchmarks/results/tier_shares.md``).
 
 No model: :mod:`taxonomy.scoring` and the evaluation share it.
 """

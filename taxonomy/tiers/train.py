@@ -3,9 +3,11 @@
 Data, one *source* per origin: Banking77 tiers (``../shared/data/banking77/train_tiers.csv``,
 CC BY 4.0), our own multi-industry seed set (``models/tier-seed/seed-v2.csv``) and, from
 ``tier-clf-v3`` on, the public tier corpus (:mod:`taxonomy.tiers.corpus`: HWU64, SGD, SNIPS, HINT3,
-MultiDoGO, STAR). From ``tier-clf-v4`` on, TIERS.md's row-level form rules
-(:mod:`taxonomy.tiers.rules`) correct the intent mappings' tiers. Each source gets the same total weight (:func:`~taxonomy.tiers.head.sample_weights`)
-so that no corpus's topics or labelling habits decide what the head learns.
+MultiDoGO, STAR; NLU++ from ``tier-clf-v5`` on). From ``tier-clf-v4`` on, TIERS.md's row-level form rules
+(:mod:`taxonomy.tiers.rules`) correct the intent mappings' tiers. Each source gets a total weight
+proportional to ``rows ** source_power`` (:func:`~taxonomy.tiers.head.sample_weights`; 0.25 from
+``tier-clf-v5`` on, equal weights before) so that no corpus's topics or labelling habits decide what
+the head learns.
 
 Model: one multinomial logistic regression over :class:`~taxonomy.tiers.features.FormFeatures`,
 then temperature scaling fitted on *leave-one-source-out* logits, so confidences are calibrated
@@ -42,7 +44,7 @@ from taxonomy.tiers.rules import RULES_KEY, apply_rules, load_rules, rules_sha25
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = REPO / "models"
-DEFAULT_VERSION = "tier-clf-v4"
+DEFAULT_VERSION = "tier-clf-v5"
 SEED_FILE = "tier-seed/seed-v2.csv"  # tier-clf-v1 was trained on seed-v1.csv (kept, see its config.json)
 SEED_SOURCE = "seed"
 CORPUS_FILE = "tier-corpus/corpus.parquet"
@@ -136,7 +138,7 @@ def fit_temperature(logits: np.ndarray, tiers: np.ndarray, candidates: tuple[flo
 
 
 def fit_on(data: TrainingData, rows: np.ndarray, embeddings: np.ndarray, settings: TrainSettings) -> FittedHead:
-    """A head fitted on ``rows`` of ``data``, each of their sources weighing the same."""
+    """A head fitted on ``rows`` of ``data``, each of their sources weighed by ``settings.source_power``."""
     part = data.subset(rows)
     return fit_head(part.texts, part.tiers, embeddings[rows], sample_weights(part.sources, settings.source_power), settings)
 

@@ -119,6 +119,19 @@ def test_shipped_artifact_is_plain_arrays_and_json() -> None:
     assert head.coef.shape[0] == 3 and np.isfinite(head.coef).all()
 
 
+def test_shipped_model_meets_the_in_domain_bar_and_trained_on_every_training_source() -> None:
+    """Issue 13's held-in bar (Banking77 in domain >= 0.92), and every corpus source not marked
+    ``train: false`` in sources.yaml (NLU++ from tier-clf-v5 on) is among the shipped model's rows."""
+    import yaml
+
+    metrics = json.loads((SHIPPED / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["banking77_in_domain"]["macro_f1"] >= 0.92
+    spec = yaml.safe_load((DEFAULT_MODELS_DIR / "tier-corpus" / "sources.yaml").read_text(encoding="utf-8"))["sources"]
+    training = {name for name, entry in spec.items() if entry.get("train", True)}
+    assert training | {"banking77", "seed"} == set(metrics["rows"])
+    assert set(metrics["leave_one_source_out"]["per_source"]) == set(metrics["rows"])  # each held out once
+
+
 def test_predict_contract() -> None:
     clf = load_classifier()
     assert load_classifier() is clf  # cached per process
