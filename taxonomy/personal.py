@@ -94,6 +94,13 @@ _CALLER_RE = re.compile(r"\b(?:this is|it's|it’s)[ \t]+" + _CAPITALISED
                         + r"(?=[ \t]*,?[ \t]*(?:from|here|speaking|with)\b)", re.IGNORECASE)
 _I_AM_RE = re.compile(r"\b(?:i'm|i’m|i am)[ \t]+" + _CAPITALISED
                       + r"(?=[ \t]*(?:[,.!;]|\Z|(?:and|from|here|speaking|with)\b))", re.IGNORECASE)
+# "My name Sarah Brown and ..." (no "is"): only a capitalised name ("my name changed" stays).
+# The name must end the clause ("and", a comma, a full stop), and a closing is not one ("change my name
+# Best, Faarid" is signed by Faarid).
+_MY_NAME_BARE_RE = re.compile(r"\bmy[ \t]+name[ \t]+(?!(?:is|was|has|had|isn't|wasn't|does|doesn't|did|appears|shows|"
+                              r"keeps|got|gets|spelled|spelt|missing|changed|needs|must|should|will|would|can)\b)"
+                              r"(?!" + _CLOSING_WORDS + r"\b)" + _CAPITALISED
+                              + r"(?=[ \t]*(?:[,.!;]|\Z|(?:and|here|from|speaking)\b))", re.IGNORECASE)
 _HERE_RE = re.compile(r"(?:\A|(?<=[.!?])|\b(?:hi|hello|hey)\b[ \t]*,?)[ \t]*" + _CAPITALISED
                       + r"[ \t]+here(?=[ \t]*(?:[,.!;:…-]|\Z))", re.IGNORECASE)
 _INTRO_GATE = ("name", "this is", "i'm ", "i’m ", "i am ", "it's ", "it’s ", " here")
@@ -101,10 +108,99 @@ _INTRO_GATE = ("name", "this is", "i'm ", "i’m ", "i am ", "it's ", "it’s ",
 
 def introduced(text: str) -> str:
     """``text`` with the name its writer introduces themselves by replaced ("my name is Angela",
-    "This is Sam from accounts", "I'm Ben and ...", "Hi, Angela here")."""
+    "My name Sarah Brown", "This is Sam from accounts", "I'm Ben and ...", "Hi, Angela here")."""
     low = text.lower()
     if not any(g in low for g in _INTRO_GATE):
         return text
-    for pattern in (_MY_NAME_RE, _CALLER_RE, _I_AM_RE, _HERE_RE):
+    for pattern in (_MY_NAME_RE, _MY_NAME_BARE_RE, _CALLER_RE, _I_AM_RE, _HERE_RE):
         text = pattern.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
     return text
+
+
+# -- Identifiers of a person, where the message labels them ---------------------------------------
+# A person's identifiers (bank account, sort code, passport, licence, national / tax id, their customer,
+# member or policy number, their date of birth) are redacted only after a label that says what they are:
+# the same digits unlabelled could be an amount, a year or an order number. Identifiers of a transaction
+# (order, booking, ticket, tracking, invoice numbers) are not a person's and are left, as documented in
+# taxonomy.redact. The value must hold digits: "my account number is wrong" stays.
+_NUMBER_WORD = r"(?:number|num|no\.?|nr\.?|#|id|code)"
+_ACCOUNT_LABEL = (r"(?:bank[ \t]+)?(?:account|acct|a/c)(?:[ \t]*" + _NUMBER_WORD + r")?|sort[ \t]*code|"
+                  r"routing[ \t]*(?:number|no\.?|#)")
+_PERSON_ID_LABEL = (r"passport(?:[ \t]*" + _NUMBER_WORD + r")?|(?:driver'?s?|driving)[ \t]+licen[cs]e(?:[ \t]*"
+                    + _NUMBER_WORD + r")?|licen[cs]e[ \t]*(?:number|no\.?|#)|national[ \t]+(?:id|identity|insurance)"
+                    r"(?:[ \t]*(?:card[ \t]*)?" + _NUMBER_WORD + r")?|(?:tax|taxpayer)[ \t]*(?:id|" + _NUMBER_WORD
+                    + r")|aadha?ar(?:[ \t]*card)?(?:[ \t]*" + _NUMBER_WORD + r")?|ssn|social[ \t]+security(?:[ \t]*"
+                    + _NUMBER_WORD + r")?|(?:member(?:ship)?|customer|client|policy(?:[ \t]*holder)?|patient|"
+                    r"student|employee|loyalty|frequent[ \t]+fl[yi]er|user)[ \t]*" + _NUMBER_WORD)
+# Each pattern starts with a look-ahead for its labels' first letters: about twice as fast as without.
+# Between label and value: "is", "was", ":", "=", "#", "-" in any mix ("account number is: 1234 5678").
+_FILLER = r"[ \t]*(?:(?:is|was)[ \t]+|[:=#-][ \t]*)*"
+# An identifier: an optional upper-case prefix ("POL-", "A"), then groups that each start with a digit.
+_ID_VALUE = r"(?-i:[A-Z]{1,5}[-/ ]?)?\d[\dA-Za-z]*+(?:[ /-]\d[\dA-Za-z]*+)*+"
+LABELLED_ID_RE = re.compile(
+    r"(?=[abcdefilmnprstu])(?<![<\w])(?:(" + _ACCOUNT_LABEL + r")|(" + _PERSON_ID_LABEL + r"))" + _FILLER + r"(?<![\w<>])(" + _ID_VALUE + r")" + _POST,
+    re.IGNORECASE)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DATE = (r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?"
+         + _MONTH + r",?[ \t]+\d{4}|" + _MONTH + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}|\d{4}")
+DOB_RE = re.compile(r"(?=[bd])(?<![<\w])(?:date[ \t]+of[ \t]+birth|d\.?o\.?b\b\.?|birth[ \t]*date|born(?:[ \t]+(?:on|in))?)"
+                    + _FILLER + r"(?<![\w<>])(" + _DATE + r")" + _POST, re.IGNORECASE)
+_ID_GATE = ("acc", "a/c", "sort", "routing", "passport", "licen", "national", "tax", "aadha", "ssn",
+            "social", "member", "customer", "client", "policy", "patient", "student", "employee", "loyalty", "frequent",
+            "user")
+_DOB_GATE = ("birth", "dob", "d.o.b", "born")
+
+
+def labelled_id(m: re.Match[str]) -> str:
+    """A :data:`LABELLED_ID_RE` match with its label kept and the identifier replaced: ``<ACCOUNT>``
+    after an account label (6+ digits), ``<ID>`` after a person's-id label (4+ digits; not a bare year)."""
+    value = m.group(3)
+    digits = sum(c.isdigit() for c in value)
+    if digits < (6 if m.group(1) else 4) or (len(value) == 4 and value[:2] in ("19", "20")):
+        return m.group(0)
+    return m.group(0)[:m.start(3) - m.start(0)] + ("<ACCOUNT>" if m.group(1) else "<ID>")
+
+
+def dob(m: re.Match[str]) -> str:
+    """A :data:`DOB_RE` match with its label kept and the date replaced by ``<DOB>``."""
+    return m.group(0)[:m.start(1) - m.start(0)] + "<DOB>"
+
+
+def may_label_id(text: str) -> bool:
+    """Cheap gate for :data:`LABELLED_ID_RE`: whether ``text`` holds a word its labels start with."""
+    low = text.lower()
+    return any(g in low for g in _ID_GATE)
+
+
+def may_label_dob(text: str) -> bool:
+    """Cheap gate for :data:`DOB_RE`."""
+    low = text.lower()
+    return any(g in low for g in _DOB_GATE)
+
+
+
+# -- Secrets the message gives away: "my PIN is 1596", "password: hunter2" ---------------------------
+# A PIN, one-time code or card security code is 3-8 digits after its label ("pin code" is a postal code
+# in India, so it is not a label); a password after its label counts when it has a digit ("my password
+# is not working" stays; a password of letters and symbols only is missed).
+_CODE_LABEL = (r"pin(?![ \t]*code)(?:[ \t]*(?:number|no\.?))?|otp|one[- ]time[ \t]+(?:password|code|pin)|cvv2?|cvc|"
+               r"security[ \t]+code")
+_PASSWORD_LABEL = r"password|passcode|passwd|pwd"
+SECRET_LABEL_RE = re.compile(
+    r"(?=[cops])(?<![<\w])(?:(?:" + _CODE_LABEL + r")" + _FILLER + r"(?<![\w<>])(\d{3,8})" + _POST
+    + r"|(?:" + _PASSWORD_LABEL + r")" + _FILLER + r"(?<![\w<>])(?!<[A-Z])((?=[^\s<>]*\d)[^\s<>]{4,64}))",
+    re.IGNORECASE)
+_SECRET_GATE = ("pin", "otp", "one-time", "one time", "cvv", "cvc", "security", "pass", "pwd")
+
+
+def labelled_secret(m: re.Match[str]) -> str:
+    """A :data:`SECRET_LABEL_RE` match with its label kept and the secret replaced by ``<SECRET>``."""
+    start = m.start(1) if m.group(1) is not None else m.start(2)
+    return m.group(0)[:start - m.start(0)] + "<SECRET>"
+
+
+def may_label_secret(text: str) -> bool:
+    """Cheap gate for :data:`SECRET_LABEL_RE`."""
+    low = text.lower()
+    return any(g in low for g in _SECRET_GATE)

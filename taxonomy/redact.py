@@ -11,11 +11,19 @@ Every text that may reach an output, a report or a quarantine record goes throug
 ``<SSN>``    US social security numbers written ``123-45-6789`` (invalid ranges excluded)
 ``<NINO>``   UK National Insurance numbers (``QQ 12 34 56 C``)
 ``<IP>``     IPv4 and IPv6 addresses (not version numbers such as ``version 1.2.3.4``)
+``<ACCOUNT>`` bank account numbers and sort / routing codes after a label (``account number is
+             12345678``, ``acct #: ...``, ``sort code 20-00-00``; 6+ digits)
+``<ID>``     a person's identifiers after a label: passport, driving licence, national / tax id,
+             Aadhaar, social security, and their customer, member, policy, patient, user or
+             frequent-flyer number (``Policy number: POL-88812345``; 4+ digits, not a bare year)
+``<DOB>``    a date of birth after its label (``DOB 12/03/1985``, ``born on 3 March 1985``)
 ``<PHONE>``  phone numbers: international (``+44 20 7946 0958``, ``0044 ...``), North American
              (``(415) 555-2671``, ``415-555-2671``), national with a trunk 0
              (``07700 900123``, ``01 23 45 67 89``), and any 7-15 digit number right after a
              word such as "call", "phone" or "mobile"
-``<SECRET>`` API keys and bearer tokens of well-known shapes
+``<SECRET>`` API keys and bearer tokens of well-known shapes; a PIN, one-time code or card security
+             code after its label (``my PIN is 1596``; not "pin code", a postal code), and a
+             password after its label when it has a digit (``password: hunter2``)
 ``<ADDRESS>`` street addresses with a house number: ``12 Elm Street``, ``4b Old Kent Rd``,
              ``201 Hauptstraße`` / ``Hauptstraße 5``, ``225 Via Roma``, ``139 Rue de la Paix``,
              ``Calle Mayor 5`` (an ambiguous street word, "way", "place", "close", "row", "walk",
@@ -27,9 +35,10 @@ Every text that may reach an output, a report or a quarantine record goes throug
              sentence are not found (no name recognition model)
 ========== ==============================================================================
 
-Precision matters as much as recall: order numbers (``#123456``, ``ORD-2026-0042``),
-dates, times, amounts (``$1,234.56``, ``1.234,56 EUR``), percentages, versions and
-tracking numbers are left alone, because the downstream tiers and topics depend on them.
+Precision matters as much as recall: order numbers (``#123456``, ``ORD-2026-0042``), booking,
+ticket, invoice and tracking references (a transaction's, not a person's), unlabelled numbers,
+dates, times, amounts (``$1,234.56``, ``1.234,56 EUR``), percentages and versions are left alone,
+because the downstream tiers and topics depend on them.
 Every candidate is therefore checked (checksums, issuer prefixes, digit counts, grouping)
 rather than matched by shape alone.
 
@@ -47,12 +56,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from taxonomy.personal import ADDRESS_RE, LABELLED_NAME_RE, introduced, labelled_name, signoff
+from taxonomy.personal import (
+    ADDRESS_RE, DOB_RE, LABELLED_ID_RE, LABELLED_NAME_RE, SECRET_LABEL_RE, dob, introduced, labelled_id, labelled_name,
+    labelled_secret, may_label_dob, may_label_id, may_label_secret, signoff,
+)
 
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
 
 PLACEHOLDERS: tuple[str, ...] = (
-    "<URL>", "<EMAIL>", "<IBAN>", "<CARD>", "<SSN>", "<NINO>", "<IP>", "<PHONE>", "<SECRET>", "<ADDRESS>", "<NAME>"
+    "<URL>", "<EMAIL>", "<IBAN>", "<CARD>", "<SSN>", "<NINO>", "<IP>", "<ACCOUNT>", "<ID>", "<DOB>", "<PHONE>", "<SECRET>",
+    "<ADDRESS>", "<NAME>",
 )
 
 # Boundaries shared by all patterns: a placeholder next to a candidate counts as a word
@@ -312,6 +325,9 @@ _PASSES: tuple[_Pass, ...] = (
     (lambda t, nd: nd >= 6, _NINO_RE, "<NINO>"),
     (lambda t, nd: nd >= 4 and "." in t, _IPV4_RE, _ip),
     (lambda t, nd: "::" in t or t.count(":") >= 7, _IPV6_RE, _ip),
+    (lambda t, nd: nd >= 4 and may_label_id(t), LABELLED_ID_RE, labelled_id),
+    (lambda t, nd: nd >= 4 and may_label_dob(t), DOB_RE, dob),
+    (lambda t, nd: nd >= 1 and may_label_secret(t), SECRET_LABEL_RE, labelled_secret),
     (lambda t, nd: nd >= 7, _PHONE_RE, _phone),
     (lambda t, nd: nd >= 1, ADDRESS_RE, "<ADDRESS>"),
     (lambda t, nd: ":" in t, LABELLED_NAME_RE, labelled_name),
@@ -336,7 +352,8 @@ def redact_text(text: str) -> str:
 
     Returns:
         The text with PII replaced by ``<EMAIL>``, ``<PHONE>``, ``<CARD>``, ``<IBAN>``,
-        ``<SSN>``, ``<NINO>``, ``<IP>``, ``<URL>``, ``<SECRET>``, ``<ADDRESS>`` or ``<NAME>``;
+        ``<SSN>``, ``<NINO>``, ``<IP>``, ``<ACCOUNT>``, ``<ID>``, ``<DOB>``, ``<URL>``, ``<SECRET>``,
+        ``<ADDRESS>`` or ``<NAME>``;
         everything else unchanged.
         Non-string input is returned as is, so nulls pass through.
     """

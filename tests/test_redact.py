@@ -107,6 +107,25 @@ MUST_REDACT = [
     ("Hello , i'm Ben and i'm staying at the Hilton", "Hello , i'm <NAME> and i'm staying at the Hilton"),
     ("Hi Angela here.... Need an appointment", "Hi <NAME> here.... Need an appointment"),
     ("Urgh. Mark here. Reserve flight 802 for me.", "Urgh. <NAME> here. Reserve flight 802 for me."),
+    ("My name Katarina Miller and would like to submit a fraud report.", "My name <NAME> and would like to submit a fraud report."),
+    # A person's identifiers, birth dates and secrets after their label (as STAR's and MultiDoGO's users give them).
+    ("my account number is 351531510 and my PIN is 1596.", "my account number is <ACCOUNT> and my PIN is <SECRET>."),
+    ("another account no 22103104253356 and amount to transfer is 5000",
+     "another account no <ACCOUNT> and amount to transfer is 5000"),
+    ("acct #: 00123456789, sort code 20-00-00", "acct #: <ACCOUNT>, sort code <ACCOUNT>"),
+    ("close account 123456789", "close account <ACCOUNT>"),
+    ("Policy number: POL-88812345, I need proof of cover", "Policy number: <ID>, I need proof of cover"),
+    ("my passport number is X1234567 and it expires soon", "my passport number is <ID> and it expires soon"),
+    ("frequent flyer number BA12345678", "frequent flyer number <ID>"),
+    ("customer id CUST-004412 cannot log in", "customer id <ID> cannot log in"),
+    ("my aadhaar number is 1234 5678 9012 please update", "my aadhaar number is <ID> please update"),
+    ("my ssn is 473829105", "my ssn is <ID>"),
+    ("My date of birth is 15/03/1985. For my security", "My date of birth is <DOB>. For my security"),
+    ("DOB: 3rd of March 1985", "DOB: <DOB>"),
+    ("born on March 3, 1985", "born on <DOB>"),
+    ("the otp was 482913 but it failed", "the otp was <SECRET> but it failed"),
+    ("cvv is 123", "cvv is <SECRET>"),
+    ("my password is hunter2 and it fails", "my password is <SECRET> and it fails"),
 ]
 
 # Look like PII to a naive regex; must survive unchanged.
@@ -160,6 +179,24 @@ MUST_KEEP = [
     "It's Friday and my order is late",
     "I'm Sorry, this is wrong",
     "I AM MISSING CASH.",
+    # Identifier labels without a person's identifier after them; transactions' references stay.
+    "my account number is wrong",
+    "account 2024 statement",
+    "I have 2 accounts with 15000 in them",
+    "my account was charged 1500",
+    "my account number ends in 1234",
+    "customer since 2019, member for 12 years",
+    "Booking TCGLXD: what's the hotel address?",
+    "order number 112-3344556-7788990 has not arrived",
+    "invoice number INV-2026-0042 is wrong",
+    "pin code 702164",  # an Indian postal code
+    "pincode 560001 serviceable?",
+    "PIN blocked after 3 tries",
+    "I forgot my password, how do I get a new one?",
+    "my password is not working",
+    "my name changed after marriage",
+    "My name Is wrong on the ticket",
+    "i need to change my name Thanks",
 ]
 
 
@@ -184,6 +221,12 @@ def test_placeholders_are_typed() -> None:
     assert set(out.split()) <= set(PLACEHOLDERS)
 
 
+def test_labelled_identifiers_are_typed() -> None:
+    out = redact_text("account number 12345678 DOB 12/03/1985 passport X1234567 PIN 1234")
+    assert out == "account number <ACCOUNT> DOB <DOB> passport <ID> PIN <SECRET>"
+    assert {w for w in out.split() if w.startswith("<")} <= set(PLACEHOLDERS)
+
+
 def test_record_and_batch_helpers() -> None:
     record = {"from": "x@y.org", "body": ["call +44 20 7946 0958", 3, None], "n": 1.5, "ok": True}
     assert redact_record(record) == {"from": "<EMAIL>", "body": ["call <PHONE>", 3, None], "n": 1.5, "ok": True}
@@ -203,6 +246,7 @@ def test_hostile_inputs_stay_linear() -> None:
 
 _PII_BITS = st.sampled_from(
     ["a@b.co", "+44 20 7946 0958", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00", "123-45-6789",
+     "account number ", "PIN ", "DOB ", "passport ", "password: ", "12/03/1985", "POL-8881", "X1234567",
      "10.0.0.1", "<EMAIL>", "<", ">", "(", ")", "+", "-", ".", " ", "0", "7", "@", "#", "://", "https://u:p@h/"]
 )
 _MIXED = st.lists(st.one_of(_PII_BITS, st.text(max_size=6)), max_size=20).map("".join)
