@@ -79,6 +79,19 @@ _INTRODUCED_WORD = r"(?!" + _NOT_INTRODUCED + r")[^\W\d_][\w'’-]*"
 _MY_NAME_RE = re.compile(
     r"\bmy[ \t]+name(?:[ \t]+is|'s|’s)[ \t]+(" + _INTRODUCED_WORD + r"(?:[ \t]+" + _INTRODUCED_WORD + r")?)",
     re.IGNORECASE)
+# What people say they are, capitalised, that is not their name ("I'm Canadian.", "I am British, can I ...",
+# "I'm Gold and ..."): nationalities, faiths, diets, conditions, membership levels, life situations. Only
+# after "I'm" ("This is Christian from billing" is a name; "Christian" is left off this list for "I'm" too).
+_WHAT_I_AM = (
+    r"american|canadian|mexican|brazilian|argentinian|argentine|chilean|colombian|peruvian|british|english|scottish|"
+    r"welsh|irish|french|german|dutch|belgian|swiss|austrian|italian|spanish|portuguese|greek|polish|czech|slovak|"
+    r"hungarian|romanian|bulgarian|croatian|serbian|ukrainian|russian|swedish|norwegian|danish|finnish|icelandic|"
+    r"estonian|latvian|lithuanian|turkish|israeli|egyptian|moroccan|nigerian|kenyan|ghanaian|ethiopian|"
+    r"south african|indian|pakistani|bangladeshi|sri lankan|nepali|chinese|japanese|korean|vietnamese|thai|filipino|"
+    r"indonesian|malaysian|singaporean|australian|kiwi|arab|emirati|saudi|iranian|iraqi|syrian|lebanese|"
+    r"european|asian|african|latino|latina|muslim|catholic|protestant|jewish|hindu|sikh|buddhist|"
+    r"vegan|vegetarian|diabetic|pregnant|disabled|deaf|blind|celiac|coeliac|gold|silver|bronze|platinum|premium|"
+    r"prime|vip|retired|unemployed|married|single|divorced|widowed|self[- ]employed|gay|lesbian|trans")
 # Capitalised words that follow "I'm" or come before "here" without being a name ("I'm Sorry, ...").
 _NOT_A_CALLER = (r"(?!(?:sorry|happy|glad|sad|angry|upset|confused|frustrated|afraid|unable|able|new|not|so|very|"
                  r"really|still|just|also|always|never|already|now|back|done|fine|good|ok|okay|here|there|trying|"
@@ -92,7 +105,7 @@ _CAPITALISED = (r"(" + _NOT_A_CALLER + r"(?-i:[A-Z][a-z][\w'’-]*)(?:[ \t]+" + 
 # capitalised name, and only where it introduces the writer ("I am home from work", "It's Friday" stay).
 _CALLER_RE = re.compile(r"\b(?:this is|it's|it’s)[ \t]+" + _CAPITALISED
                         + r"(?=[ \t]*,?[ \t]*(?:from|here|speaking|with)\b)", re.IGNORECASE)
-_I_AM_RE = re.compile(r"\b(?:i'm|i’m|i am)[ \t]+" + _CAPITALISED
+_I_AM_RE = re.compile(r"\b(?:i'm|i’m|i am)[ \t]+(?!(?:" + _WHAT_I_AM + r")\b)" + _CAPITALISED
                       + r"(?=[ \t]*(?:[,.!;]|\Z|(?:and|from|here|speaking|with)\b))", re.IGNORECASE)
 # "My name Sarah Brown and ..." (no "is"): only a capitalised name ("my name changed" stays).
 # The name must end the clause ("and", a comma, a full stop), and a closing is not one ("change my name

@@ -197,6 +197,10 @@ MUST_KEEP = [
     "my name changed after marriage",
     "My name Is wrong on the ticket",
     "i need to change my name Thanks",
+    # What people say they are is not their name.
+    "I'm Canadian.",
+    "I am British, can I open an account?",
+    "I'm Gold and my upgrade is missing",
 ]
 
 
