@@ -177,18 +177,28 @@ def _is_detail(token: str, i: int, english: bool) -> bool:
     return bool(PLACEHOLDER_RE.search(token) or NUMBER_RE.search(token) or _AMOUNT_RE.match(token) or name)
 
 
+def _is_code(tokens: list[str], i: int) -> bool:
+    """A reference of 5 to 8 capital letters after a word that labels one ("booking TCGLXD"), in a
+    text not written mostly in capitals ("CANCEL MY ORDER PLEASE" has none)."""
+    core = tokens[i].strip(",;:.!?()\"'")
+    if not (i and 5 <= len(core) <= 8 and core.isalpha() and core.isupper()):
+        return False
+    return _bare_word(tokens[i - 1]) in _ID_LABEL and sum(t.isupper() for t in tokens) * 2 <= len(tokens)
+
+
 def private_free(text: str, english: bool = True) -> str | None:
     """``text`` without any end-user's detail, or None when no whole request is left.
 
     A detail goes with the phrase that carries it: after a word that labels it ("stop order #123"
     -> "stop order", "Is my booking <REF> confirmed" -> "Is my booking confirmed"), an amount alone
     ("charged $79.20 twice" -> "charged twice"), else with its preposition and determiners ("... email
-    for booking XX7B5V" -> "... email", "my hotel in Rome is booked" -> "my hotel is booked"),
+    for booking XX7B5V" -> "... email", "the address for booking TCGLXD" -> "the address", "my hotel in
+    Rome is booked" -> "my hotel is booked"),
     except after a phrasal verb ("turn on 2fa"). Any other detail (an object: "My name is Maria")
     leaves nothing whole.
     """
     tokens = text.split()
-    detail = [_is_detail(t, i, english) for i, t in enumerate(tokens)]
+    detail = [_is_detail(t, i, english) or (t.isupper() and _is_code(tokens, i)) for i, t in enumerate(tokens)]
     if not any(detail):
         return text
     keep = [True] * len(tokens)

@@ -98,6 +98,11 @@ def test_a_detail_leaves_with_its_phrase_or_drops_the_sentence() -> None:
     assert private_free("Need to change the delivery address to Hauptstraße 5") == "Need to change the delivery address"
     assert private_free("My name is Maria Silva") is None
     assert private_free("Where is my parcel") == "Where is my parcel"
+    # A booking code of capital letters only is a detail after its label; capitals elsewhere are not.
+    assert private_free("What's the address of my hotel for booking TCGLXD?") == "What's the address of my hotel?"
+    assert private_free("Is my booking TCGLXD confirmed?") == "Is my booking confirmed?"
+    assert private_free("The SWIFT transfer failed") == "The SWIFT transfer failed"
+    assert private_free("PLEASE CANCEL MY ORDER NOW") == "PLEASE CANCEL MY ORDER NOW"
 
 
 def test_units_cores_and_bare_clauses_stand_alone() -> None:
