@@ -15,7 +15,8 @@ Each text says the agent hours per month to win. Everything comes from this cust
 (redacted) messages of the topic, at most ``MAX_READ`` of them (:func:`taxonomy.wording.evenly`: the
 cost per topic stays bounded at scale, and shares of a sample that size rank phrasings, records and
 checks as the whole topic would); a quoted request is always a whole sentence or clause of a message
-(never one cut mid-clause), and never holds a redaction placeholder, a long number or a name.
+(never one cut mid-clause), and never holds a redaction placeholder, a long number, a booking code or a
+name.
 Deterministic: ties break alphabetically.
 """
 
