@@ -17,7 +17,8 @@ on held-out public sources the largest share error is the same at temperature 0.
 right on 86-91% of messages, the hours-share error falls from 8.8 points (1.85) to 4.5 (1.0), and
 TIERS.md's field example reads 0.367 instead of 0.388 (truth 0.375). ``tier-clf-v5`` (temperature
 1.71) gives the same picture: 8.0 -> 4.5 points on the sample, 0.373 instead of 0.384 on the field
-example (``benchmarks/results/tier_shares.md``).
+example; ``tier-clf-v6`` (1.65): 8.0 -> 5.0 points, 0.367 instead of 0.374
+(``benchmarks/results/tier_shares.md``).
 
 No model: :mod:`taxonomy.scoring` and the evaluation share it.
 """
