@@ -262,6 +262,11 @@ def _interval(s: dict, name: str) -> str:
     return format_interval(s.get(name), s.get(f"{name}_low"), s.get(f"{name}_high"))
 
 
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut (as ``taxonomy run``'s summary)."""
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
 def _num(value: float | None, fmt: str = ",.1f") -> str:
     return "n/a" if value is None else format(value, fmt)
 
@@ -297,7 +302,7 @@ def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label:
     ]
     for t in topics.iter_rows(named=True):
         lines.append(
-            f"    {t['topic_id']:<7} {t['label'][:38]:<38} {t['tier'] or '-':<13}"
+            f"    {t['topic_id']:<7} {_clip(t['label'], 38):<38} {t['tier'] or '-':<13}"
             f" {_num(None if t['handle_time_seconds'] is None else t['handle_time_seconds'] / 3600):>6}"
             f" {_num(t['hours_to_win']):>7}  {t['next_best_action']}"
         )
