@@ -77,3 +77,19 @@ def test_evaluation_rows_never_reach_the_training_corpus() -> None:
     rasa = evaluation.filter(evaluation["source"].is_in(RASA))
     assert all(re.fullmatch(r"RasaHQ/[\w.-]+@[0-9a-f]{40}:[\w/.-]+\.yml#line\d+", p) for p in rasa["provenance"].to_list())
     assert not any(re.search(r"[\[\]{}]", t) for t in rasa["text"].to_list())  # entity annotations stripped
+
+
+def test_unseen_shares_are_also_summed_from_untempered_probabilities() -> None:
+    import numpy as np
+    import polars as pl
+
+    from taxonomy.tiers.evaluate import evaluate_unseen
+
+    frame = pl.DataFrame({"source": ["rasa_x"] * 4, "industry": ["banking"] * 4, "intent": ["a", "a", "b", "b"]})
+    tiers = np.array(["action_led", "action_led", "personalized", "personalized"])
+    logits = np.eye(3)[[2, 2, 1, 1]] * 4.0  # all right and confident
+    out = evaluate_unseen(frame, logits, 3.0, tiers)["rasa_x"]
+    sharp, flat = out["shares_untempered"], out["shares"]  # temperature 3 flattens every row toward 1/3
+    assert sharp["max_abs_error"] < 0.05 < flat["max_abs_error"]
+    assert sharp["estimated"]["informational"] < flat["estimated"]["informational"]
+    assert out["per_industry"]["banking"]["max_share_error_untempered"] == sharp["max_abs_error"]
