@@ -46,7 +46,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # sibling reader modules
-from rasa_reader import read_rasa_nlu  # noqa: E402
+from rasa_reader import read_rasa_nlu
 
 TIERS = ("informational", "personalized", "action_led")
 MANIFEST_ONLY_ABOVE = 1_000  # files; more than this and only a manifest digest is committed
