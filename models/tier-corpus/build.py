@@ -45,6 +45,9 @@ import polars as pl
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # sibling reader modules
+from rasa_reader import read_rasa_nlu
+
 TIERS = ("informational", "personalized", "action_led")
 MANIFEST_ONLY_ABOVE = 1_000  # files; more than this and only a manifest digest is committed
 MIN_WORDS = {"multidogo": 3, "star": 5}
@@ -232,6 +235,7 @@ def read_nlupp(path: str, data: bytes, spec: dict) -> Iterator[Row]:
 READERS: dict[str, Callable[[str, bytes, dict], Iterator[Row]]] = {
     "hwu64": read_hwu64, "sgd": read_sgd, "snips": read_snips,
     "hint3": read_hint3, "multidogo": read_multidogo, "star": read_star, "nlupp": read_nlupp,
+    "rasa_nlu": read_rasa_nlu,  # rasa_reader.py
 }
 
 

@@ -4,7 +4,7 @@ Built outside every repository by ``models/tier-corpus/build.py`` from pinned sn
 ``models/tier-corpus/SOURCES.md``): ``<TAXONOMY_TIER_CORPUS or <repo>/../data/tier-corpus>/corpus.parquet``
 with columns ``text, intent, tier, source, industry, provenance, group``, and, beside it,
 ``evaluation.parquet`` (same columns): the rows of sources marked ``train: false`` in
-``models/tier-corpus/sources.yaml`` (none since NLU++ became a training source in tier-clf-v5), which every model is scored on and none trained on
+``models/tier-corpus/sources.yaml`` (today Rasa's helpdesk-assistant and financial-demo), which every model is scored on and none trained on
 (:func:`load_evaluation_corpus`). Row texts never enter git; a machine without the corpus (a CI runner) can still load and run the shipped model, and the
 tests that need the corpus skip with :data:`MISSING_REASON`.
 """

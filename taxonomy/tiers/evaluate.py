@@ -137,20 +137,23 @@ def evaluate_unseen(frame, logits: np.ndarray, temperature: float, tiers: np.nda
     Args:
         frame: The rows (``source``, ``industry``, ``intent`` columns), in the order of ``logits``.
         logits: The head's un-tempered logits for the rows.
-        temperature: The head's temperature (shares are reported at it, as in ``metrics.json``).
+        temperature: The head's temperature (``shares`` are reported at it, as in ``metrics.json``;
+            ``shares_untempered`` sum the un-tempered probabilities, as the product does).
         tiers: The true tiers (the mappings with the form rules applied).
     """
     pred = np.array(TIERS)[logits.argmax(axis=1)]
-    proba = softmax(logits / temperature)
+    proba, raw = softmax(logits / temperature), softmax(logits)
     sources, industries = frame["source"].to_numpy().astype(str), frame["industry"].to_numpy().astype(str)
     out = {}
     for source in sorted(set(sources.tolist())):
         rows = sources == source
         entry = {**_scores(tiers[rows], pred[rows]), "shares": share_errors(tiers[rows], proba[rows]),
+                 "shares_untempered": share_errors(tiers[rows], raw[rows]),
                  "worst_intents": worst_intents(frame["intent"].to_numpy().astype(str)[rows], tiers[rows], pred[rows])}
         entry["per_industry"] = {
             industry: {**{k: v for k, v in _scores(tiers[part], pred[part]).items() if k != "confusion"},
-                       "max_share_error": share_errors(tiers[part], proba[part])["max_abs_error"]}
+                       "max_share_error": share_errors(tiers[part], proba[part])["max_abs_error"],
+                       "max_share_error_untempered": share_errors(tiers[part], raw[part])["max_abs_error"]}
             for industry in sorted(set(industries[rows].tolist())) for part in [rows & (industries == industry)]
         }
         out[source] = entry
