@@ -165,8 +165,23 @@ def _read_table(path: str) -> pl.DataFrame:
         if suffix == ".parquet":
             return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        if suffix == ".csv":
+            _raise_on_ragged_row(path)
         raise TaxonomyError(f"cannot read the file ({exc.__class__.__name__}: {str(exc)[:200]})", file=path) from None
     raise TaxonomyError("unsupported format: use .csv, .jsonl/.ndjson or .parquet", file=path)
+
+
+def _raise_on_ragged_row(path: str) -> None:
+    """Name the first CSV row whose width differs from the header's (rows in = rows out, so
+    ``classify`` stops there rather than guess which value is the text)."""
+    from taxonomy.ingest.formats import csv_rows, ragged
+
+    rows = csv_rows(Path(path).read_text(encoding="utf-8-sig", errors="replace"), path)
+    _, header = next(rows, (0, []))
+    for row, values in rows:
+        problem = ragged(values, header)
+        if problem:
+            raise TaxonomyError(problem, file=path, row=row)
 
 
 def classify_file(input_path: str, output_path: str, text_column: str = "text") -> None:

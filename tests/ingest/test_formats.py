@@ -146,6 +146,18 @@ def test_unknown_extension_needs_format() -> None:
         read_bytes(b"a,b\n", "export.txt")
 
 
+def test_a_csv_row_of_another_width_is_a_row_error_and_the_rest_is_read() -> None:
+    data = (b'customer_id,conversation_id,text\nacme,c1,hello\nacme,c2,my card, it broke\n\n'
+            b'acme,c3,"quoted, fine"\nacme,c4\n')
+    parsed = read_bytes(data, "x.csv")
+    assert [r["source_row"] for r in parsed.records] == [1, 2, 3, 4]  # nothing dropped; a blank line is no row
+    assert [r.get("conversation_id") for r in parsed.records] == ["c1", None, "c3", None]
+    assert parsed.records[2]["text"] == "quoted, fine"
+    assert parsed.records[1][ERROR_KEY] == ("record", "4 fields where the header has 3: a comma or quote inside a "
+                                                      "value that is not quoted?")
+    assert parsed.records[3][ERROR_KEY][1].startswith("2 fields where the header has 3")
+
+
 def test_non_object_json_line_is_a_row_error() -> None:
     parsed = read_bytes(b'{"conversation_id": "1"}\n[1, 2]\n', "x.jsonl")
     assert ERROR_KEY in parsed.records[1]

@@ -224,7 +224,10 @@ def test_a_failing_day_leaves_earlier_days_written(tmp_path: Path) -> None:
         ("x.csv", b"conversation_id,created_at,text\n1,2024-01-01,caf\xe9\n", "byte offset"),
         ("x.json", b'{"type": "conversation.list", "conversations": [{"id": "1", "crea', "invalid JSON"),
         ("x.parquet", b"PAR1 not really", "Parquet"),
-        ("x.csv", b'a,b\n1,2,3\n"unclosed\n', "CSV"),
+        ("x.csv", b'a,b\n1,2,3\n"unclosed\n', "missing required column"),
+        # An unclosed quote swallows the rest of the file into one row of the wrong width: too many bad rows.
+        ("x.csv", b'conversation_id,created_at,text\n1,2024-01-01,hi\n2,"2024-01-01,unclosed\n3,2024-01-01,x\n',
+         "fields where the header has 3"),
     ],
 )
 def test_batch_level_failures_name_the_file(tmp_path: Path, name: str, data: bytes, needle: str) -> None:
