@@ -442,6 +442,11 @@ def test_portfolio_page_in_chromium(browser, rendered: dict[str, Path]) -> None:
         assert rows == ["initech", "acme-bank", "globex"]
         hrefs = page.evaluate("[...document.querySelectorAll('tr[data-customer] a')].map(a => a.href)")
         assert [unquote(h) for h in hrefs] == [unquote(rendered[c].as_uri()) for c in rows]
+        # Every column inside its card at a laptop's width (the last two used to be cut off at 1300 px).
+        assert page.evaluate("""(() => { const card = document.querySelector('#portfolio').getBoundingClientRect();
+            return [...document.querySelectorAll('#portfolio th, #portfolio td')].every(c =>
+                c.getBoundingClientRect().right <= card.right + 0.5); })()""")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366
         assert page.errors() == [] and page.dialogs() == []
         print(f"screenshot: {page.screenshot(ARTIFACTS / 'report-portfolio.png')}")
     finally:
