@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def print_run_summary(result: RunResult) -> None:
     """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
-    from taxonomy.publish import _interval, _num, _pct, read_published
+    from taxonomy.publish import _clip, _interval, _num, _pct, read_published
     from taxonomy.storage import Store
     from taxonomy.window import window_bounds
 
@@ -202,7 +202,7 @@ def print_run_summary(result: RunResult) -> None:
         s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
-        top = top if len(top) <= 40 else top[:39].rstrip() + "…"
+        top = _clip(top, 40)
         print(
             f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_interval(s, 'automation_potential'):>16}"
             f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"

@@ -263,7 +263,7 @@ def _interval(s: dict, name: str) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, an ellipsis marking the cut (as ``taxonomy run``'s summary)."""
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut (``show`` and ``run``'s summary)."""
     return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
