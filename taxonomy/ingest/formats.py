@@ -189,7 +189,7 @@ def _read_csv(text: str, path: str) -> Parsed:
         # Every column as text: the cleaner parses values, so one odd cell never breaks the file.
         frame = pl.read_csv(io.StringIO(text), infer_schema=False, quote_char='"', truncate_ragged_lines=False)
     except pl.exceptions.ComputeError:
-        return _read_csv_by_row(text, path)  # rows of another width than the header: each judged alone
+        return read_csv_by_row(text, path)  # rows of another width than the header: each judged alone
     except (pl.exceptions.NoDataError, pl.exceptions.ShapeError) as exc:
         raise TaxonomyError(f"not a readable CSV file: {str(exc).splitlines()[0]}", file=path) from None
     columns = [c.strip() for c in frame.columns]
@@ -201,46 +201,29 @@ def _read_csv(text: str, path: str) -> Parsed:
     return Parsed(records, "csv", columns)
 
 
-def csv_rows(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
-    """``(data row, values)`` of a CSV text, the header first as row 0; blank lines are no rows.
+def read_csv_by_row(text: str, path: str) -> Parsed:
+    """A CSV that is not one table: a row whose width differs from the header's becomes an error
+    record (quarantined by ingest, naming its row and width), every other row is read; nothing is
+    dropped and blank lines are no rows. Slower than the table reader, so only for such files.
 
     Raises:
         TaxonomyError: a field over the size limit or a NUL byte (naming the row).
     """
-    reader = csv.reader(io.StringIO(text), strict=False)
-    row = -1
-    try:
-        for values in reader:
-            if values:
-                row += 1
-                yield row, values
-    except csv.Error as exc:
-        raise TaxonomyError(f"not a readable CSV row ({exc})", file=path, row=row + 1) from None
-
-
-def ragged(values: list[str], header: list[str]) -> str | None:
-    """Why a row cannot be read against its header (None when it can)."""
-    if len(values) == len(header):
-        return None
-    return (f"{len(values)} fields where the header has {len(header)}: a comma or quote inside a value that is "
-            "not quoted?")
-
-
-def _read_csv_by_row(text: str, path: str) -> Parsed:
-    """A CSV that is not one table: a row whose width differs from the header's is quarantined
-    (naming its row and width), every other row is read; nothing is dropped. Slower than the
-    table reader, so only for such files."""
-    rows = csv_rows(text, path)
-    _, header = next(rows, (0, []))
-    columns = [c.strip() for c in header]
-    _check_unique(columns, path)
+    rows = (values for values in csv.reader(io.StringIO(text), strict=False) if values)
     records: list[Record] = []
-    for row, values in rows:
-        problem = ragged(values, columns)
-        rec: Record = ({ERROR_KEY: ("record", problem), RAW_KEY: values} if problem  # the landing folder names its customer
-                       else dict(zip(columns, values)))
-        rec["source_row"] = row
-        records.append(rec)
+    try:
+        columns = [c.strip() for c in next(rows, [])]
+        _check_unique(columns, path)
+        for row, values in enumerate(rows, start=1):
+            if len(values) == len(columns):
+                rec: Record = dict(zip(columns, values))
+            else:  # the landing folder names its customer
+                rec = {ERROR_KEY: ("record", f"{len(values)} fields where the header has {len(columns)}: a comma or "
+                                             "quote inside a value that is not quoted?"), RAW_KEY: values}
+            rec["source_row"] = row
+            records.append(rec)
+    except csv.Error as exc:
+        raise TaxonomyError(f"not a readable CSV row ({exc})", file=path, row=len(records) + 1) from None
     return Parsed(records, "csv", columns)
 
 

@@ -172,16 +172,14 @@ def _read_table(path: str) -> pl.DataFrame:
 
 
 def _raise_on_ragged_row(path: str) -> None:
-    """Name the first CSV row whose width differs from the header's (rows in = rows out, so
-    ``classify`` stops there rather than guess which value is the text)."""
-    from taxonomy.ingest.formats import csv_rows, ragged
+    """Name the first CSV row ingestion would quarantine, e.g. one whose width differs from the
+    header's (rows in = rows out, so ``classify`` stops there rather than guess which value is the text)."""
+    from taxonomy.ingest.formats import decode_text, read_csv_by_row
+    from taxonomy.ingest.records import ERROR_KEY
 
-    rows = csv_rows(Path(path).read_text(encoding="utf-8-sig", errors="replace"), path)
-    _, header = next(rows, (0, []))
-    for row, values in rows:
-        problem = ragged(values, header)
-        if problem:
-            raise TaxonomyError(problem, file=path, row=row)
+    for rec in read_csv_by_row(decode_text(Path(path).read_bytes(), path), path).records:
+        if ERROR_KEY in rec:
+            raise TaxonomyError(rec[ERROR_KEY][1], file=path, row=rec["source_row"])
 
 
 def classify_file(input_path: str, output_path: str, text_column: str = "text") -> None:
