@@ -10,6 +10,7 @@ starts a sentence ("Best, Priya"); ambiguous street words
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Shared with taxonomy.redact: a placeholder next to a candidate counts as a word character.
 _POST = r"(?![\w])(?!<[A-Z])"
@@ -159,10 +160,10 @@ _DATE = (r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}
          + _MONTH + r",?[ \t]+\d{4}|" + _MONTH + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}|\d{4}")
 DOB_RE = re.compile(r"(?=[bd])(?<![<\w])(?:date[ \t]+of[ \t]+birth|d\.?o\.?b\b\.?|birth[ \t]*date|born(?:[ \t]+(?:on|in))?)"
                     + _FILLER + r"(?<![\w<>])(" + _DATE + r")" + _POST, re.IGNORECASE)
-_ID_GATE = ("acc", "a/c", "sort", "routing", "passport", "licen", "national", "tax", "aadha", "ssn",
+ID_GATE = ("acc", "a/c", "sort", "routing", "passport", "licen", "national", "tax", "aadha", "ssn",
             "social", "member", "customer", "client", "policy", "patient", "student", "employee", "loyalty", "frequent",
             "user")
-_DOB_GATE = ("birth", "dob", "d.o.b", "born")
+DOB_GATE = ("birth", "dob", "d.o.b", "born")
 
 
 def labelled_id(m: re.Match[str]) -> str:
@@ -175,22 +176,16 @@ def labelled_id(m: re.Match[str]) -> str:
     return m.group(0)[:m.start(3) - m.start(0)] + ("<ACCOUNT>" if m.group(1) else "<ID>")
 
 
-def dob(m: re.Match[str]) -> str:
-    """A :data:`DOB_RE` match with its label kept and the date replaced by ``<DOB>``."""
-    return m.group(0)[:m.start(1) - m.start(0)] + "<DOB>"
+def keep_label(tag: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for a labelled match: its label kept, its value (the last group that matched)
+    replaced by ``tag`` (``DOB 12/03/1985`` -> ``DOB <DOB>``)."""
+    return lambda m: m.group(0)[:m.start(m.lastindex) - m.start(0)] + tag
 
 
-def may_label_id(text: str) -> bool:
-    """Cheap gate for :data:`LABELLED_ID_RE`: whether ``text`` holds a word its labels start with."""
+def mentions(text: str, words: tuple[str, ...]) -> bool:
+    """Cheap gate for a labelled pattern: whether ``text`` holds any of ``words`` (its labels' starts)."""
     low = text.lower()
-    return any(g in low for g in _ID_GATE)
-
-
-def may_label_dob(text: str) -> bool:
-    """Cheap gate for :data:`DOB_RE`."""
-    low = text.lower()
-    return any(g in low for g in _DOB_GATE)
-
+    return any(w in low for w in words)
 
 
 # -- Secrets the message gives away: "my PIN is 1596", "password: hunter2" ---------------------------
@@ -204,16 +199,4 @@ SECRET_LABEL_RE = re.compile(
     r"(?=[cops])(?<![<\w])(?:(?:" + _CODE_LABEL + r")" + _FILLER + r"(?<![\w<>])(\d{3,8})" + _POST
     + r"|(?:" + _PASSWORD_LABEL + r")" + _FILLER + r"(?<![\w<>])(?!<[A-Z])((?=[^\s<>]*\d)[^\s<>]{4,64}))",
     re.IGNORECASE)
-_SECRET_GATE = ("pin", "otp", "one-time", "one time", "cvv", "cvc", "security", "pass", "pwd")
-
-
-def labelled_secret(m: re.Match[str]) -> str:
-    """A :data:`SECRET_LABEL_RE` match with its label kept and the secret replaced by ``<SECRET>``."""
-    start = m.start(1) if m.group(1) is not None else m.start(2)
-    return m.group(0)[:start - m.start(0)] + "<SECRET>"
-
-
-def may_label_secret(text: str) -> bool:
-    """Cheap gate for :data:`SECRET_LABEL_RE`."""
-    low = text.lower()
-    return any(g in low for g in _SECRET_GATE)
+SECRET_GATE = ("pin", "otp", "one-time", "one time", "cvv", "cvc", "security", "pass", "pwd")

@@ -57,8 +57,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from taxonomy.personal import (
-    ADDRESS_RE, DOB_RE, LABELLED_ID_RE, LABELLED_NAME_RE, SECRET_LABEL_RE, dob, introduced, labelled_id, labelled_name,
-    labelled_secret, may_label_dob, may_label_id, may_label_secret, signoff,
+    ADDRESS_RE, DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, LABELLED_NAME_RE, SECRET_GATE, SECRET_LABEL_RE, introduced,
+    keep_label, labelled_id, labelled_name, mentions, signoff,
 )
 
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
@@ -325,9 +325,9 @@ _PASSES: tuple[_Pass, ...] = (
     (lambda t, nd: nd >= 6, _NINO_RE, "<NINO>"),
     (lambda t, nd: nd >= 4 and "." in t, _IPV4_RE, _ip),
     (lambda t, nd: "::" in t or t.count(":") >= 7, _IPV6_RE, _ip),
-    (lambda t, nd: nd >= 4 and may_label_id(t), LABELLED_ID_RE, labelled_id),
-    (lambda t, nd: nd >= 4 and may_label_dob(t), DOB_RE, dob),
-    (lambda t, nd: nd >= 1 and may_label_secret(t), SECRET_LABEL_RE, labelled_secret),
+    (lambda t, nd: nd >= 4 and mentions(t, ID_GATE), LABELLED_ID_RE, labelled_id),
+    (lambda t, nd: nd >= 4 and mentions(t, DOB_GATE), DOB_RE, keep_label("<DOB>")),
+    (lambda t, nd: nd >= 1 and mentions(t, SECRET_GATE), SECRET_LABEL_RE, keep_label("<SECRET>")),
     (lambda t, nd: nd >= 7, _PHONE_RE, _phone),
     (lambda t, nd: nd >= 1, ADDRESS_RE, "<ADDRESS>"),
     (lambda t, nd: ":" in t, LABELLED_NAME_RE, labelled_name),
