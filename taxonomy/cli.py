@@ -188,6 +188,7 @@ def print_run_summary(result: RunResult) -> None:
     """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
     from taxonomy.publish import _clip, _interval, _num, _pct, read_published
     from taxonomy.storage import Store
+    from taxonomy.uncertainty import held_out_check
     from taxonomy.window import window_bounds
 
     store = Store(result.output, label=result.label)
@@ -198,8 +199,10 @@ def print_run_summary(result: RunResult) -> None:
         f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential (90%)':>16} {'h/month':>8}"
         f" {'by volume':>9} {'current':>8} {'gap':>6}  top topic to automate"
     )
+    versions: list[str] = []
     for cid in result.customers:
         s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
+        versions += [s["model_version"]] if s["model_version"] not in versions else []
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
         top = _clip(top, 40)
@@ -210,6 +213,11 @@ def print_run_summary(result: RunResult) -> None:
         )
     print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
     print("  the interval is 90%: the tier model's uncertainty on topics nobody has reviewed (taxonomy review narrows it).")
+    for version in versions:
+        check = held_out_check(version)
+        if check:
+            print(f"  measured on queues from {check['sources']} sources {version} never saw, such intervals held the"
+                  f" true hours share in {100 * check['coverage']:.0f}% of {check['checks']} checks.")
     for cid, why in result.failed.items():
         print(f"  {cid:<20} FAILED: {why}")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())

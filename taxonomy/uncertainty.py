@@ -25,7 +25,9 @@ Each draw gives hours shares ``(pinned hours + sum_k u_k q_sk + sum_k v_k r_sk) 
 the published point estimate. The calibration (``C``, both strengths) lives in
 ``models/tier-classifier/uncertainty.json`` per model version, written by
 ``python -m benchmarks.uncertainty_coverage`` (leave-one-source-out); a model version without an
-entry uses the ``default`` entry.
+entry uses the ``default`` entry. The same entry records how often the intervals held the truth on
+sources the model never saw (:func:`held_out_check`): the pages quote it, because "90%" is what the
+draws are built to give, not what was measured on unseen queues.
 
 Everything is seeded: the same rows give the same bytes.
 """
@@ -73,6 +75,19 @@ def calibration(model_version: str | None = None) -> UncertaintyParams:
         return UncertaintyParams()
     return UncertaintyParams(float(entry["concentration"]), float(entry["confusion_strength"]),
                              tuple(tuple(float(v) for v in row) for row in entry["confusion"]))
+
+
+@lru_cache(maxsize=8)
+def held_out_check(model_version: str | None) -> dict | None:
+    """How the intervals of a tier model version fared on sources it never saw, as
+    ``benchmarks.uncertainty_coverage`` measured them leave-one-source-out: ``coverage`` (share of
+    (queue, tier) checks whose true hours share fell inside), ``checks``, ``sources``, ``mean_width``.
+    ``None`` when that version's entry records no such check (the page then claims nothing more)."""
+    if not model_version or not CALIBRATION_FILE.exists():
+        return None
+    entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get(model_version) or {}
+    check = entry.get("held_out")
+    return dict(check) if check else None
 
 
 @dataclass

@@ -167,6 +167,11 @@ def test_cli_run_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     row = next(line for line in printed.splitlines() if line.strip().startswith("acme"))
     interval = re.search(r"\d+% \(\d+–\d+%\)", row)
     assert interval and interval.end() == header.index("potential (90%)") + len("potential (90%)")  # under its header
+    from taxonomy.tiers import current_version
+    from taxonomy.uncertainty import held_out_check
+
+    check = held_out_check(current_version())  # what "90%" held on unseen sources, said beside it
+    assert f"{current_version()} never saw, such intervals held the true hours share in {100 * check['coverage']:.0f}%" in printed
     assert main(["show", "--output", str(out), "--customer", "acme"]) == 0
     assert main(["show", "--output", str(out), "--customer", "nobody"]) == 2
     assert "no published scores for customer nobody" in capsys.readouterr().err

@@ -70,3 +70,19 @@ def test_calibration_file_and_formatting() -> None:
     assert format_interval(None, None, None) == "n/a"
     inputs = topic_inputs(_rows().with_columns(pl.lit(None, pl.Float64).alias("handle_time_seconds")))
     assert inputs.total_hours == 0.0
+
+
+def test_held_out_check_is_what_the_coverage_benchmark_shipped() -> None:
+    import json
+
+    from benchmarks.uncertainty_coverage import _held_out
+    from taxonomy.tiers import current_version
+    from taxonomy.uncertainty import CALIBRATION_FILE, held_out_check
+
+    pairs = [{"covered": c, "width": w, "point": 0.5, "truth": 0.5} for c, w in [(True, 0.4), (False, 0.2), (True, 0.6), (True, 0.4)]]
+    assert _held_out(pairs, 2) == {"coverage": 0.75, "checks": 4, "sources": 2, "mean_width": 0.4}
+    shipped = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))[current_version()]
+    check = held_out_check(current_version())
+    assert check == shipped["held_out"] and 0.0 <= check["coverage"] <= 1.0 and check["checks"] > 0
+    assert held_out_check("tier-clf-v2") is None  # calibrated before the check was recorded: nothing claimed
+    assert held_out_check("a-version-without-an-entry") is None and held_out_check(None) is None

@@ -14,7 +14,7 @@ import polars as pl
 
 from taxonomy.report import charts
 from taxonomy.report.charts import markup, num
-from taxonomy.report.review_panel import interval_texts
+from taxonomy.report.review_panel import interval_check, interval_texts
 from taxonomy.report.review_panel import width as interval_width
 from taxonomy.schema import TIER_LEVERS, TIERS
 from taxonomy.storage import validate_customer_id
@@ -172,7 +172,7 @@ def customer_context(data: CustomerData) -> dict[str, Any]:
     return {
         "customer_id": data.customer_id, "s": s, "to_win_hours": hours_to_win(data.topics), "ladder": ladder(s),
         "languages": languages, "mix": mix, "charts": chart_html, "topics": topic_rows(data), "rates_note": rates_note,
-        "intervals": interval_texts(s),
+        "intervals": interval_texts(s), "interval_check": interval_check(s.get("model_version")),
     }
 
 

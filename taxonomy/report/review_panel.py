@@ -30,6 +30,18 @@ def interval_texts(s: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def interval_check(model_version: str | None) -> str | None:
+    """What the intervals' "90%" was measured to be on sources the tier model never saw, in words
+    (``taxonomy.uncertainty.held_out_check``); None when the model version records no such check."""
+    from taxonomy.uncertainty import held_out_check
+
+    check = held_out_check(model_version)
+    if not check:
+        return None
+    return (f"Checked on queues from {check['sources']} sources the tier model was never trained on, intervals "
+            f"like these held the true hours share in {100 * check['coverage']:.0f}% of {check['checks']} checks.")
+
+
 def width(s: dict[str, Any]) -> float | None:
     """Width of the potential's 90% interval (None when unknown)."""
     lo, hi = num(s.get("automation_potential_low")), num(s.get("automation_potential_high"))

@@ -169,6 +169,7 @@ def test_cockpit_shows_intervals_reviewed_share_and_top_rows(analysed: tuple, tm
     import re
 
     from taxonomy.report import render_reports
+    from taxonomy.uncertainty import held_out_check
 
     _, out, _ = analysed
     pages = render_reports(str(out))
@@ -176,6 +177,10 @@ def test_cockpit_shows_intervals_reviewed_share_and_top_rows(analysed: tuple, tm
     assert re.search(r"90% interval: \d+–\d+%", customer)
     assert re.search(r"Confirm these \d+ topics to pin \d+\.\d% of the hours", customer)
     assert re.search(r'data-field="handle_time_share_action_led">\d+% \(\d+–\d+%\)<', customer)
+    check = held_out_check(_published(out, "scores").row(0, named=True)["model_version"])
+    assert check, "the shipped tier model records how its intervals fared on unseen sources"
+    assert (f"queues from {check['sources']} sources the tier model was never trained on, intervals like these held"
+            f" the true hours share in {100 * check['coverage']:.0f}% of {check['checks']} checks") in customer
     rows = _sheet(out, tmp_path / "sheet.csv")
     assert rows[0]["label"] in customer  # the sheet's first row is the page's first row
     portfolio = Path(pages[-1]).read_text()
