@@ -47,8 +47,8 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # sibling reader modules
-from rasa_reader import read_rasa_nlu
 from braun_reader import read_braun_sentences
+from rasa_reader import read_rasa_nlu
 
 TIERS = ("informational", "personalized", "action_led")
 MANIFEST_ONLY_ABOVE = 1_000  # files; more than this and only a manifest digest is committed
