@@ -15,6 +15,7 @@ Usage::
     python models/tier-corpus/build.py --pin      # (re)write pins/ from the snapshots (reviewed in git)
     python models/tier-corpus/build.py --pin nlupp   # (re)write the pins of one source only
     python models/tier-corpus/build.py --with-evaluation-sources   # trial: every source a training source
+    python models/tier-corpus/build.py --with-evaluation-sources braun2017   # trial: only these become training sources
 
 A source marked ``train: false`` in ``sources.yaml`` is built (pinned, mapped, counted) but written
 to ``evaluation.parquet`` beside ``corpus.parquet``: an evaluation source for every model, trained on
@@ -46,6 +47,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # sibling reader modules
+from braun_reader import read_braun_sentences
 from rasa_reader import read_rasa_nlu
 
 TIERS = ("informational", "personalized", "action_led")
@@ -235,7 +237,7 @@ def read_nlupp(path: str, data: bytes, spec: dict) -> Iterator[Row]:
 READERS: dict[str, Callable[[str, bytes, dict], Iterator[Row]]] = {
     "hwu64": read_hwu64, "sgd": read_sgd, "snips": read_snips,
     "hint3": read_hint3, "multidogo": read_multidogo, "star": read_star, "nlupp": read_nlupp,
-    "rasa_nlu": read_rasa_nlu,  # rasa_reader.py
+    "rasa_nlu": read_rasa_nlu, "braun_sentences": read_braun_sentences,  # rasa_reader.py, braun_reader.py
 }
 
 
@@ -365,17 +367,17 @@ def main(argv: list[str]) -> int:
     spec = yaml.safe_load((HERE / "sources.yaml").read_text(encoding="utf-8"))["sources"]
     named = [a for a in argv if not a.startswith("-")]
     flags = {a for a in argv if a.startswith("-")}
-    if set(named) - set(spec) or (named and "--pin" not in flags) or flags - {"--pin", "--with-evaluation-sources"}:
-        raise SystemExit(f"usage: build.py [--pin [SOURCE ...]] [--with-evaluation-sources]; sources: {', '.join(sorted(spec))}")
+    if set(named) - set(spec) or (named and len(flags) != 1) or flags - {"--pin", "--with-evaluation-sources"}:
+        raise SystemExit(f"usage: build.py [--pin [SOURCE ...]] | [--with-evaluation-sources [SOURCE ...]]; sources: {', '.join(sorted(spec))}")
     pinned = set(named or spec) if "--pin" in flags else set()
-    everything = "--with-evaluation-sources" in flags  # a trial corpus: evaluation-only sources become training rows
+    everything = "--with-evaluation-sources" in flags  # a trial corpus: (the named) evaluation-only sources become training rows
     rows, notes = [], {}
     for name in sorted(spec):
         source_rows, notes[name] = build_source(name, spec[name], name in pinned)
         rows += source_rows
         print(f"{name}: {len(source_rows)} rows, {notes[name]}", file=sys.stderr)
     frame = pl.DataFrame(rows, schema={c: pl.String for c in ("text", "intent", "tier", "source", "industry", "provenance", "group")})
-    held = sorted(n for n in spec if spec[n].get("train", True) is False and not everything)
+    held = sorted(n for n in spec if spec[n].get("train", True) is False and not (everything and n in (named or spec)))
     out = corpus_dir()
     out.mkdir(parents=True, exist_ok=True)
     _write_parquet(frame.filter(~pl.col("source").is_in(held)), out / "corpus.parquet")
