@@ -11,7 +11,12 @@ import re
 import pytest
 import yaml
 
-from taxonomy.tiers.corpus import MISSING_REASON, corpus_available, load_corpus, load_evaluation_corpus
+from taxonomy.tiers.corpus import (
+    MISSING_REASON,
+    corpus_available,
+    load_corpus,
+    load_evaluation_corpus,
+)
 from taxonomy.tiers.train import DEFAULT_MODELS_DIR
 
 CORPUS = DEFAULT_MODELS_DIR / "tier-corpus"
