@@ -6,6 +6,9 @@
   (seeded sample).
 - **Banking77 queues**: the Banking77 *training* split (CC BY 4.0) cut into 3 queues of 30 random
   intents each.
+- **Evaluation-only queues**: one per evaluation-only source of the same build
+  (``evaluation.parquet`` beside the corpus: sources no model version is trained on), all its rows
+  (up to 2,500), however few: the shipped head has never seen them.
 
 The model under test is the CURRENT tier model, and a queue is never scored by a head that saw its
 source: a source the model was trained on (Banking77 always, the corpus sources from
@@ -29,7 +32,7 @@ import polars as pl
 
 from benchmarks._common import BANKING77, cached_vectors
 from benchmarks._heldout import ModelUnderTest, model_under_test
-from taxonomy.tiers.corpus import corpus_path
+from taxonomy.tiers.corpus import EVALUATION_FILE, corpus_path
 from taxonomy.tiers.head import softmax
 
 CORPUS = Path(os.environ.get("TIER_CORPUS") or corpus_path())  # the file the tier model trains on
@@ -84,6 +87,13 @@ def _frames() -> list[tuple[str, str, pl.DataFrame]]:
     bank = pl.read_csv(BANKING77, columns=["text", "intent", "tier"])
     for q, part in enumerate(_intent_halves(bank, "banking77", 3, size=30), start=1):
         out.append((f"banking77/q{q}", "banking77", part))
+    evaluation = CORPUS.parent / EVALUATION_FILE
+    if evaluation.is_file():
+        for (source,), frame in sorted(pl.read_parquet(evaluation).group_by(["source"]), key=lambda kv: kv[0]):
+            part = frame.select("text", "intent", "tier")
+            if part.height > MAX_ROWS:
+                part = part.sample(n=MAX_ROWS, seed=zlib.crc32(source.encode()))
+            out.append((f"{source}/all", source, part))
     return out
 
 
