@@ -36,7 +36,13 @@ from typing import Any
 import polars as pl
 
 from taxonomy.errors import TaxonomyError
-from taxonomy.ingest.records import ERROR_KEY, RAW_KEY, Record
+from taxonomy.ingest.records import (
+    ERROR_KEY,
+    RAW_KEY,
+    InvalidLine,
+    Record,
+    not_an_object,
+)
 
 FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "parquet", "json", "intercom", "zendesk")
 EXTENSIONS: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
@@ -154,10 +160,11 @@ def iter_json_objects(text: str, path: str, *, prefer_lines: bool) -> Iterator[t
     """Yield ``(line, value)`` for a JSON document or JSON Lines text.
 
     A ``.json`` file that turns out to hold several values is read as JSON Lines.
-    Blank lines are ignored. A whole-document value is yielded with line 1.
+    Blank lines are ignored. A whole-document value is yielded with line 1. A line of JSON
+    Lines that is not valid JSON is yielded as an :class:`InvalidLine` (quarantined as its row).
 
     Raises:
-        TaxonomyError: invalid or truncated JSON, naming the line and column.
+        TaxonomyError: a whole JSON document that is invalid or truncated, naming the line and column.
     """
     if not text.strip():
         return
@@ -172,14 +179,20 @@ def iter_json_objects(text: str, path: str, *, prefer_lines: bool) -> Iterator[t
         if not line.strip():
             continue
         try:
-            yield lineno, json.loads(line)
+            value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise _json_error(exc, path, lineno) from None
+            value = InvalidLine(_json_reason(exc, lineno, "the line looks cut short"), line)
+        yield lineno, value
 
 
 def _json_error(exc: json.JSONDecodeError, path: str, line: int) -> TaxonomyError:
-    hint = " (the file looks truncated)" if "Unterminated" in exc.msg or "Expecting" in exc.msg else ""
-    return TaxonomyError(f"invalid JSON at line {line}, column {exc.colno}: {exc.msg}{hint}", file=path)
+    return TaxonomyError(_json_reason(exc, line, "the file looks truncated"), file=path)
+
+
+def _json_reason(exc: json.JSONDecodeError, line: int, cut: str) -> str:
+    ended = "Unterminated" in exc.msg or exc.pos >= len(exc.doc.rstrip())  # the text stops mid-value
+    hint = f" ({cut})" if ended else ""
+    return f"invalid JSON at line {line}, column {exc.colno}: {exc.msg}{hint}"
 
 
 def _read_csv(text: str, path: str) -> Parsed:
@@ -257,7 +270,7 @@ def _generic_json(objects: list[tuple[int, Any]], path: str, *, jsonl: bool) -> 
             rec = {str(k).strip(): v for k, v in value.items()}
             columns.update(dict.fromkeys(rec))
         else:
-            rec = {ERROR_KEY: ("record", f"not a JSON object ({type(value).__name__})"), RAW_KEY: value}
+            rec = not_an_object(value)
         rec["source_row"] = row
         records.append(rec)
     return Parsed(records, "jsonl" if jsonl else "json", list(columns))

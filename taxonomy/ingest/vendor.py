@@ -55,7 +55,7 @@ from typing import Any
 
 from taxonomy.errors import TaxonomyError
 from taxonomy.ingest.clean import html_to_text, normalise_whitespace
-from taxonomy.ingest.records import ERROR_KEY, RAW_KEY, SKIP_KEY, Record
+from taxonomy.ingest.records import ERROR_KEY, RAW_KEY, SKIP_KEY, Record, not_an_object
 
 AI_RESOLVED_STATES = frozenset({"assumed_resolution", "confirmed_resolution"})
 DEFAULT_AUTOMATED_TAGS = "ai_agent_resolved,answer_bot_resolved,bot_resolved,automated_resolution"
@@ -98,7 +98,7 @@ def intercom_records(objects: list[tuple[int, Any]]) -> list[Record]:
     records: list[Record] = []
     for _, value in objects:
         for conv in _intercom_conversations(value):
-            rec = intercom_record(conv) if isinstance(conv, dict) else _not_object(conv)
+            rec = intercom_record(conv) if isinstance(conv, dict) else not_an_object(conv)
             rec["source_row"] = len(records) + 1
             records.append(rec)
     return records
@@ -190,7 +190,7 @@ def zendesk_records(objects: list[tuple[int, Any]], options: dict[str, str]) -> 
             if isinstance(ticket, dict):
                 rec = zendesk_record(ticket, metrics.get(ticket.get("id")), options)
             else:
-                rec = _not_object(ticket)
+                rec = not_an_object(ticket)
             rec["source_row"] = len(records) + 1
             records.append(rec)
     return records
@@ -286,5 +286,3 @@ def _has_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _not_object(value: Any) -> Record:
-    return {ERROR_KEY: ("record", f"not a JSON object ({type(value).__name__})"), RAW_KEY: value}

@@ -165,19 +165,26 @@ def _read_table(path: str) -> pl.DataFrame:
         if suffix == ".parquet":
             return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        if suffix == ".csv":
-            _raise_on_ragged_row(path)
+        if suffix != ".parquet":
+            _raise_on_bad_row(path, suffix)
         raise TaxonomyError(f"cannot read the file ({exc.__class__.__name__}: {str(exc)[:200]})", file=path) from None
     raise TaxonomyError("unsupported format: use .csv, .jsonl/.ndjson or .parquet", file=path)
 
 
-def _raise_on_ragged_row(path: str) -> None:
-    """Name the first CSV row ingestion would quarantine, e.g. one whose width differs from the
-    header's (rows in = rows out, so ``classify`` stops there rather than guess which value is the text)."""
-    from taxonomy.ingest.formats import decode_text, read_csv_by_row
-    from taxonomy.ingest.records import ERROR_KEY
+def _raise_on_bad_row(path: str, suffix: str) -> None:
+    """Name the first row ingestion would quarantine: a CSV row whose width differs from the
+    header's, a JSON Lines line that is not valid JSON or not an object (rows in = rows out, so
+    ``classify`` stops there rather than guess which value is the text)."""
+    from taxonomy.ingest.formats import decode_text, iter_json_objects, read_csv_by_row
+    from taxonomy.ingest.records import ERROR_KEY, not_an_object
 
-    for rec in read_csv_by_row(decode_text(Path(path).read_bytes(), path), path).records:
+    text = decode_text(Path(path).read_bytes(), path)
+    if suffix == ".csv":
+        records = read_csv_by_row(text, path).records
+    else:
+        records = [{**not_an_object(v), "source_row": line}
+                   for line, v in iter_json_objects(text, path, prefer_lines=True) if not isinstance(v, dict)]
+    for rec in records:
         if ERROR_KEY in rec:
             raise TaxonomyError(rec[ERROR_KEY][1], file=path, row=rec["source_row"])
 

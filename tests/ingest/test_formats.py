@@ -125,9 +125,14 @@ def test_truncated_json_is_a_clear_error() -> None:
     assert "invalid JSON" in str(err.value) and "page.json" in str(err.value)
 
 
-def test_jsonl_bad_line_names_line() -> None:
-    with pytest.raises(TaxonomyError, match="line 2"):
-        read_bytes(b'{"a": 1}\n{"a": \n', "x.jsonl")
+def test_jsonl_bad_line_is_its_own_error_record() -> None:
+    # one broken line is quarantined as its row (like a CSV row of the wrong width); the rest are read
+    parsed = read_bytes(b'{"a": 1}\n{"a": \n\n[2]\n{"a": 3}\n', "x.jsonl")
+    assert [r["source_row"] for r in parsed.records] == [1, 2, 4, 5] and parsed.records[-1]["a"] == 3
+    field, reason = parsed.records[1][ERROR_KEY]
+    assert field == "record" and reason.startswith("invalid JSON at line 2, column") and "cut short" in reason
+    assert parsed.records[2][ERROR_KEY] == ("record", "not a JSON object (list)")
+    assert parsed.records[1]["_raw"] == '{"a": '  # the line itself, for the quarantine record
 
 
 def test_empty_files_are_zero_rows() -> None:

@@ -177,6 +177,25 @@ def test_each_bad_row_class_goes_to_quarantine(tmp_path: Path) -> None:
     assert tz["created_at"] == datetime(2024, 1, 9, 10, tzinfo=UTC)
 
 
+def test_a_broken_jsonl_line_is_quarantined_and_the_rest_ingested(tmp_path: Path) -> None:
+    lines = [json.dumps(r) for r in good_rows(20)]
+    lines.insert(7, lines[7][:25])  # a line cut short (a pull interrupted mid-write)
+    path = tmp_path / "landing" / "acme" / DAY / "pull.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    report = ingest(str(tmp_path / "landing"), str(out))
+    f = report.files[0]
+    assert report.ok and (f.rows_in, f.accepted, f.quarantined) == (21, 20, 1)  # nothing lost
+    q = read_quarantine(out).row(0, named=True)
+    assert q["source_row"] == 8 and q["field"] == "record" and q["reason"].startswith("invalid JSON at line 8")
+    assert read_raw(out, "acme").height == 20
+    path.write_text("\n".join(lines[:2] + [line[:25] for line in lines[2:]]) + "\n")  # mostly broken: the file fails
+    with pytest.raises(TaxonomyError, match="invalid JSON") as err:
+        ingest(str(tmp_path / "landing"), str(tmp_path / "out2"))
+    assert "pull.jsonl" in str(err.value) and "max_bad_row_share" in str(err.value)
+
+
 def test_invalid_customer_ids_are_quarantined_never_paths(tmp_path: Path) -> None:
     rows = [{**r, "customer_id": "globex"} for r in good_rows(20)]
     rows += [{**rows[0], "conversation_id": "x1", "customer_id": "../../etc"},

@@ -88,7 +88,7 @@ def test_missing_column_is_a_one_line_error(tmp_path: Path, capsys: pytest.Captu
     [
         ("in.txt", "text\nhi\n", "unsupported format"),
         ("missing.csv", None, "not found"),
-        ("bad.jsonl", "{not json", "cannot read"),
+        ("bad.jsonl", '{"text": "hi"}\n{not json\n', "row 2: invalid JSON at line 2"),
         # An unquoted comma: the row is named, never guessed at (rows in = rows out).
         ("ragged.csv", "id,text\n1,hello\n\n2,my card, it broke\n3,bye\n", "row 2: 3 fields where the header has 2"),
     ],
