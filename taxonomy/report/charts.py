@@ -267,14 +267,20 @@ def _pct(value: object, digits: int = 1) -> str:
 
 def _pts(value: object, digits: int = 1) -> str:
     number = num(value)
-    return "n/a" if number is None else f"{100 * number:+.{digits}f} pts"
+    if number is None:
+        return "n/a"
+    text = f"{100 * number:+.{digits}f}"
+    return f"{text.lstrip('+-') if float(text) == 0 else text} pts"  # "0 pts", never "+0" or "-0"
 
 
-def _hours(value: object) -> str:
+def _hours(value: object, digits: int | None = None) -> str:
+    """Hours with one decimal under 100 (``digits`` fixes the decimals: 0 for an estimate whose
+    interval is many hours wide)."""
     number = num(value)
     if number is None:
         return "n/a"
-    return f"{number:,.1f} h" if abs(number) < 100 else f"{number:,.0f} h"
+    digits = (1 if abs(number) < 100 else 0) if digits is None else digits
+    return f"{number:,.{digits}f} h"
 
 
 def _count(value: object) -> str:

@@ -162,7 +162,7 @@ def test_subset_links_only_to_existing_pages_and_missing_partitions(tmp_path: Pa
     uris = render_reports(str(tmp_path), customers=["globex"])
     page, portfolio = Path(uris[0]).read_text(), Path(uris[1]).read_text()
     assert "No weekly trend was published" in page and "No topics were published" in page
-    assert "Plotly.newPlot(" not in page and "60.0%" in page
+    assert "Plotly.newPlot(" not in page and 'data-field="automation_potential">60%<' in page  # an estimate: whole percent
     assert 'href="customer_id=globex/index.html"' in portfolio and 'href="customer_id=initech/' not in portfolio
     assert '<tr data-customer="initech">' in portfolio  # still listed, just not linked
 
@@ -177,7 +177,7 @@ def test_sparse_partitions_still_render(tmp_path: Path) -> None:
     store.write_partition(trends, store.partition("trends", **keys))
     store.write_partition(pl.DataFrame({"customer_id": ["sparse"], "topic_id": ["t0"]}), store.partition("topics", **keys))
     page = Path(render_reports(str(tmp_path))[0]).read_text()
-    assert "50.0%" in page and page.count("n/a") > 10 and page.count("Plotly.newPlot(") == 3
+    assert 'data-field="automation_potential">50%<' in page and page.count("n/a") > 10 and page.count("Plotly.newPlot(") == 3
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -532,3 +532,15 @@ def test_bundled_sample_end_to_end(browser, tmp_path: Path) -> None:  # noqa: AN
         assert topics.filter(pl.col("tier") == "action_led")["nba_checks"].list.len().sum() > 0
     wayfarer = next(Path(u) for u in uris if "customer_id=wayfarer" in u).read_text()
     assert 'id="languages"' in wayfarer and 'data-field="unsupported_language_share"' in wayfarer
+
+
+def test_estimates_are_shown_no_more_precisely_than_they_are_known(rendered: dict[str, Path]) -> None:
+    """Model estimates (potential, its hours, the gap, the ladder, tier volume shares) in whole units beside
+    their wide intervals; measured figures (automated today, handle time missing) keep their decimal."""
+    html = rendered["acme-bank"].read_text()
+    for field in ("automation_potential", "automation_gap", "hours_to_win"):
+        value = re.search(rf'data-field="{field}">([^<]*)<', html).group(1)
+        assert re.fullmatch(r"[+-]?\d+(,\d{3})*( pts| h|%)", value), (field, value)
+    assert re.search(r'data-field="current_automation_rate">\d+\.\d%<', html)
+    ladder = re.findall(r'<div class="num">([^<]*)</div>', html)
+    assert len(ladder) == 3 and all(re.fullmatch(r"\d+%", v) for v in ladder), ladder
