@@ -182,11 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("taxonomy: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`taxonomy show ... | head`): stop quietly, as head's writers do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 141
 
 
 def print_run_summary(result: RunResult) -> None:
     """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
-    from taxonomy.publish import _clip, _interval, _num, _pct, read_published
+    from taxonomy.publish import _clip, _interval, _num, _pct, _pts, read_published
     from taxonomy.storage import Store
     from taxonomy.uncertainty import held_out_check
     from taxonomy.window import window_bounds
@@ -197,7 +202,7 @@ def print_run_summary(result: RunResult) -> None:
     print("  datasets: " + ", ".join(f"{name}/ ({len(uris)} partitions)" for name, uris in result.published.items()))
     print(
         f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential (90%)':>16} {'h/month':>8}"
-        f" {'by volume':>9} {'current':>8} {'gap':>6}  top topic to automate"
+        f" {'by volume':>9} {'current':>8} {'gap':>8}  top topic to automate"
     )
     versions: list[str] = []
     for cid in result.customers:
@@ -208,8 +213,8 @@ def print_run_summary(result: RunResult) -> None:
         top = _clip(top, 40)
         print(
             f"  {cid:<18} {s['conversations']:>6} {_num(s['handle_time_hours'], '.1f'):>7} {_interval(s, 'automation_potential'):>16}"
-            f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume']).strip():>9}"
-            f" {_pct(s['current_automation_rate']).strip():>8} {_pct(s['automation_gap']).strip():>6}  {top}"
+            f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume'], 0).strip():>9}"
+            f" {_pct(s['current_automation_rate']).strip():>8} {_pts(s['automation_gap']):>8}  {top}"
         )
     print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
     print("  the interval is 90%: the tier model's uncertainty on topics nobody has reviewed (taxonomy review narrows it).")

@@ -251,8 +251,17 @@ def read_customer_outputs(
                         file=store.uri(store.dataset("scores")))
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:5.1f}%"
+def _pct(value: float | None, digits: int = 1) -> str:
+    """A share, right-aligned; ``digits`` 0 for the model's estimates (their intervals are many points wide)."""
+    return "n/a" if value is None else f"{100 * value:5.{digits}f}%"
+
+
+def _pts(value: float | None) -> str:
+    """A difference of shares (an estimate minus a measurement) in whole points: ``+20 pts``, ``0 pts``."""
+    if value is None:
+        return "n/a"
+    text = f"{100 * value:+.0f}"
+    return f"{text.lstrip('+-') if float(text) == 0 else text} pts"
 
 
 def _interval(s: dict, name: str) -> str:
@@ -283,18 +292,18 @@ def show(output_uri: str, customer_id: str, *, as_of: date | None = None, label:
         f"  conversations {s['conversations']:,}   agent hours {_num(s['handle_time_hours'])}"
         f"   missing handle time {_pct(s['missing_handle_time_share'])}",
         f"  automation potential {_interval(s, 'automation_potential')} of hours"
-        f" ({_num(s['automation_potential_hours_per_month'], ',.0f')} h/month), {_pct(s['automation_potential_volume'])} of conversations",
-        f"  current automation {_pct(s['current_automation_rate'])}   gap {_pct(s['automation_gap'])}",
+        f" ({_num(s['automation_potential_hours_per_month'], ',.0f')} h/month), {_pct(s['automation_potential_volume'], 0).strip()} of conversations",
+        f"  current automation {_pct(s['current_automation_rate'])}   gap {_pts(s['automation_gap'])}",
         f"  reviewed by a person: {_pct(s.get('reviewed_hours_share'))} of hours"
         f" ({s.get('reviews_applied') or 0} reviews applied, {s.get('reviews_unmatched') or 0} no longer match a topic)",
         "  tier             volume   hours (90% interval)",
     ]
     for tier in ("informational", "personalized", "action_led"):
-        lines.append(f"    {tier:<14} {_pct(s[f'volume_share_{tier}'])}  {_interval(s, f'handle_time_share_{tier}')}")
+        lines.append(f"    {tier:<14} {_pct(s[f'volume_share_{tier}'], 0)}  {_interval(s, f'handle_time_share_{tier}')}")
     lines += [
         "  ladder: knowledge content {} -> + data connectors {} -> + procedures {}".format(
-            _pct(s["potential_knowledge_only"]), _pct(s["potential_with_data_connectors"]),
-            _pct(s["potential_with_procedures"]),
+            _pct(s["potential_knowledge_only"], 0).strip(), _pct(s["potential_with_data_connectors"], 0).strip(),
+            _pct(s["potential_with_procedures"], 0).strip(),
         ),
         f"  rates: {s['rates_source']}   model: {s['model_version']}",
         "  top topics by hours automation could still win:",

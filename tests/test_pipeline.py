@@ -175,6 +175,14 @@ def test_cli_run_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["show", "--output", str(out), "--customer", "acme"]) == 0
     assert main(["show", "--output", str(out), "--customer", "nobody"]) == 2
     assert "no published scores for customer nobody" in capsys.readouterr().err
+    # a reader that goes away (`taxonomy show ... | head`) ends the command quietly, no traceback
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "taxonomy.cli", "show", "--output", str(out), "--customer", "acme"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141 and b"Traceback" not in proc.stderr.read()
 
 
 def test_customer_without_handle_times_shows_na(tmp_path: Path, cfg: Config) -> None:
