@@ -2,7 +2,8 @@
 
 The patterns behind ``<ADDRESS>`` and ``<NAME>`` (see :mod:`taxonomy.redact` for what they catch and
 leave). Precision first: an address needs a house number and a street word, a name needs a label
-("Account holder:"), an introduction ("my name is Priya", "This is Priya from ...") or a closing that
+("Account holder:"), an introduction ("my name is Priya", "This is Priya from ..."), a person's role
+before it ("my colleague Priya", "your agent Priya": capitalised names only) or a closing that
 starts a sentence ("Best, Priya"); ambiguous street words
 ("way", "place", "close") count only capitalised, and "via" only as "Via" (English uses it).
 """
@@ -128,6 +129,54 @@ def introduced(text: str) -> str:
         return text
     for pattern in (_MY_NAME_RE, _MY_NAME_BARE_RE, _CALLER_RE, _I_AM_RE, _HERE_RE):
         text = pattern.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
+    return text
+
+
+# -- Names the message mentions by a person's role ------------------------------------------------
+# A capitalised name after a word that says it is a person: a relative or friend ("my husband David
+# Brown"), a member of staff ("your agent Mike", "I spoke to Sarah"), the name a booking or account is
+# under ("booked under Lisa Wong"), a salutation ("Dear Emily,"), or the writer greeting ("Hi, this is
+# John Smith, ..."). Lower-case words never count ("my son is ill", "this is ridiculous").
+_RELATIVE = (r"(?:husband|wife|son|daughter|partner|boyfriend|girlfriend|fianc[eé]e?|spouse|mother|father|mum|"
+             r"mom|mam|dad|brother|sister|friend|colleague|boss|grandmother|grandfather|grandma|grandpa|granny|"
+             r"nan|uncle|aunt|auntie|cousin|nephew|niece|child|kid|baby|flatmate|roommate|housemate|tenant|"
+             r"landlord|landlady|neighbour|neighbor|carer|employee|client|guest|passenger)")
+_STAFF = r"(?:agent|rep|representative|advisor|adviser|operator|supervisor|manager|driver|courier|technician|engineer)"
+_NOT_MENTIONED = (r"(?!(?:sir|madam|madame|team|support|customer|customers|service|services|all|everyone|there|"
+                  r"friend|friends|urgent|unacceptable|ridiculous|outrageous|terrible|awful|important|serious|"
+                  r"wrong|crazy|insane|absurd|amazing|great|bad|good|fine|not|so|very|the|a|an|your|my|our|"
+                  r"it|its|he|she|they|we|you|him|her|them|us|this|that|these|those|is|was|will|shall|can|has)\b)")
+_MENTIONED_NAME = (r"(" + _NOT_MENTIONED + r"(?-i:[A-Z][a-z][\w'’-]*)(?:[ \t]+" + _NOT_MENTIONED
+                   + r"(?-i:[A-Z][a-z][\w'’-]*))?)")
+# (gate words, pattern): a pattern runs only on a message holding one of its gate words.
+_MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNORECASE)) for gate, pattern, tail in (
+    (("my ", "our ", "his ", "her ", "their "),
+     r"\b(?:my|our|his|her|their)[ \t]+(?-i:" + _RELATIVE + r")[ \t]*,?[ \t]+", ""),
+    (("agent", "rep", "advis", "operator", "supervisor", "manager", "driver", "courier", "technician", "engineer"),
+     r"\b(?:your|the|an?|with|to)[ \t]+" + _STAFF + r"[ \t]+(?:(?:named|called)[ \t]+)?", ""),
+    (("spok", "talked", "chatted"), r"\b(?:spoke|spoken|speaking|talked|chatted)[ \t]+(?:to|with)[ \t]+", ""),
+    (("under",), r"\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
+                 r"[ \t]+(?:the[ \t]+name[ \t]+(?:of[ \t]+)?)?", ""),
+    (("dear",), r"(?:\A|(?<=[.!?\n]))[ \t]*dear[ \t]+", r"(?=[ \t]*[,.!:\n])"),
+    (("this is",), r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
+                   r"this[ \t]+is[ \t]+", r"(?=[ \t]*(?:[,.!;]|\Z))"),
+))
+# Every mention above puts its name after a lower-case word or a comma: most messages have no such
+# capitalised word, and skip the patterns.
+_MID_CAPITAL_RE = re.compile(r"[a-z,][ \t]+[A-Z][a-z]")
+
+
+def mentioned(text: str) -> str:
+    """``text`` with the names it mentions by a person's role replaced ("my husband <NAME>", "your agent
+    <NAME>", "booked under <NAME>", "Dear <NAME>,", "Hi, this is <NAME>, ...")."""
+    if text[1:].replace("I ", "i ").replace("I'", "i'").replace("I’", "i’").islower():  # no capital but "I": 2/3 of messages
+        return text
+    if not _MID_CAPITAL_RE.search(text):
+        return text
+    low = text.lower()
+    for gate, pattern in _MENTIONS:
+        if any(g in low for g in gate):
+            text = pattern.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
     return text
 
 

@@ -30,7 +30,9 @@ Every text that may reach an output, a report or a quarantine record goes throug
              "grove", counts only capitalised: "2 one way tickets" stays)
 ``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``,
              ``Name on card: ...``), introduces its writer by it (``my name is angela``,
-             ``This is Sam Lee from accounts``) or signs off with it after a closing that starts a
+             ``This is Sam Lee from accounts``), mentions it by a person's role (``my colleague
+             Liam Costa``, ``your agent Mike``, ``booked under Lisa Wong``, ``Dear Emily,``) or
+             signs off with it after a closing that starts a
              sentence (``... Best, Priya``, ``Kind regards, Zoe Meyer``); names elsewhere in a
              sentence are not found (no name recognition model)
 ========== ==============================================================================
@@ -58,7 +60,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from taxonomy.personal import (
     ADDRESS_RE, DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, LABELLED_NAME_RE, SECRET_GATE, SECRET_LABEL_RE, introduced,
-    keep_label, labelled_id, labelled_name, mentions, signoff,
+    keep_label, labelled_id, labelled_name, mentioned, mentions, signoff,
 )
 
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
@@ -341,7 +343,7 @@ def _one_pass(text: str) -> str:
     for gate, pattern, repl in _PASSES:
         if gate(text, digits):
             text = pattern.sub(repl, text)
-    return signoff(introduced(text))
+    return signoff(mentioned(introduced(text)))
 
 
 def redact_text(text: str) -> str:
@@ -360,9 +362,9 @@ def redact_text(text: str) -> str:
     if not isinstance(text, str):
         return text
     # Cheap pre-check: nearly all PII has a digit, an "@", a "://" or a label's ":"; the rest of the
-    # messages are only read for a name they introduce their writer by or sign with.
+    # messages are only read for a name they introduce their writer by, mention by a role or sign with.
     if "@" not in text and "://" not in text and "_" not in text and ":" not in text and not _HAS_DIGIT_RE.search(text):
-        return signoff(introduced(text))
+        return signoff(mentioned(introduced(text)))
     out = _one_pass(text)
     while out != text:  # terminates: each change turns at least one free character into a placeholder
         text, out = out, _one_pass(out)

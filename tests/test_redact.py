@@ -126,6 +126,19 @@ MUST_REDACT = [
     ("the otp was 482913 but it failed", "the otp was <SECRET> but it failed"),
     ("cvv is 123", "cvv is <SECRET>"),
     ("my password is hunter2 and it fails", "my password is <SECRET> and it fails"),
+    # Names mentioned by a person's role: a relative or colleague, staff, the name a booking is under,
+    # a salutation, the writer greeting.
+    ("can you change the account owner to my colleague Liam Costa", "can you change the account owner to my colleague <NAME>"),
+    ("My husband David Brown has the card", "My husband <NAME> has the card"),
+    ("my wife, Anna, booked it", "my wife, <NAME>, booked it"),
+    ("Transfer money to my friend Jake please", "Transfer money to my friend <NAME> please"),
+    ("I spoke to your agent Mike yesterday", "I spoke to your agent <NAME> yesterday"),
+    ("I talked with Sarah and she said it was fine", "I talked with <NAME> and she said it was fine"),
+    ("The booking is under Lisa Wong", "The booking is under <NAME>"),
+    ("booked under the name of Ahmed Khan", "booked under the name of <NAME>"),
+    ("Dear Emily, please refund me", "Dear <NAME>, please refund me"),
+    ("Hi, this is John Smith, my order never came", "Hi, this is <NAME>, my order never came"),
+    ("Hello, this is Priya. My card is blocked", "Hello, this is <NAME>. My card is blocked"),
 ]
 
 # Look like PII to a naive regex; must survive unchanged.
@@ -201,6 +214,18 @@ MUST_KEEP = [
     "I'm Canadian.",
     "I am British, can I open an account?",
     "I'm Gold and my upgrade is missing",
+    # A role word without a capitalised name after it, or a capitalised word that is no name.
+    "my son is ill and can not travel",
+    "Send it to my daughter please",
+    "This is ridiculous, where is my order",
+    "This is Unacceptable!",
+    "I spoke to Support twice and nobody called back",
+    "Dear Sir or Madam, I need help",
+    "Dear Customer Services, my parcel is late",
+    "please remind me of the meeting with my boss It starts at 11",
+    "My Son Shall Be Armenian is the film I booked",  # a title: the relative must be lower-case
+    "The driver left it at the door",
+    "the option is under Settings, I can't find it",
 ]
 
 
@@ -272,6 +297,8 @@ def test_text_without_digits_at_or_closing_is_unchanged(text: str) -> None:
         return  # a closing: the name it signs with is redacted
     if re.search(r"(?i)name|this is|i'm|i’m|i am|it's|it’s", text):
         return  # an introduction: the name it gives is redacted
+    if re.search(r"(?i)\b(?:my|our|his|her|their|dear|under|spoke|talked|chatted|your|the|an?|with|to)\s", text):
+        return  # a role that may mention a name ("my friend Anna", "your agent Mike", "Dear Emily")
     assert redact_text(text) == text
 
 
