@@ -192,7 +192,7 @@ def _json_error(exc: json.JSONDecodeError, path: str, line: int) -> TaxonomyErro
 def _json_reason(exc: json.JSONDecodeError, line: int, cut: str) -> str:
     ended = "Unterminated" in exc.msg or exc.pos >= len(exc.doc.rstrip())  # the text stops mid-value
     hint = f" ({cut})" if ended else ""
-    return f"invalid JSON at line {line}, column {exc.colno}: {exc.msg}{hint}"
+    return f"invalid JSON at line {line}, column {exc.colno}: {exc.msg.removesuffix(' starting at')}{hint}"
 
 
 def _read_csv(text: str, path: str) -> Parsed:
