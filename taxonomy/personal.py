@@ -40,6 +40,23 @@ ADDRESS_RE = re.compile(
     re.IGNORECASE,
 )
 
+# What follows a street address, and a labelled postal code: a full postcode narrows a person down to a
+# few streets ("NW1 6XE"), so the town, state and code after "<ADDRESS>" join it ("<ADDRESS>, London
+# NW1 6XE", "<ADDRESS>, Springfield, IL 62704", "<ADDRESS>, 75001 Paris"), and a code after its label
+# is replaced ("postcode is SW1A 1AA"). A tail without a postal code stays ("<ADDRESS>, London").
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}"
+# A town or state: a capitalised word that is not a reference's label or a closing ("Order 12345").
+_PLACE = (r"(?!(?:Order|Booking|Ticket|Invoice|Ref|Reference|Account|Tracking|Case|Thanks|Thank|Cheers|Regards|"
+          r"Best|Please|Pls|Phone|Tel|Mobile|Call)\b)[A-Z][\w'’.-]*")
+ADDRESS_TAIL_RE = re.compile(
+    r"(?<=<ADDRESS>)(?:,?[ \t]+" + _PLACE + r"){0,4}?,?[ \t]+"
+    r"(?:(?:\d{5}(?:-\d{4})?|\d{4})(?:[ \t]+" + _PLACE + r")?|" + _UK_POSTCODE + r")(?![\w])")
+POSTCODE_RE = re.compile(
+    r"(?<![\w<])(post[ \t]?code|postal[ \t]+code|zip(?:[ \t]?code)?)" + r"[ \t]*(?:(?:is|was)[ \t]+|[:=#-][ \t]*)*"
+    r"(\d{5}(?:-\d{4})?|\d{4}|[A-Za-z]{1,2}\d[A-Za-z\d]?[ \t]?\d[A-Za-z]{2})(?![\w])", re.IGNORECASE)
+POSTCODE_GATE = ("post", "zip")
+
+
 # -- Names the message labels or signs with -----------------------------------------------------
 _NAME_WORDS = r"[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2}"
 LABELLED_NAME_RE = re.compile(
@@ -155,11 +172,11 @@ _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNOREC
     (("agent", "rep", "advis", "operator", "supervisor", "manager", "driver", "courier", "technician", "engineer"),
      r"\b(?:your|the|an?|with|to)[ \t]+" + _STAFF + r"[ \t]+(?:(?:named|called)[ \t]+)?", ""),
     (("spok", "talked", "chatted"), r"\b(?:spoke|spoken|speaking|talked|chatted)[ \t]+(?:to|with)[ \t]+", ""),
-    (("under",), r"\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
-                 r"[ \t]+(?:the[ \t]+name[ \t]+(?:of[ \t]+)?)?", ""),
+    (("under",), (r"\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
+                  r"[ \t]+(?:the[ \t]+name[ \t]+(?:of[ \t]+)?)?"), ""),
     (("dear",), r"(?:\A|(?<=[.!?\n]))[ \t]*dear[ \t]+", r"(?=[ \t]*[,.!:\n])"),
-    (("this is",), r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
-                   r"this[ \t]+is[ \t]+", r"(?=[ \t]*(?:[,.!;]|\Z))"),
+    (("this is",), (r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
+                    r"this[ \t]+is[ \t]+"), r"(?=[ \t]*(?:[,.!;]|\Z))"),
 ))
 # Every mention above puts its name after a lower-case word or a comma: most messages have no such
 # capitalised word, and skip the patterns.

@@ -27,7 +27,9 @@ Every text that may reach an output, a report or a quarantine record goes throug
 ``<ADDRESS>`` street addresses with a house number: ``12 Elm Street``, ``4b Old Kent Rd``,
              ``201 Hauptstraße`` / ``Hauptstraße 5``, ``225 Via Roma``, ``139 Rue de la Paix``,
              ``Calle Mayor 5`` (an ambiguous street word, "way", "place", "close", "row", "walk",
-             "grove", counts only capitalised: "2 one way tickets" stays)
+             "grove", counts only capitalised: "2 one way tickets" stays), with the town, state
+             and postal code after it (``..., London NW1 6XE``, ``..., Springfield, IL 62704``);
+             a postal code after its label (``postcode is SW1A 1AA``, ``zip code 90210``)
 ``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``,
              ``Name on card: ...``), introduces its writer by it (``my name is angela``,
              ``This is Sam Lee from accounts``), mentions it by a person's role (``my colleague
@@ -59,8 +61,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from taxonomy.personal import (
-    ADDRESS_RE, DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, LABELLED_NAME_RE, SECRET_GATE, SECRET_LABEL_RE, introduced,
-    keep_label, labelled_id, labelled_name, mentioned, mentions, signoff,
+    ADDRESS_RE, ADDRESS_TAIL_RE, DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, LABELLED_NAME_RE, POSTCODE_GATE, POSTCODE_RE,
+    SECRET_GATE, SECRET_LABEL_RE, introduced, keep_label, labelled_id, labelled_name, mentioned, mentions, signoff,
 )
 
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
@@ -332,6 +334,8 @@ _PASSES: tuple[_Pass, ...] = (
     (lambda t, nd: nd >= 1 and mentions(t, SECRET_GATE), SECRET_LABEL_RE, keep_label("<SECRET>")),
     (lambda t, nd: nd >= 7, _PHONE_RE, _phone),
     (lambda t, nd: nd >= 1, ADDRESS_RE, "<ADDRESS>"),
+    (lambda t, nd: nd >= 1 and "<ADDRESS>" in t, ADDRESS_TAIL_RE, ""),
+    (lambda t, nd: nd >= 1 and mentions(t, POSTCODE_GATE), POSTCODE_RE, keep_label("<ADDRESS>")),
     (lambda t, nd: ":" in t, LABELLED_NAME_RE, labelled_name),
 )
 _DIGITS = "0123456789"

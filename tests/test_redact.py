@@ -126,6 +126,16 @@ MUST_REDACT = [
     ("the otp was 482913 but it failed", "the otp was <SECRET> but it failed"),
     ("cvv is 123", "cvv is <SECRET>"),
     ("my password is hunter2 and it fails", "my password is <SECRET> and it fails"),
+    # The town, state and postal code after a street address join it; a labelled postal code goes.
+    ("ship it to 221B Baker Street, London NW1 6XE", "ship it to <ADDRESS>"),
+    ("Send to 123 Main St, Springfield, IL 62704 please", "Send to <ADDRESS> please"),
+    ("my address is 5 Rue de Rivoli, 75001 Paris", "my address is <ADDRESS>"),
+    ("I moved to 42 Elm Road, Leeds LS6 2AB last week", "I moved to <ADDRESS> last week"),
+    ("ship to 12 Elm Street, Order 12345 is late", "ship to <ADDRESS>, Order 12345 is late"),
+    ("ship to 12 Elm Street, London. Thanks", "ship to <ADDRESS>, London. Thanks"),
+    ("postcode is SW1A 1AA", "postcode is <ADDRESS>"),
+    ("my post code: ls6 2ab thanks", "my post code: <ADDRESS> thanks"),
+    ("my zip code is 90210", "my zip code is <ADDRESS>"),
     # Names mentioned by a person's role: a relative or colleague, staff, the name a booking is under,
     # a salutation, the writer greeting.
     ("can you change the account owner to my colleague Liam Costa", "can you change the account owner to my colleague <NAME>"),
@@ -226,6 +236,8 @@ MUST_KEEP = [
     "My Son Shall Be Armenian is the film I booked",  # a title: the relative must be lower-case
     "The driver left it at the door",
     "the option is under Settings, I can't find it",
+    "PS5 1TB console not working",  # looks like a UK postcode, but no address or label before it
+    "the zip file 12345 will not open",
 ]
 
 
