@@ -4,14 +4,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from taxonomy.tiers.corpus import (
     MISSING_REASON,
@@ -19,13 +17,8 @@ from taxonomy.tiers.corpus import (
     load_corpus,
     load_evaluation_corpus,
 )
-from taxonomy.tiers.train import DEFAULT_MODELS_DIR
+from tests.tiers._corpus_build import CORPUS, SOURCES, build
 
-CORPUS = DEFAULT_MODELS_DIR / "tier-corpus"
-_spec = importlib.util.spec_from_file_location("tier_corpus_build_braun", CORPUS / "build.py")
-build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build)  # type: ignore[union-attr]
-SOURCES = yaml.safe_load((CORPUS / "sources.yaml").read_text(encoding="utf-8"))["sources"]
 SPEC = SOURCES["braun2017"]
 READ = build.READERS["braun_sentences"]
 

@@ -3,7 +3,6 @@ on a small inline fixture (no network, no fetched file)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,13 +10,9 @@ import pytest
 import yaml
 
 from taxonomy.schema import TIERS
-from taxonomy.tiers.train import DEFAULT_MODELS_DIR
+from tests.tiers._corpus_build import CORPUS, SOURCES, build
 
-CORPUS = DEFAULT_MODELS_DIR / "tier-corpus"
-_spec = importlib.util.spec_from_file_location("tier_corpus_build", CORPUS / "build.py")
-build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build)  # type: ignore[union-attr]
-SPEC = yaml.safe_load((CORPUS / "sources.yaml").read_text(encoding="utf-8"))["sources"]["nlupp"]
+SPEC = SOURCES["nlupp"]
 
 FOLD = [  # (text, labels, expected intent, expected tier or None when left out)
     ("How can I cancel my room?", ["booking", "cancel_close_leave_freeze", "how"], "how-to", "informational"),

@@ -4,11 +4,9 @@ inline fixture (no fetched file), their mappings, and (where built) that their r
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
-import yaml
 
 from taxonomy.tiers.corpus import (
     MISSING_REASON,
@@ -16,13 +14,8 @@ from taxonomy.tiers.corpus import (
     load_corpus,
     load_evaluation_corpus,
 )
-from taxonomy.tiers.train import DEFAULT_MODELS_DIR
+from tests.tiers._corpus_build import SOURCES, build
 
-CORPUS = DEFAULT_MODELS_DIR / "tier-corpus"
-_spec = importlib.util.spec_from_file_location("tier_corpus_build_rasa", CORPUS / "build.py")
-build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build)  # type: ignore[union-attr]
-SOURCES = yaml.safe_load((CORPUS / "sources.yaml").read_text(encoding="utf-8"))["sources"]
 RASA = sorted(n for n, s in SOURCES.items() if s["reader"] == "rasa_nlu")
 DIALOGUE_ACTS = {"greet", "goodbye", "thank", "thankyou", "affirm", "deny", "inform", "out_of_scope",
                  "bot_challenge", "check_human", "help", "human_handoff"}

@@ -5,11 +5,9 @@ tier corpus, evaluation only: ``rasa_folder_reader.read_rasa_nlu_by_folder`` on 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
-import yaml
 
 from taxonomy.tiers.corpus import (
     MISSING_REASON,
@@ -17,13 +15,8 @@ from taxonomy.tiers.corpus import (
     load_corpus,
     load_evaluation_corpus,
 )
-from taxonomy.tiers.train import DEFAULT_MODELS_DIR
+from tests.tiers._corpus_build import SOURCES, build
 
-CORPUS = DEFAULT_MODELS_DIR / "tier-corpus"
-_spec = importlib.util.spec_from_file_location("tier_corpus_build_rasa_folders", CORPUS / "build.py")
-build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build)  # type: ignore[union-attr]
-SOURCES = yaml.safe_load((CORPUS / "sources.yaml").read_text(encoding="utf-8"))["sources"]
 NEW = ("rasa_community", "rasa_carbon")
 
 NLU_YML = b'''version: "2.0"
