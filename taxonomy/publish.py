@@ -256,11 +256,12 @@ def _pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * value:5.{digits}f}%"
 
 
-def _pts(value: float | None) -> str:
-    """A difference of shares (an estimate minus a measurement) in whole points: ``+20 pts``, ``0 pts``."""
+def _pts(value: float | None, digits: int = 0) -> str:
+    """A difference of shares (an estimate minus a measurement) in points, whole by default: ``+20 pts``,
+    ``0 pts`` (never "+0" or "-0"). The report pages' ``pts`` filter too."""
     if value is None:
         return "n/a"
-    text = f"{100 * value:+.0f}"
+    text = f"{100 * value:+.{digits}f}"
     return f"{text.lstrip('+-') if float(text) == 0 else text} pts"
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from taxonomy.publish import _pts as points
 from taxonomy.schema import TIERS
 
 # One colour per tier, shared by every chart and the HTML (Okabe-Ito, colour-blind safe).
@@ -266,11 +267,7 @@ def _pct(value: object, digits: int = 1) -> str:
 
 
 def _pts(value: object, digits: int = 1) -> str:
-    number = num(value)
-    if number is None:
-        return "n/a"
-    text = f"{100 * number:+.{digits}f}"
-    return f"{text.lstrip('+-') if float(text) == 0 else text} pts"  # "0 pts", never "+0" or "-0"
+    return points(num(value), digits)
 
 
 def _hours(value: object, digits: int | None = None) -> str:
