@@ -64,12 +64,15 @@ class UncertaintyParams:
 CALIBRATION_FILE = Path(__file__).resolve().parents[1] / "models" / "tier-classifier" / "uncertainty.json"
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=1)
+def _calibration_table() -> dict:
+    """``uncertainty.json``, read once per process: model version -> its calibration entry."""
+    return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
+
+
 def calibration(model_version: str | None = None) -> UncertaintyParams:
     """The calibrated parameters for a tier model version (``default`` when it has no entry)."""
-    if not CALIBRATION_FILE.exists():
-        return UncertaintyParams()
-    table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    table = _calibration_table()
     entry = table.get(model_version or "") or table.get("default") or {}
     if not entry:
         return UncertaintyParams()
@@ -77,16 +80,12 @@ def calibration(model_version: str | None = None) -> UncertaintyParams:
                              tuple(tuple(float(v) for v in row) for row in entry["confusion"]))
 
 
-@lru_cache(maxsize=8)
 def held_out_check(model_version: str | None) -> dict | None:
     """How the intervals of a tier model version fared on sources it never saw, as
     ``benchmarks.uncertainty_coverage`` measured them leave-one-source-out: ``coverage`` (share of
     (queue, tier) checks whose true hours share fell inside), ``checks``, ``sources``, ``mean_width``.
     ``None`` when that version's entry records no such check (the page then claims nothing more)."""
-    if not model_version or not CALIBRATION_FILE.exists():
-        return None
-    entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get(model_version) or {}
-    check = entry.get("held_out")
+    check = (_calibration_table().get(model_version or "") or {}).get("held_out")
     return dict(check) if check else None
 
 
