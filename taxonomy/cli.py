@@ -207,7 +207,8 @@ def print_run_summary(result: RunResult) -> None:
     versions: list[str] = []
     for cid in result.customers:
         s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
-        versions += [s["model_version"]] if s["model_version"] not in versions else []
+        if s["model_version"] not in versions:
+            versions.append(s["model_version"])
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
         top = _clip(top, 40)
