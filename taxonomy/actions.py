@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from taxonomy.wording import clauses, evenly, private_free, sentences, strip_edges, telling, words
+from taxonomy.wording import evenly, sentences, telling, whole_pieces, words
 
 MAX_QUESTIONS = 5
 MAX_READ = 60  # messages of a topic read for its action (an evenly spaced sample of a bigger topic)
@@ -101,9 +101,8 @@ def _request_sentence(text: str, topic_words: frozenset[str] = frozenset(), engl
         ws = _words(sentence)
         if len([w for w in ws if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(ws)):
             continue
-        for piece in [sentence] + [c for c in clauses(sentence) if c != sentence]:
-            kept = private_free(strip_edges(piece), english)
-            if (kept and not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
+        for kept in whole_pieces(sentence, english):
+            if (not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
                     and len([w for w in _words(kept) if w not in _SMALL_TALK]) >= 3):
                 kept = kept.rstrip(" .!")  # quoted in a sentence: its own full stop would double up
                 return kept[:1].upper() + kept[1:]

@@ -290,11 +290,15 @@ def _can_start(text: str) -> bool:
 def whole_units(text: str, english: bool = True, max_words: int = 9) -> list[str]:
     """The message's sentences and clauses of 2 to ``max_words`` words with a telling word, with
     no end-user's detail (or cut back before it), in order, without repeats."""
-    out: list[str] = []
-    for sentence in sentences(text):
-        pieces = [sentence] + [c for c in clauses(sentence) if c != sentence]
-        for piece in pieces:
-            kept = private_free(strip_edges(piece), english)
-            if kept and 2 <= len(kept.split()) <= max_words and telling(kept):
-                out.append(kept[:1].upper() + kept[1:])
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(
+        kept[:1].upper() + kept[1:] for sentence in sentences(text) for kept in whole_pieces(sentence, english)
+        if 2 <= len(kept.split()) <= max_words and telling(kept)
+    ))
+
+
+@lru_cache(maxsize=1 << 15)  # sentences recur across messages (complaints, thanks, canned phrasings)
+def whole_pieces(sentence: str, english: bool = True) -> tuple[str, ...]:
+    """The sentence, then each of its other clauses, fillers stripped and without any end-user's
+    detail (:func:`private_free`); those with no whole request left are left out."""
+    pieces = (private_free(strip_edges(p), english) for p in [sentence] + [c for c in clauses(sentence) if c != sentence])
+    return tuple(p for p in pieces if p)

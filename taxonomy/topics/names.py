@@ -36,7 +36,8 @@ messages (:func:`central_name`).
 
 Cost: one extra embedder pass over at most ``SHORTLIST`` short phrases per named topic (centring
 adds two small matrix operations), and the boilerplate count reads at most
-``SPREAD_READ`` messages of a topic (an evenly spaced sample, each distinct message once); topics
+``SPREAD_READ`` messages of a topic (an evenly spaced sample, each distinct message once, split
+into sentences only when it holds every word of a candidate not yet found in that topic); topics
 that keep their name from the previous run (:mod:`taxonomy.topics.discover`) are not named again. Fidelity and cost are measured in ``benchmarks/topic_names_banking77.py``.
 """
 
@@ -48,6 +49,7 @@ from collections.abc import Callable
 import numpy as np
 
 from taxonomy.wording import (
+    WORD_RE,
     bare,
     clauses,
     ends_whole,
@@ -122,19 +124,46 @@ def _whole(text: str, seen: dict[str, list[str]]) -> list[str]:
     return found
 
 
-def _spread(texts_by_topic: list[list[str]], seen: dict[str, list[str]]) -> Counter[str]:
-    """In how many topics each whole unit of up to ``MAX_NAME_WORDS`` words occurs (boilerplate
-    such as "I'm on my phone so sorry for typos" occurs in many)."""
+def _spread(texts_by_topic: list[list[str]], wanted: set[str], seen: dict[str, list[str]]) -> Counter[str]:
+    """In how many topics each key in ``wanted`` occurs as a whole unit of up to ``MAX_NAME_WORDS``
+    words (boilerplate such as "I'm on my phone so sorry for typos" occurs in many).
+
+    Only a message that holds every word of a key the topic has not shown yet is split into its
+    units: a unit's words are always among its message's words, so the counts are those of
+    splitting every message, at a fraction of the cost (most messages hold no such key)."""
+    need: dict[str, frozenset[str]] = {}
+    by_word: dict[str, list[str]] = {}
+    always: list[str] = []
+    for key in sorted(wanted):
+        ws = key.split()
+        # A unit's first letter is upper-cased: the rare letter whose lower case differs ("ß" -> "ss") is not matched.
+        need[key] = frozenset(ws if ws[0].isascii() else ws[1:])
+        if need[key]:
+            by_word.setdefault(max(need[key], key=lambda w: (len(w), w)), []).append(key)
+        else:
+            always.append(key)
     spread: Counter[str] = Counter()
-    keys: dict[str, set[str]] = {}  # each distinct message read once
+    keys: dict[str, set[str]] = {}  # each distinct message split once
     for texts in texts_by_topic:
         found: set[str] = set()
         for t in set(evenly(texts, SPREAD_READ)):
+            present = _word_set(t)
+            if not any(k not in found for k in always) and not any(
+                k not in found and need[k] <= present for w in present for k in by_word.get(w, ())
+            ):
+                continue
             if t not in keys:
-                keys[t] = {_key(u) for u in _whole(t, seen) if len(u.split()) <= MAX_NAME_WORDS}
+                keys[t] = {_key(u) for u in _whole(t, seen) if len(u.split()) <= MAX_NAME_WORDS} & wanted
             found |= keys[t]
         spread.update(found)
     return spread
+
+
+def _word_set(text: str) -> set[str]:
+    """``set(words(text))``; in one regex pass when the text is ASCII (lower-casing then changes no letter)."""
+    if text.isascii():
+        return set(WORD_RE.findall(text.lower()))
+    return set(words(text))
 
 
 def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dict[str, list[str]]) -> list[str]:
@@ -143,7 +172,7 @@ def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dic
     sentence found in more than ``BOILERPLATE_TOPICS`` topics) and sentences of more than
     ``MAX_NAME_WORDS`` words (up to ``LONG_NAME_WORDS``) only while nothing else is left; of them
     one per set of telling words, at most ``SHORTLIST`` (:func:`_shortlist`)."""
-    support = Counter(w for t in texts for w in set(words(t)))
+    support = Counter(w for t in texts for w in _word_set(t))
     # Tiers, best first: a few words with two telling ones; one telling word ("Can you move my
     # booking?"); a longer sentence (no shorter request in the topic); boilerplate.
     tiers: tuple[list[str], ...] = ([], [], [], [])
@@ -204,7 +233,9 @@ def name_topics(
     if embed is None or not texts_by_topic:
         return names
     seen: dict[str, list[str]] = {}
-    spread = _spread(texts_by_topic, seen)
+    wanted = {_key(u) for central in central_texts for text in central[:CENTRAL] for u in _whole(text, seen)
+              if len(u.split()) <= MAX_NAME_WORDS}
+    spread = _spread(texts_by_topic, wanted, seen)
     shortlists = [_units(texts, central, spread, seen) for texts, central in zip(texts_by_topic, central_texts)]
     phrases = sorted({p for short in shortlists for p in short})
     if not phrases:

@@ -170,3 +170,31 @@ def test_discover_names_against_the_customers_average_message(monkeypatch: pytes
     discover_topics(df, x, embed=EMBEDDER.encode)
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
     assert len(seen) == 1 and np.allclose(seen[0], unit.mean(axis=0), atol=1e-6)
+
+
+def test_boilerplate_counts_equal_splitting_every_message() -> None:
+    """The boilerplate count splits only messages that hold every word of a key not yet seen in the
+    topic; the counts must be those of splitting every sampled message, a unit with a detail cut
+    out of its middle ("My refund from Lisbon is missing") and a non-ASCII first word included."""
+    from collections import Counter
+
+    from taxonomy.topics.names import MAX_NAME_WORDS, SPREAD_READ, _key, _spread, _whole
+    from taxonomy.wording import evenly
+
+    topics = [
+        ["I'm on my phone. My card has not arrived yet.", "My card has not arrived yet",
+         "Card not arrived, order 123 from Rome", "my card arrived but my refund is missing"],
+        ["I'm on my phone. How do I reset my password?", "Über alles will ich reset password please. ok",
+         "how do I reset my password", "Über alles will ich reset password."],
+        ["i'm on my phone.  Where is my refund?", "My refund is missing", "Where is my refund?"],
+        ["I'm on my phone. Cancel my subscription", "My refund from Lisbon is missing", "cancel my subscription please"],
+    ]
+    wanted = {_key(u) for texts in topics for t in texts for u in _whole(t, {}) if len(u.split()) <= MAX_NAME_WORDS}
+    brute: Counter[str] = Counter()
+    for texts in topics:
+        brute.update({_key(u) for t in evenly(texts, SPREAD_READ) for u in _whole(t, {}) if len(u.split()) <= MAX_NAME_WORDS})
+    got = _spread(topics, wanted, {})
+    assert {k: got[k] for k in wanted} == {k: brute[k] for k in wanted}
+    # "my refund is missing": topics 1 and 3 as a clause or sentence, topic 4 with "from Lisbon" cut out
+    assert got["i'm on my phone"] == 4 and got["my refund is missing"] == 3
+    assert got["über alles will ich reset password"] == 1
