@@ -3,6 +3,10 @@
 Each conversation gets its language (:mod:`taxonomy.language`), its all-MiniLM-L6-v2 vector through
 the per-customer cache (:mod:`taxonomy.embed`) and its tier (:mod:`taxonomy.tiers`). Each partition is
 stamped with the fingerprint of its input and models, so unchanged days are never recomputed.
+
+``taxonomy run`` calls :func:`embed_customer_days` for every customer first (the model uses every core),
+then :func:`enrich_customer_days` in worker processes, several customers at once: with every vector
+already cached, what is left (language, tier, writing) is plain Python per row, one core per worker.
 """
 
 from __future__ import annotations
@@ -86,11 +90,54 @@ def enrich_customer_days(
     Returns:
         Day -> URI of its ``enriched`` partition.
     """
-    from taxonomy.language import DETECTOR_VERSION
-    from taxonomy.tiers import load_classifier
+    cfg = resolve_config(config_path)
+    store = Store(output_uri, label=label)
+    out, todo = _stale_days(store, customer_id, days, cfg)
+    if todo:
+        raw = _read_raw(store, customer_id, todo)
+        enriched, _ = enrich_frame(raw.drop("_part"), cfg, store, customer_id)
+        parts = raw.get_column("_part").to_numpy()
+        for i, (day, stamp, _) in enumerate(todo):
+            dst = store.partition("enriched", customer_id=customer_id, date=day)
+            store.write_partition(enriched.filter(pl.Series(parts == i)), dst, metadata=stamp)
+    return out
+
+
+def embed_customer_days(
+    output_uri: str,
+    customer_id: str,
+    days: Iterable[date],
+    *,
+    label: str | None = None,
+    config_path: str | Config | None = None,
+) -> list[date]:
+    """Only the embedding part of :func:`enrich_customer_days`: the texts of the days it would
+    recompute go into the embedding cache, so that it then needs no model pass.
+
+    ``taxonomy run`` embeds every customer this way first, each with every core, and then tiers
+    them in worker processes, several customers at once.
+
+    Returns:
+        The days :func:`enrich_customer_days` has to recompute (none: nothing was embedded).
+    """
+    from taxonomy.embed.cache import embed_with_cache
 
     cfg = resolve_config(config_path)
     store = Store(output_uri, label=label)
+    _, todo = _stale_days(store, customer_id, days, cfg)
+    if todo:
+        embed_with_cache(_read_raw(store, customer_id, todo).get_column("text").to_list(), embedder(cfg), store, customer_id)
+    return [day for day, _, _ in todo]
+
+
+def _stale_days(
+    store: Store, customer_id: str, days: Iterable[date], cfg: Config
+) -> tuple[dict[date, str], list[tuple[date, dict[str, str], bytes]]]:
+    """Every day's ``enriched`` URI, and the days whose partition is missing or was made from
+    other input or models: ``(day, fingerprint, raw partition bytes)``."""
+    from taxonomy.language import DETECTOR_VERSION
+    from taxonomy.tiers import load_classifier
+
     validate_customer_id(customer_id)
     models = {"taxonomy.embedder": embedder(cfg).version, "taxonomy.tier_model": load_classifier().version,
               "taxonomy.language": DETECTOR_VERSION}
@@ -108,14 +155,12 @@ def enrich_customer_days(
         old = store.read_metadata(dst)
         if old is None or any(old.get(k) != v for k, v in stamp.items()):
             todo.append((day, stamp, data))
-    if todo:
-        raw = pl.concat([
-            store.decode_partition(data, store.partition("conversations_raw", customer_id=customer_id, date=day))
-            .with_columns(pl.lit(i).alias("_part")) for i, (day, _, data) in enumerate(todo)
-        ])
-        enriched, _ = enrich_frame(raw.drop("_part"), cfg, store, customer_id)
-        parts = raw.get_column("_part").to_numpy()
-        for i, (day, stamp, _) in enumerate(todo):
-            dst = store.partition("enriched", customer_id=customer_id, date=day)
-            store.write_partition(enriched.filter(pl.Series(parts == i)), dst, metadata=stamp)
-    return out
+    return out, todo
+
+
+def _read_raw(store: Store, customer_id: str, todo: list[tuple[date, dict[str, str], bytes]]) -> pl.DataFrame:
+    """The stale days' raw rows in one frame, ``_part`` numbering each row's day in ``todo``."""
+    return pl.concat([
+        store.decode_partition(data, store.partition("conversations_raw", customer_id=customer_id, date=day))
+        .with_columns(pl.lit(i).alias("_part")) for i, (day, _, data) in enumerate(todo)
+    ])

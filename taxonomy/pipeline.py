@@ -5,6 +5,8 @@ Stages and the partitions they own (all under the output root, or under
 
 1. :func:`ingest_customer`: landing day -> ``conversations_raw/customer_id=/date=/``
 2. :func:`~taxonomy.enrich.enrich_customer_days`: language + embed + tier -> ``enriched/customer_id=/date=/``
+   (``run`` first embeds every customer with :func:`~taxonomy.enrich.embed_customer_days`, each with
+   every core, then tiers them in worker processes, each finding its vectors in the cache)
 3. :func:`analyse_customer`: topics over the trailing window (see :mod:`taxonomy.window`) -> ``analysis/as_of=/customer_id=/``
    (staged conversations with topics), ``analysis_topics/`` and ``topic_state/`` (centroids that keep
    topic ids stable from one day to the next)
@@ -25,7 +27,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from taxonomy.config import Config, load_config, resolve_config
-from taxonomy.enrich import embedder, enrich_customer, enrich_customer_days, enrich_frame  # noqa: F401 - stage 2, re-exported
+from taxonomy.enrich import embed_customer_days, embedder, enrich_customer, enrich_customer_days, enrich_frame  # noqa: F401
 from taxonomy.errors import TaxonomyError
 from taxonomy.parallel import ordered_map, pool, resolve_workers
 from taxonomy.schema import TIER_COLUMNS
@@ -227,8 +229,16 @@ def run(
     by_customer: dict[str, list[date]] = {}
     for cid, day in todo:
         by_customer.setdefault(cid, []).append(day)
-    for cid in _progress(sorted(by_customer), "embed + tier", progress):
-        enrich_customer_days(output_uri, cid, by_customer[cid], label=label, config_path=cfg)
+    # Every customer's texts through the model first, one customer at a time with every core; then
+    # languages and tiers (pure Python per row, every vector now cached) in worker processes.
+    stale = {cid: embed_customer_days(output_uri, cid, by_customer[cid], label=label, config_path=cfg)
+             for cid in _progress(sorted(by_customer), "embed", progress)}
+    tier = sorted(cid for cid, days in stale.items() if days)
+    n = len(tier)
+    done = ordered_map(pool(resolve_workers(cfg.workers), n), _enrich, [output_uri] * n, tier,
+                       [stale[cid] for cid in tier], [label] * n, [cfg] * n)
+    for _ in _progress(done, "tier", progress, total=n):
+        pass
     seconds["enrich"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -280,6 +290,11 @@ def _progress(items: Iterable, desc: str, enabled: bool, total: int | None = Non
     from tqdm import tqdm
 
     return tqdm(items, desc=desc, unit="customer", total=total, leave=False)
+
+
+def _enrich(output_uri: str, customer_id: str, days: list[date], label: str | None, cfg: Config) -> None:
+    """:func:`enrich_customer_days` with positional arguments (for a worker pool)."""
+    enrich_customer_days(output_uri, customer_id, days, label=label, config_path=cfg)
 
 
 def _analyse_or_error(output_uri: str, customer_id: str, as_of: date, label: str | None, cfg: Config) -> str | None:

@@ -197,3 +197,27 @@ def test_customer_without_handle_times_shows_na(tmp_path: Path, cfg: Config) -> 
     assert scores["handle_time_hours"][0] in (None, 0.0) and scores["missing_handle_time_share"][0] == 1.0
     text = show(str(out), "acme")
     assert "missing handle time 100.0%" in text and "n/a" in text
+
+
+def test_texts_are_embedded_before_tiering_which_then_embeds_nothing(
+    tmp_path: Path, cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run`` embeds every customer first (every core on the model), then tiers them in workers:
+    after :func:`embed_customer_days` the tiering pass finds every vector in the cache."""
+    from taxonomy.enrich import embed_customer_days, embedder, enrich_customer_days
+    from taxonomy.ingest import ingest
+
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    write_landing(landing, {"acme": 6}, days=3)
+    ingest(str(landing), str(out), config=cfg)
+    days = [AS_OF - timedelta(days=d) for d in (3, 2, 1)]
+    encoded: list[str] = []
+    model = embedder(cfg)
+    real = model.encode
+    monkeypatch.setattr(model, "encode", lambda texts: encoded.extend(texts) or real(texts))
+    assert embed_customer_days(str(out), "acme", days, config_path=cfg) == days
+    assert sorted(encoded) == sorted({t for texts in TEXTS.values() for t in texts})  # each distinct text once
+    encoded.clear()
+    enrich_customer_days(str(out), "acme", days, config_path=cfg)
+    assert encoded == []
+    assert embed_customer_days(str(out), "acme", days, config_path=cfg) == []  # enriched: nothing left to do
