@@ -231,6 +231,8 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         tier: The topic's majority tier.
         label: The topic's name.
         texts: The topic's (redacted) messages of that tier, this customer's only (``MAX_READ`` of them are read).
+            The text quotes requests of that tier: the name, chosen among all the topic's messages, can be
+            another tier's phrasing ("Is the jeans machine washable?" in a topic of exchange requests).
         hours_to_win: Agent hours per month automation could still take in the topic.
         hours_share: The topic's share of the customer's hours still to win.
         keywords: The topic's keywords: quoted questions must use one of their words.
@@ -244,21 +246,23 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}
     hours = _hours(hours_to_win)
     if tier == "informational":
-        text = f'Publish help-centre answers for "{label}" ({hours}).'
+        text = f'Publish help-centre answers for the topic "{label}" ({hours}).'
         if questions:
             text += f" They must answer: {_quoted(questions)}."
     elif tier == "personalized":
         out["nba_records"] = records
         reads = ", ".join(records) if records else "the customer's records"
-        text = f'Connect the {reads} records so the assistant can answer "{label}" itself ({hours}).'
+        text = f'Connect the {reads} records so the assistant can answer the topic "{label}" itself ({hours}).'
         if questions:
             text += f" It must answer from them: {_quoted(questions)}."
     elif tier == "action_led":
         checks = checks_needed(texts)
-        action = main_action(texts, records, label)
+        action = main_action(texts, _mentions(texts, RECORDS), label)  # never the fallback "account" unnamed
         out.update(nba_records=records, nba_checks=checks, nba_action=action)
         share = "" if hours_share is None else f", {100 * hours_share:.0f}% of the hours still to win"
-        text = f'Automate "{action}" end to end for "{label}" requests ({hours}{share}).'
+        text = f'Automate "{action}" end to end for the topic "{label}" ({hours}{share}).'
+        if questions:
+            text += f" Requests it must handle: {_quoted(questions)}."
         if checks:
             text += " Checks the requests mention: " + "; ".join(checks) + "."
         if records:

@@ -142,3 +142,15 @@ def test_a_typo_copy_of_a_question_is_the_same_question() -> None:
     assert distinct_questions(texts) == ["Was my discount code applied?", "Do you have a student discount?"]
     # Different words stay different questions.
     assert len(distinct_questions(["Where is my refund?"] * 3 + ["Where is my return?"] * 3)) == 2
+
+
+def test_an_action_led_text_quotes_requests_of_its_tier_beside_the_name() -> None:
+    # The name is chosen among all of a topic's messages; the action quotes the requests of its tier.
+    exchange = ["Can I exchange these jeans for a bigger size?", "I want to exchange the jeans, they are too small.",
+                "Please exchange my jeans for a size 34.", "The jeans don't fit, can I swap them for another size?"] * 3
+    result = topic_actions("action_led", "Is the denim jeans machine washable?", exchange, 5.3, 0.08, ["jeans", "exchange"])
+    quoted = re.findall(r'"([^"]+)"', str(result["next_best_action"]))
+    assert result["nba_action"] == "exchange"  # the messages name no record: no "exchange the account"
+    assert quoted[:2] == [result["nba_action"], "Is the denim jeans machine washable?"]
+    assert quoted[2:] == result["nba_questions"] and quoted[2:]
+    assert all(ends_a_clause(q, exchange) for q in quoted[2:])
