@@ -131,15 +131,18 @@ def _spread(texts_by_topic: list[list[str]], wanted: set[str], seen: dict[str, l
     Only a message that holds every word of a key the topic has not shown yet is split into its
     units: a unit's words are always among its message's words, so the counts are those of
     splitting every message, at a fraction of the cost (most messages hold no such key)."""
+    # A unit's first letter is upper-cased, and in a message with a letter whose case changes its
+    # spelling ("ſ" -> "S", "ß" -> "SS") the key's first word may not be the message's own: there,
+    # only the other words are required. An ASCII message's words are the key's words as they are.
     need: dict[str, frozenset[str]] = {}
+    rest: dict[str, frozenset[str]] = {}
     by_word: dict[str, list[str]] = {}
     always: list[str] = []
     for key in sorted(wanted):
         ws = key.split()
-        # A unit's first letter is upper-cased: the rare letter whose lower case differs ("ß" -> "ss") is not matched.
-        need[key] = frozenset(ws if ws[0].isascii() else ws[1:])
-        if need[key]:
-            by_word.setdefault(max(need[key], key=lambda w: (len(w), w)), []).append(key)
+        need[key], rest[key] = frozenset(ws), frozenset(ws[1:])
+        if rest[key]:
+            by_word.setdefault(max(rest[key], key=lambda w: (len(w), w)), []).append(key)
         else:
             always.append(key)
     spread: Counter[str] = Counter()
@@ -148,8 +151,9 @@ def _spread(texts_by_topic: list[list[str]], wanted: set[str], seen: dict[str, l
         found: set[str] = set()
         for t in set(evenly(texts, SPREAD_READ)):
             present = _word_set(t)
-            if not any(k not in found for k in always) and not any(
-                k not in found and need[k] <= present for w in present for k in by_word.get(w, ())
+            required = need if t.isascii() else rest
+            if not any(k not in found and required[k] <= present for k in always) and not any(
+                k not in found and required[k] <= present for w in present for k in by_word.get(w, ())
             ):
                 continue
             if t not in keys:

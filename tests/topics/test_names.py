@@ -175,7 +175,7 @@ def test_discover_names_against_the_customers_average_message(monkeypatch: pytes
 def test_boilerplate_counts_equal_splitting_every_message() -> None:
     """The boilerplate count splits only messages that hold every word of a key not yet seen in the
     topic; the counts must be those of splitting every sampled message, a unit with a detail cut
-    out of its middle ("My refund from Lisbon is missing") and a non-ASCII first word included."""
+    out of its middle ("My refund from Lisbon is missing") and first letters that upper-casing changes included."""
     from collections import Counter
 
     from taxonomy.topics.names import MAX_NAME_WORDS, SPREAD_READ, _key, _spread, _whole
@@ -188,6 +188,8 @@ def test_boilerplate_counts_equal_splitting_every_message() -> None:
          "how do I reset my password", "Über alles will ich reset password."],
         ["i'm on my phone.  Where is my refund?", "My refund is missing", "Where is my refund?"],
         ["I'm on my phone. Cancel my subscription", "My refund from Lisbon is missing", "cancel my subscription please"],
+        ["ſome text is here today"],  # upper-cased, the long s is an ASCII "S": the unit's key is "some text ..."
+        ["Some text is here today"],
     ]
     wanted = {_key(u) for texts in topics for t in texts for u in _whole(t, {}) if len(u.split()) <= MAX_NAME_WORDS}
     brute: Counter[str] = Counter()
@@ -197,4 +199,4 @@ def test_boilerplate_counts_equal_splitting_every_message() -> None:
     assert {k: got[k] for k in wanted} == {k: brute[k] for k in wanted}
     # "my refund is missing": topics 1 and 3 as a clause or sentence, topic 4 with "from Lisbon" cut out
     assert got["i'm on my phone"] == 4 and got["my refund is missing"] == 3
-    assert got["über alles will ich reset password"] == 1
+    assert got["über alles will ich reset password"] == 1 and got["some text is here"] == 2
