@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from taxonomy.wording import evenly, sentences, telling, whole_pieces, words
+from taxonomy.wording import evenly, sentences, telling, whole_pieces, word_support
 
 MAX_QUESTIONS = 5
 MAX_READ = 60  # messages of a topic read for its action (an evenly spaced sample of a bigger topic)
@@ -83,11 +83,6 @@ _SMALL_TALK = frozenset({
 
 def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
-
-
-def word_support(texts: list[str]) -> Counter[str]:
-    """How many of ``texts`` use each (lower-cased) word."""
-    return Counter(w for t in texts for w in set(words(t)))
 
 
 def _request_sentence(text: str, topic_words: frozenset[str] = frozenset(), english: bool = True) -> str | None:

@@ -24,6 +24,7 @@ they were written: nothing here rewrites a request, it only chooses whole ones.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -123,6 +124,18 @@ def evenly(texts: list[str], limit: int) -> list[str]:
 def words(text: str) -> list[str]:
     """Lower-cased words of ``text`` (straight apostrophes)."""
     return list(_words(text or ""))
+
+
+def word_set(text: str) -> set[str]:
+    """``set(words(text))``, in one regex pass when the text is ASCII (lower-casing then changes no letter)."""
+    if text.isascii():
+        return set(WORD_RE.findall(text.lower()))
+    return set(words(text))
+
+
+def word_support(texts: list[str]) -> Counter[str]:
+    """How many of ``texts`` use each (lower-cased) word."""
+    return Counter(w for t in texts for w in word_set(t))
 
 
 @lru_cache(maxsize=1 << 16)  # naming and actions ask for the words of the same clauses many times

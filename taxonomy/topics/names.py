@@ -49,7 +49,6 @@ from collections.abc import Callable
 import numpy as np
 
 from taxonomy.wording import (
-    WORD_RE,
     bare,
     clauses,
     ends_whole,
@@ -59,6 +58,8 @@ from taxonomy.wording import (
     sentences,
     telling,
     whole_units,
+    word_set,
+    word_support,
     words,
 )
 
@@ -150,7 +151,7 @@ def _spread(texts_by_topic: list[list[str]], wanted: set[str], seen: dict[str, l
     for texts in texts_by_topic:
         found: set[str] = set()
         for t in set(evenly(texts, SPREAD_READ)):
-            present = _word_set(t)
+            present = word_set(t)
             required = need if t.isascii() else rest
             if not any(k not in found and required[k] <= present for k in always) and not any(
                 k not in found and required[k] <= present for w in present for k in by_word.get(w, ())
@@ -163,20 +164,13 @@ def _spread(texts_by_topic: list[list[str]], wanted: set[str], seen: dict[str, l
     return spread
 
 
-def _word_set(text: str) -> set[str]:
-    """``set(words(text))``; in one regex pass when the text is ASCII (lower-casing then changes no letter)."""
-    if text.isascii():
-        return set(WORD_RE.findall(text.lower()))
-    return set(words(text))
-
-
 def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dict[str, list[str]]) -> list[str]:
     """Whole sentences and clauses of the central messages, their request cores and bare forms,
     whose telling words at least ``MIN_MESSAGES`` of the topic's messages use; boilerplate (a
     sentence found in more than ``BOILERPLATE_TOPICS`` topics) and sentences of more than
     ``MAX_NAME_WORDS`` words (up to ``LONG_NAME_WORDS``) only while nothing else is left; of them
     one per set of telling words, at most ``SHORTLIST`` (:func:`_shortlist`)."""
-    support = Counter(w for t in texts for w in _word_set(t))
+    support = word_support(texts)
     # Tiers, best first: a few words with two telling ones; one telling word ("Can you move my
     # booking?"); a longer sentence (no shorter request in the topic); boilerplate.
     tiers: tuple[list[str], ...] = ([], [], [], [])
