@@ -7,9 +7,10 @@ Per topic, by its tier (TIERS.md: the lever each tier needs):
   5, fewer when the topic is asked in fewer ways);
 - ``personalized``: the records the assistant must read (order, refund, booking, balance...: the
   record words the requests use, most mentioned first) and the questions it must answer from them;
-- ``action_led``: the action (the request's main verb and record, e.g. "cancel the booking"), the
-  checks the messages mention (eligibility, time windows, identity, amounts, ...) and the share of
-  the customer's hours still to win that sits in the topic.
+- ``action_led``: the action (the verb most requests use and what they ask it done to, e.g. "cancel
+  the booking", "change the delivery address"), the checks the messages mention (eligibility, time
+  windows, identity, amounts, ...) and the share of the customer's hours still to win that sits in
+  the topic.
 
 Each text says the agent hours per month to win. Everything comes from this customer's own
 (redacted) messages of the topic, at most ``MAX_READ`` of them (:func:`taxonomy.wording.evenly`: the
@@ -26,7 +27,14 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from taxonomy.wording import evenly, sentences, telling, whole_pieces, word_support
+from taxonomy.wording import (
+    clauses,
+    evenly,
+    sentences,
+    telling,
+    whole_pieces,
+    word_support,
+)
 
 MAX_QUESTIONS = 5
 MAX_READ = 60  # messages of a topic read for its action (an evenly spaced sample of a bigger topic)
@@ -71,8 +79,38 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
 ACTION_VERBS: tuple[str, ...] = (
     "cancel", "refund", "return", "change", "update", "reset", "block", "unblock", "freeze", "close", "delete",
     "upgrade", "downgrade", "rebook", "reschedule", "activate", "replace", "exchange", "correct", "remove",
-    "add", "transfer", "verify", "order", "reverse", "dispute", "unlock",
+    "add", "transfer", "verify", "order", "reverse", "dispute", "unlock", "book", "reserve", "schedule", "pay",
+    "buy", "renew",
 )
+_VERBS = frozenset(ACTION_VERBS)
+# What an action acts on: the records' nouns and the details a request changes. Fixed words only, so an
+# action never quotes an end-user's detail.
+OBJECT_WORDS = frozenset({
+    "account", "address", "appointment", "balance", "bill", "booking", "card", "cards", "charge", "check-in",
+    "courier", "date", "dates", "delivery", "details", "email", "flight", "funds", "hotel", "invoice", "invoices",
+    "item", "items", "itinerary", "licence", "license", "limit", "login", "member", "members", "membership", "money",
+    "name", "number", "order", "orders", "owner", "ownership", "package", "parcel", "password", "payee", "payment",
+    "payments", "photo", "pin", "plan", "profile", "project", "purchase", "receipt", "refund", "refunds",
+    "reimbursement", "reservation", "seat", "seats", "shipping", "statement", "subscription", "ticket", "top-up",
+    "topup", "tracking", "transaction", "transfer", "transfers", "trip", "withdrawal", "workspace",
+})
+# An end-user's own details: what a request changes, never the record an action is about when the message
+# only mentions them ("My email is <EMAIL>").
+_DETAIL_WORDS = frozenset({"address", "details", "email", "login", "name", "number", "password", "pin", "profile"})
+# Words that open an object only right before one ("phone number", "home address"; "phone case" is no object).
+_OBJECT_MODIFIERS = frozenset({"billing", "contact", "home", "passenger", "phone"})
+_SINGULAR = {"cards": "card", "invoices": "invoice", "items": "item", "members": "member", "orders": "order",
+             "payments": "payment", "refunds": "refund", "seats": "seat", "transfers": "transfer"}
+# Actions named by a noun after "a" ("I want a refund", "I need an exchange").
+_NOMINAL_ACTIONS = {"refund": "refund", "return": "return", "exchange": "exchange", "replacement": "replace",
+                    "cancellation": "cancel", "reversal": "reverse"}
+_ARTICLES = frozenset({"a", "an", "another"})
+# After these a verb's word is a noun or an adjective ("the correct amount", "is not correct", "my order").
+_NOT_A_VERB_AFTER = frozenset({"a", "an", "the", "my", "your", "our", "their", "his", "her", "its", "this", "that",
+                               "is", "was", "are", "were", "be", "been", "not", "no", "any"})
+# A word that is both an action and a record ("order", "refund", "transfer") is the action only after these.
+_VERB_OPENERS = frozenset({"to", "please", "pls", "can", "could", "you", "i", "we", "and", "me", "us"})
+_PRONOUNS = frozenset({"it", "them"})
 _LONG_NUMBER_RE = re.compile(r"\d[\d\s-]{3,}")
 _WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
 _SMALL_TALK = frozenset({
@@ -198,16 +236,88 @@ def checks_needed(texts: list[str]) -> list[str]:
     return [f"{k}: {CHECKS[k][1]}" for k in keys]
 
 
-def main_action(texts: list[str], records: list[str], label: str) -> str:
-    """The action to automate: the most used action verb with the main record ("cancel the booking"),
-    else the topic's name."""
-    record = records[0].split(" / ")[0] if records else None
-    # The record's own word is no action on it ("order" in "stop order #123" names the record).
-    counts = Counter(w for t in texts for w in set(_words(t)) if w in ACTION_VERBS and w != record)
-    if not counts:
+def _object(words: list[str] | tuple[str, ...], start: int, verb: str) -> str | None:
+    """The first thing acted on in ``words[start:]`` ("delivery address"), singular; None when none
+    comes before another action verb (``verb`` itself is skipped)."""
+    for j in range(start, len(words)):
+        w = words[j]
+        if w == verb:
+            continue
+        if w in _VERBS and w not in OBJECT_WORDS:
+            return None
+        follows = words[j + 1] if j + 1 < len(words) else ""
+        if w in OBJECT_WORDS or (w in _OBJECT_MODIFIERS and follows in OBJECT_WORDS):
+            end = j + 1
+            while end < len(words) and words[end] in OBJECT_WORDS:
+                end += 1
+            return " ".join(_SINGULAR.get(x, x) for x in words[j:end])
+    return None
+
+
+def _actions(text: str) -> tuple[set[tuple[str, str | None]], set[str]]:
+    """The actions a message asks for, as (verb, what it acts on or None), and the records it mentions."""
+    found: set[tuple[str, str | None]] = set()
+    mentioned: set[str] = set()
+    for sentence in sentences(text):
+        acts, records = _sentence_actions(sentence)
+        found |= acts
+        mentioned |= records
+    return found, mentioned
+
+
+@lru_cache(maxsize=1 << 15)  # sentences recur across messages (canned phrasings, complaints)
+def _sentence_actions(sentence: str) -> tuple[frozenset[tuple[str, str | None]], frozenset[str]]:
+    """One sentence's actions and records (see :func:`_actions`).
+
+    A verb acts on the first object after it in its clause ("cancel my previous purchase"); "it" after a
+    verb is the first object of its sentence ("The passenger name is wrong, please correct it"). A noun
+    after "a" can name the action ("I want a refund for my order": refund the order).
+    """
+    sentence_words = list(_words(sentence))
+    mentioned = frozenset(_SINGULAR.get(w, w) for w in sentence_words if w in OBJECT_WORDS and w not in _DETAIL_WORDS)
+    if not any(w in _VERBS or w in _NOMINAL_ACTIONS for w in sentence_words):
+        return frozenset(), mentioned
+    found: set[tuple[str, str | None]] = set()
+    for clause in clauses(sentence):
+        ws = _words(clause)
+        for i, w in enumerate(ws):
+            before, after = (ws[i - 1] if i else ""), (ws[i + 1] if i + 1 < len(ws) else "")
+            if before in _ARTICLES and w in _NOMINAL_ACTIONS and after not in OBJECT_WORDS:  # not "a return flight"
+                verb = _NOMINAL_ACTIONS[w]
+            elif (w in _VERBS and before not in _NOT_A_VERB_AFTER
+                  and (w not in OBJECT_WORDS or not i or before in _VERB_OPENERS)):
+                verb = w
+            else:
+                continue
+            acted_on = _object(sentence_words, 0, w) if after in _PRONOUNS else _object(ws, i + 1, w)
+            found.add((verb, acted_on))
+    return frozenset(found), mentioned
+
+
+def main_action(texts: list[str], label: str) -> str:
+    """The action to automate: the verb most of the messages ask for (at least ``MIN_SUPPORT`` of
+    them), with what they most often ask it done to ("cancel the booking", "change the delivery
+    address"); else with the record most of the messages asking it mention; else the verb alone. The
+    topic's name when no action verb is used often enough (a topic of reports: "I did not get all the
+    cash at the ATM")."""
+    verbs: Counter[str] = Counter()
+    objects: Counter[tuple[str, str]] = Counter()
+    near: Counter[tuple[str, str]] = Counter()
+    for text in texts:
+        actions, mentioned = _actions(text)
+        verbs.update({verb for verb, _ in actions})
+        objects.update({(verb, thing) for verb, thing in actions if thing})
+        near.update({(verb, record) for verb, _ in actions for record in mentioned
+                     if record != verb and _NOMINAL_ACTIONS.get(record) != verb})
+    ranked = [v for v, n in sorted(verbs.items(), key=lambda kv: (-kv[1], kv[0])) if n >= MIN_SUPPORT]
+    if not ranked:
         return label
-    verb = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-    return f"{verb} the {record}" if record else verb
+    verb = ranked[0]
+    done_to = sorted(((thing, n) for (v, thing), n in objects.items() if v == verb), key=lambda kv: (-kv[1], kv[0]))
+    if not done_to:
+        done_to = sorted(((thing, n) for (v, thing), n in near.items() if v == verb and n >= MIN_SUPPORT),
+                         key=lambda kv: (-kv[1], kv[0]))
+    return f"{verb} the {done_to[0][0]}" if done_to else verb
 
 
 def _hours(hours_to_win: float | None) -> str:
@@ -252,10 +362,11 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
             text += f" It must answer from them: {_quoted(questions)}."
     elif tier == "action_led":
         checks = checks_needed(texts)
-        action = main_action(texts, _mentions(texts, RECORDS), label)  # never the fallback "account" unnamed
+        action = main_action(texts, label)
         out.update(nba_records=records, nba_checks=checks, nba_action=action)
         share = "" if hours_share is None else f", {100 * hours_share:.0f}% of the hours still to win"
-        text = f'Automate "{action}" end to end for the topic "{label}" ({hours}{share}).'
+        doing = f'the topic "{label}" end to end' if action == label else f'"{action}" end to end for the topic "{label}"'
+        text = f"Automate {doing} ({hours}{share})."
         if questions:
             text += f" Requests it must handle: {_quoted(questions)}."
         if checks:

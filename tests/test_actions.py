@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from taxonomy.actions import distinct_questions, topic_actions
-from taxonomy.wording import bare, clauses, private_free, request_core, sentences, whole_units
+from taxonomy.wording import (
+    bare,
+    clauses,
+    private_free,
+    request_core,
+    sentences,
+    whole_units,
+)
 
 BOOKING = [
     "Is my booking <REF> confirmed for the trip to Lisbon on Friday?",
@@ -154,3 +163,28 @@ def test_an_action_led_text_quotes_requests_of_its_tier_beside_the_name() -> Non
     assert quoted[:2] == [result["nba_action"], "Is the denim jeans machine washable?"]
     assert quoted[2:] == result["nba_questions"] and quoted[2:]
     assert all(ends_a_clause(q, exchange) for q in quoted[2:])
+
+
+@pytest.mark.parametrize(("texts", "action"), [
+    # A noun after "a" names the action; it acts on the record after it.
+    (["I want a refund for my order.", "Can I get a refund for this item?", "i need a refund for my order"], "refund the order"),
+    # "it" is what the sentence is about; the object is the whole run of object words.
+    (["The passenger name on my ticket is wrong, please correct it.", "The passenger name is wrong, correct it please"],
+     "correct the passenger name"),
+    (["I need to change my delivery address.", "Please change the delivery address on my parcel"], "change the delivery address"),
+    (["Please book a return flight to Rome", "Can you book me a return flight?"], "book the flight"),  # not "return"
+    # A verb's word used as an adjective or a noun is no action: the topic's name stands.
+    (["The amount of cash I received is not correct.", "I did not get the correct amount"] * 2, "Wrong cash amount"),
+    (["Only one box of order 4648728 arrived, is the rest coming?"] * 3, "Wrong cash amount"),
+    # A contact detail the message gives is not what the action is about.
+    (["I ordered the wrong size, can you cancel it before it ships? My email is <EMAIL>."] * 3, "cancel"),
+    # One message is not enough to name the topic's action.
+    (["I was charged twice.", "Two charges for one coffee", "Please refund the second charge"], "Wrong cash amount"),
+])
+def test_the_action_is_a_verb_the_requests_use_and_what_they_ask_it_done_to(texts: list[str], action: str) -> None:
+    from taxonomy.actions import main_action
+
+    assert main_action(texts, "Wrong cash amount") == action
+    result = topic_actions("action_led", "Wrong cash amount", texts, 2.0, 0.1)
+    doing = "the topic" if action == "Wrong cash amount" else f'"{action}" end to end for the topic'
+    assert str(result["next_best_action"]).startswith(f'Automate {doing} "Wrong cash amount"')
