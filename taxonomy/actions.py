@@ -15,10 +15,9 @@ Per topic, by its tier (TIERS.md: the lever each tier needs):
 Each text says the agent hours per month to win. Everything comes from this customer's own
 (redacted) messages of the topic, at most ``MAX_READ`` of them (:func:`taxonomy.wording.evenly`: the
 cost per topic stays bounded at scale, and shares of a sample that size rank phrasings, records and
-checks as the whole topic would); a quoted request is always a whole sentence or clause of a message
-(never one cut mid-clause), and never holds a redaction placeholder, a long number, a booking code or a
-name.
-Deterministic: ties break alphabetically.
+checks as the whole topic would); a quoted request is always a whole sentence or clause of a message,
+without an end-user's detail or what the customer's end-users write whatever they ask
+(:mod:`taxonomy.quotes`). Deterministic: ties break alphabetically.
 """
 
 from __future__ import annotations
@@ -27,23 +26,15 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from taxonomy.wording import (
-    clauses,
-    evenly,
-    sentences,
-    telling,
-    whole_pieces,
-    word_support,
+from taxonomy.quotes import (
+    MAX_READ,
+    MIN_MENTION_SHARE,
+    MIN_SUPPORT,
+    distinct_questions,
+    lower_words,
+    split_sentences,
 )
-
-MAX_QUESTIONS = 5
-MAX_READ = 60  # messages of a topic read for its action (an evenly spaced sample of a bigger topic)
-MIN_QUESTIONS = 3
-MAX_QUESTION_WORDS = 16
-# A record or check must be mentioned by at least this share of the topic's messages (or be the top one).
-MIN_MENTION_SHARE = 0.1
-# A quoted word must be used by at least this many of the topic's messages (and MIN_MENTION_SHARE of them).
-MIN_SUPPORT = 2
+from taxonomy.wording import clauses, evenly
 
 # Record -> words that name it in a request.
 RECORDS: dict[str, tuple[str, ...]] = {
@@ -111,117 +102,28 @@ _NOT_A_VERB_AFTER = frozenset({"a", "an", "the", "my", "your", "our", "their", "
 # A word that is both an action and a record ("order", "refund", "transfer") is the action only after these.
 _VERB_OPENERS = frozenset({"to", "please", "pls", "can", "could", "you", "i", "we", "and", "me", "us"})
 _PRONOUNS = frozenset({"it", "them"})
-_LONG_NUMBER_RE = re.compile(r"\d[\d\s-]{3,}")
-_WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*", re.UNICODE)
-_SMALL_TALK = frozenset({
-    "hi", "hello", "hey", "thanks", "thank", "you", "please", "dear", "support", "team", "regards", "cheers",
-    "best", "kind", "good", "morning", "afternoon", "ty", "there", "many", "in", "advance", "help", "asap", "hiya",
-})
-
-
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD_RE.findall(text)]
-
-
-def _request_sentence(text: str, topic_words: frozenset[str] = frozenset(), english: bool = True) -> str | None:
-    """The first whole request of a message that asks about the topic (a word of ``topic_words``,
-    when given; not small talk): its sentence, or else its first clause, of at most
-    ``MAX_QUESTION_WORDS`` words, greeting and closing removed, without any end-user's detail (a
-    placeholder, a number or reference, a name; cut back to a whole clause before one, else
-    skipped; ``english=False``: capitalised words are no names). Never a sentence cut mid-clause
-    (:mod:`taxonomy.wording`)."""
-    for sentence in sentences(text):
-        ws = _words(sentence)
-        if len([w for w in ws if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(ws)):
-            continue
-        for kept in whole_pieces(sentence, english):
-            if (not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
-                    and len([w for w in _words(kept) if w not in _SMALL_TALK]) >= 3):
-                kept = kept.rstrip(" .!")  # quoted in a sentence: its own full stop would double up
-                return kept[:1].upper() + kept[1:]
-    return None
-
-
-def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None) -> list[str]:
-    """The topic's distinct request phrasings, most asked first: near-duplicates (Jaccard >= 0.6 of
-    their telling words, a word one typo away counting as the same) are merged into the phrasing
-    seen most often.
-
-    First only whole requests that use a word of the topic's ``keywords`` and whose telling words
-    enough of the topic's messages use (no one end-user's city or typo: such a sentence is left out,
-    never cut); when that gives fewer than ``MIN_QUESTIONS`` (a loose topic), the other whole requests
-    with a keyword's word fill up (a topic asked in one way quotes one request, not the small talk
-    around it); any whole request only when none uses a keyword; still without any personal detail.
-    When none passes the English rules (German capitalises its nouns), the whole requests without
-    placeholders or numbers.
-    """
-    topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
-    support = word_support(texts)
-    floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
-    found: Counter[str] = Counter()
-    for text, n in Counter(texts).items():  # each distinct message read once
-        request = _request_sentence(text, topic_words)
-        if request:
-            found[request] += n
-    strict = Counter({s: n for s, n in found.items() if all(support[w] >= floor for w in telling(s))})
-    chosen = _distinct(strict, [], limit)
-    if len(chosen) < MIN_QUESTIONS:  # the topic's words, never the small talk ("My colleague told me...")
-        chosen = _distinct(found, chosen, MIN_QUESTIONS)
-    if not chosen:  # a topic none of whose requests uses its keywords: its requests as they are
-        chosen = _distinct(Counter(s for s in (_request_sentence(t) for t in texts) if s), chosen, MIN_QUESTIONS)
-    if not chosen:  # German capitalises every noun: with English rules no sentence would pass
-        chosen = _distinct(Counter(s for s in (_request_sentence(t, english=False) for t in texts) if s), [], MIN_QUESTIONS)
-    return [s for s, _ in chosen]
-
-
-def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: int) -> list[tuple[str, set[str]]]:
-    """``chosen`` plus the most frequent of ``counts`` that are not near-duplicates, up to ``limit``."""
-    chosen = list(chosen)
-    for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        if len(chosen) >= limit:
-            break
-        said = set(telling(sentence)) - _SMALL_TALK or set(_words(sentence))
-        if any(_overlap(said, seen) >= 0.6 for _, seen in chosen):
-            continue
-        chosen.append((sentence, said))
-    return chosen
-
-
-def _overlap(a: set[str], b: set[str]) -> float:
-    """Jaccard similarity of two word sets, a word matching one typo away ("applid" ~ "applied",
-    "pritn" ~ "print"): a typo'd copy of a question is the same question."""
-    matched = sum(1 for w in a if w in b or any(_one_typo(w, v) for v in b))
-    return matched / max(len(a) + len(b) - matched, 1)
-
-
-def _one_typo(a: str, b: str) -> bool:
-    """Whether two words of 4+ letters differ by one inserted, dropped or changed letter, or two
-    swapped neighbours."""
-    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1 or a == b:
-        return a == b
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    if len(a) > len(b):
-        return a[i + 1:] == b[i:]
-    if len(a) < len(b):
-        return a[i:] == b[i + 1:]
-    return a[i + 1:] == b[i + 1:] or (a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:])
-
-
 def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
     """Keys of ``table`` whose words the messages mention, most mentioned first."""
-    lowered = [" " + " ".join(_words(t) + [c for c in t if c in "£$€"]) + " " for t in texts]
-    counts = {key: sum(1 for low in lowered if _mention_re(words).search(low)) for key, words in table.items()}
-    ranked = sorted((k for k, n in counts.items() if n), key=lambda k: (-counts[k], k))
+    pattern, owner = _mention_re(tuple(table.items()))
+    counts: Counter[str] = Counter()
+    for t in texts:
+        lowered = " " + " ".join([*lower_words(t), *(c for c in t if c in "£$€")]) + " "
+        counts.update({owner[m.group()] for m in pattern.finditer(lowered)})
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))
     return [k for i, k in enumerate(ranked) if i == 0 or counts[k] >= MIN_MENTION_SHARE * len(texts)]
 
 
-@lru_cache(maxsize=256)
-def _mention_re(words: tuple[str, ...]) -> re.Pattern[str]:
-    """A whole word or phrase of ``words`` between spaces, or a one-character one (a currency sign)
-    anywhere."""
-    return re.compile("|".join(re.escape(w) if len(w) == 1 else re.escape(f" {w} ") for w in words))
+@lru_cache(maxsize=8)
+def _mention_re(table: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for a whole table: a word or phrase between spaces (the spaces not consumed, so
+    neighbours match too), or a one-character one (a currency sign) anywhere; and each match's key.
+    No word of a table is part of another of its phrases, so one scan finds what one search per key
+    would."""
+    owner = {w: key for key, words in table for w in words}
+    longest = sorted(owner, key=lambda w: (-len(w), w))
+    said = "|".join(re.escape(w) for w in longest if len(w) > 1)
+    signs = "".join(re.escape(w) for w in longest if len(w) == 1)
+    return re.compile(f"(?<= )(?:{said})(?= )" + (f"|[{signs}]" if signs else "")), owner
 
 
 def records_needed(texts: list[str], limit: int = 3) -> list[str]:
@@ -258,7 +160,7 @@ def _actions(text: str) -> tuple[set[tuple[str, str | None]], set[str]]:
     """The actions a message asks for, as (verb, what it acts on or None), and the records it mentions."""
     found: set[tuple[str, str | None]] = set()
     mentioned: set[str] = set()
-    for sentence in sentences(text):
+    for sentence in split_sentences(text):
         acts, records = _sentence_actions(sentence)
         found |= acts
         mentioned |= records
@@ -273,13 +175,13 @@ def _sentence_actions(sentence: str) -> tuple[frozenset[tuple[str, str | None]],
     verb is the first object of its sentence ("The passenger name is wrong, please correct it"). A noun
     after "a" can name the action ("I want a refund for my order": refund the order).
     """
-    sentence_words = list(_words(sentence))
+    sentence_words = list(lower_words(sentence))
     mentioned = frozenset(_SINGULAR.get(w, w) for w in sentence_words if w in OBJECT_WORDS and w not in _DETAIL_WORDS)
     if not any(w in _VERBS or w in _NOMINAL_ACTIONS for w in sentence_words):
         return frozenset(), mentioned
     found: set[tuple[str, str | None]] = set()
     for clause in clauses(sentence):
-        ws = _words(clause)
+        ws = lower_words(clause)
         for i, w in enumerate(ws):
             before, after = (ws[i - 1] if i else ""), (ws[i + 1] if i + 1 < len(ws) else "")
             if before in _ARTICLES and w in _NOMINAL_ACTIONS and after not in OBJECT_WORDS:  # not "a return flight"
@@ -329,7 +231,8 @@ def _quoted(items: list[str]) -> str:
 
 
 def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: float | None,
-                  hours_share: float | None, keywords: list[str] | None = None) -> dict[str, object]:
+                  hours_share: float | None, keywords: list[str] | None = None,
+                  boilerplate: dict[str, tuple[str, ...]] | None = None) -> dict[str, object]:
     """The next best action of one topic: its structure and its text.
 
     Args:
@@ -341,12 +244,14 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         hours_to_win: Agent hours per month automation could still take in the topic.
         hours_share: The topic's share of the customer's hours still to win.
         keywords: The topic's keywords: quoted questions must use one of their words.
+        boilerplate: What the customer's end-users write whatever they ask
+            (:func:`taxonomy.quotes.common_sentences` over all its topics): never quoted.
 
     Returns:
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
     """
     texts = evenly(texts, MAX_READ)
-    questions = distinct_questions(texts, keywords=keywords)
+    questions = distinct_questions(texts, keywords=keywords, boilerplate=boilerplate)
     records = records_needed(texts)
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}
     hours = _hours(hours_to_win)

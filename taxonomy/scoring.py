@@ -359,16 +359,23 @@ def add_actions(records: list[dict]) -> None:
     """Next best actions with their structure (:mod:`taxonomy.actions`), and each topic's language."""
     from taxonomy.actions import topic_actions
     from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
+    from taxonomy.quotes import common_sentences
 
     total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order
+    quoted, every = [], []
     for r in records:
         r["hours_share"] = max(r["hours_to_win"] or 0.0, 0.0) / total if total > 0 and r["hours_to_win"] is not None else None
         r["language"] = r.get("language") or DEFAULT_LANGUAGE
         r["language_supported"] = embedder_covers(r["language"])
         texts, tiers = r.pop("_texts", None) or [], r.pop("_tiers", None) or []
-        if r["tier"]:  # quoting the conversations of the topic's tier only (a help-centre answer is not an exchange)
-            texts = [t for t, tier in zip(texts, tiers) if t and tier == r["tier"]]
-            r.update(topic_actions(r["tier"], r["label"], texts, r["hours_to_win"], r["hours_share"], r.get("keywords")))
+        # Quoting the conversations of the topic's tier only (a help-centre answer is not an exchange).
+        quoted.append([t for t, tier in zip(texts, tiers) if t and tier == r["tier"]] if r["tier"] else [])
+        every.append([t for t in texts if t])
+    boilerplate = common_sentences(every)  # what the customer's end-users write whatever they ask
+    for r, texts in zip(records, quoted):
+        if r["tier"]:
+            r.update(topic_actions(r["tier"], r["label"], texts, r["hours_to_win"], r["hours_share"], r.get("keywords"),
+                                   boilerplate))
 
 
 def weekly_trends(rows: pl.DataFrame, *, customer_id: str) -> pl.DataFrame:

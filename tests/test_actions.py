@@ -4,10 +4,12 @@ clause of one of the topic's messages, never one cut mid-clause, never with an e
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from taxonomy.actions import distinct_questions, topic_actions
+from taxonomy.actions import topic_actions
+from taxonomy.quotes import distinct_questions
 from taxonomy.wording import (
     bare,
     clauses,
@@ -50,13 +52,16 @@ def is_detail(token: str) -> bool:
     return bool(re.search(r"\d|<[A-Z_]+>|[£$€]", token)) or bool(re.fullmatch(r"[A-Z][a-zß-ÿ]+\W*", token))
 
 
-def ends_a_clause(quoted: str, messages: list[str]) -> bool:
+def ends_a_clause(quoted: str, messages: list[str], said_anyway: tuple[str, ...] = ()) -> bool:
     """``quoted`` is one sentence or clause of a message, in order, leaving out only greetings,
     fillers, a request preamble at its start and the phrases that carried an end-user's detail: it
-    runs to the end of its source (never stops mid-clause, never "Is my booking...")."""
+    runs to the end of its source (never stops mid-clause, never "Is my booking..."). A sentence of
+    ``said_anyway`` (lower-case words, digits left out) may end a sentence that no full stop ended."""
     want = [w.lower().strip("?.!,") for w in quoted.split() if w.strip("?.!,")]
+    ending = [re.compile(r"[\W\d_]+".join(map(re.escape, s.split())) + r"[\W\d_]*$", re.IGNORECASE) for s in said_anyway]
     for message in messages:
         sentences = re.split(r"(?<=[.?!])\s+|\n+", message)
+        sentences += [e.sub("", s) for s in sentences for e in ending if e.search(s)]
         clauses = [c for sentence in sentences for c in re.split(
             r",\s+|;\s+|\s(?=(?:but|because)\s)|\s(?=or\s+(?:is|are|do|does|can|will|would|should)\s)", sentence)]
         for source in sentences + clauses:
@@ -130,7 +135,7 @@ def test_units_cores_and_bare_clauses_stand_alone() -> None:
 
 
 def test_a_big_topic_is_read_through_a_bounded_sample_that_keeps_its_ranking() -> None:
-    from taxonomy.actions import MAX_READ
+    from taxonomy.quotes import MAX_READ
     from taxonomy.wording import evenly
 
     # 1,000 messages: "Is my booking confirmed?" asked most, then two other phrasings, then rare ones.
@@ -188,3 +193,61 @@ def test_the_action_is_a_verb_the_requests_use_and_what_they_ask_it_done_to(text
     result = topic_actions("action_led", "Wrong cash amount", texts, 2.0, 0.1)
     doing = "the topic" if action == "Wrong cash amount" else f'"{action}" end to end for the topic'
     assert str(result["next_best_action"]).startswith(f'Automate {doing} "Wrong cash amount"')
+
+
+def test_what_end_users_write_whatever_they_ask_is_never_quoted() -> None:
+    from taxonomy.quotes import BOILERPLATE_TOPICS, common_sentences, request_sentence
+
+    asks = ["Where is my refund?", "How do I reset my password?", "Cancel my subscription", "Why was I charged twice?",
+            "Can I change my delivery address?"]  # five topics
+    said = ["My colleague told me to contact you.", "I've been a customer for {} years.", "Third time asking!"]
+    # Each topic: the request then a said-anyway sentence, once run on without a full stop.
+    topics = [[f"{ask} {said[0]}", f"{ask} {said[1].format(i + 2)}", f"{ask.rstrip('?')}, {said[1].format(i + 7)}",
+               f"{ask} {said[2]}"] * 2 for i, ask in enumerate(asks)]
+    boilerplate = common_sentences(topics)
+    keys = {k for ks in boilerplate.values() for k in ks}
+    # In more than BOILERPLATE_TOPICS topics: the three said-anyway sentences ("for 2 years", "for 5 years" are one).
+    assert keys == {"my colleague told me to contact you", "i've been a customer for years", "third time asking"}
+    assert len(asks) > BOILERPLATE_TOPICS
+    for ask, texts in zip(asks, topics):
+        quoted = topic_actions("action_led", ask, texts, 1.0, 0.2, boilerplate=boilerplate)["nba_questions"]
+        assert quoted and not any(k in q.lower() for q in quoted for k in ("colleague", "customer for", "third time"))
+        # Cut where it ends a request that no full stop ended; without the customer's boilerplate it stays.
+        assert request_sentence(texts[2], boilerplate=boilerplate) == ask.rstrip("?")
+        assert "customer" in str(request_sentence(texts[2]))
+    # A message of nothing else quotes nothing (without the boilerplate it would be quoted).
+    nothing = ["My colleague told me to contact you. Third time asking!"] * 3
+    assert topic_actions("action_led", "x", nothing, 1.0, 0.2, boilerplate=boilerplate)["nba_questions"] == []
+    assert topic_actions("action_led", "x", nothing, 1.0, 0.2)["nba_questions"] == ["My colleague told me to contact you"]
+    # Only where it ends a sentence: "What should I do" is never cut out of the question it opens.
+    what = common_sentences([["What should I do?"]] * (BOILERPLATE_TOPICS + 1))
+    assert request_sentence("What should I do if someone used my card?", boilerplate=what) == (
+        "What should I do if someone used my card?")
+    assert request_sentence("Someone used my card, what should I do?", boilerplate=what) == "Someone used my card"
+    assert common_sentences([["What should I do?"]] * BOILERPLATE_TOPICS) == {}
+
+
+def test_the_bundled_samples_quotes_leave_out_what_is_said_whatever_the_request(tmp_path: Path) -> None:
+    """With the real model, as `make demo` runs it: the generator's decorations ("My colleague told
+    me to contact you", "Third time asking!") are added to requests of every topic; none is quoted,
+    alone or run on after a request, and every quote still ends a clause of its messages."""
+    import shutil
+
+    import polars as pl
+
+    from taxonomy.config import load_config
+    from taxonomy.pipeline import run
+    from taxonomy.samples.texts import ANGER, CONTEXT
+
+    landing = tmp_path / "landing"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "landing" / "shopwave", landing / "shopwave")
+    result = run(str(landing), str(tmp_path / "out"), config=load_config(None, embedding_backend="onnx"), progress=False)
+    part = f"as_of={result.as_of}/customer_id=shopwave/part-0.parquet"
+    topics = pl.read_parquet(tmp_path / "out" / "topics" / part)
+    texts = dict(pl.read_parquet(tmp_path / "out" / "conversations" / part).group_by("topic_id").agg("text").iter_rows())
+    decorations = [re.sub(r"\s*\{\w+\}.*|[.!]+$", "", d).lower() for d in CONTEXT + ANGER]
+    quoted = [(q, t["topic_id"]) for t in topics.iter_rows(named=True) for q in t["nba_questions"] or []]
+    assert len(quoted) > 3 * topics.height // 2
+    assert not [q for q, _ in quoted if any(d in q.lower() for d in decorations)]
+    said = tuple(d for d in decorations if d.count(" ") >= 2)
+    assert all(ends_a_clause(q, texts[topic], said) for q, topic in quoted)

@@ -15,10 +15,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from taxonomy.actions import checks_needed, distinct_questions, records_needed, topic_actions
+from taxonomy.actions import checks_needed, records_needed, topic_actions
 from taxonomy.config import Config
 from taxonomy.language import detect_language, detect_languages, plainly_english
 from taxonomy.pipeline import run
+from taxonomy.quotes import distinct_questions
 
 AS_OF = date(2026, 3, 1)
 ENGLISH = [

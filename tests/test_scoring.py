@@ -252,3 +252,16 @@ def test_a_mixed_topics_action_quotes_only_its_tiers_requests() -> None:
     assert topic["tier"] == "informational"
     assert "Where do I find the size chart for the rain jacket?" in topic["nba_questions"]
     assert not [q for q in topic["nba_questions"] if "exchange" in q.lower() or "colour" in q.lower()]
+
+
+def test_next_actions_leave_out_what_the_customers_end_users_write_whatever_they_ask() -> None:
+    from taxonomy.scoring import add_actions
+
+    asks = ["Where is my refund?", "Why is my transfer pending?", "What is my card limit?", "Where is my order?",
+            "Why was my payment declined?"]
+    records = [{"topic_id": f"t{i}", "label": ask, "tier": "personalized", "hours_to_win": 2.0, "keywords": None,
+                "_texts": [f"{ask} My colleague told me to contact you.", f"{ask.rstrip('?')}, my colleague told me to contact you."] * 2,
+                "_tiers": ["personalized"] * 4} for i, ask in enumerate(asks)]
+    add_actions(records)  # the sentence is in all five topics: said whatever the request
+    assert [[q.rstrip("?") for q in r["nba_questions"]] for r in records] == [[ask.rstrip("?")] for ask in asks]
+    assert not any("colleague" in r["next_best_action"] for r in records)

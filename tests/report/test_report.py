@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote
@@ -512,24 +513,34 @@ def test_bundled_sample_end_to_end(browser, tmp_path: Path) -> None:  # noqa: AN
     # not wording), the travel customer's foreign conversations are flagged on its page.
     from tests.test_actions import ends_a_clause
 
+    informational = unanswered = 0
     for cid in result.customers:
         topics = pl.read_parquet(tmp_path / "topics" / f"as_of={result.as_of}" / f"customer_id={cid}" / "part-0.parquet")
         conversations = pl.read_parquet(tmp_path / "conversations" / f"as_of={result.as_of}" / f"customer_id={cid}" / "part-0.parquet")
         texts = dict(conversations.group_by("topic_id").agg("text").iter_rows())
+        # Sentences found in more than 3 of the customer's topics: said whatever the request, they may
+        # end a sentence that no full stop ended (the quotes leaving them out: tests/test_actions.py).
+        found = Counter(s for ts in texts.values() for s in {" ".join(re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", x.lower()))
+                                                               for t in ts for x in re.split(r"(?<=[.?!])\s+|\n+", t)})
+        said_anyway = tuple(s for s, n in found.items() if n > 3 and s.count(" ") >= 2)
         for t in topics.filter(pl.col("conversations") >= 5).iter_rows(named=True):
             # Every quoted request is a whole sentence or clause of the topic's messages, never clipped.
-            assert all("..." not in q and ends_a_clause(q, texts[t["topic_id"]]) for q in t["nba_questions"]), t["nba_questions"]
+            assert all("..." not in q and ends_a_clause(q, texts[t["topic_id"]], said_anyway) for q in t["nba_questions"]), t["nba_questions"]
             assert t["next_best_action"]
             assert ("agent hours/month" in t["next_best_action"]) == (t["hours_to_win"] is not None)
             if t["tier"] == "informational":
-                assert 1 <= len(t["nba_questions"]) <= 5
-                assert all(q in t["next_best_action"] for q in t["nba_questions"])
+                # None only where no message holds a whole request without an end-user's detail or
+                # what is said whatever the request ("When do I get my money back for SW-3859962?").
+                assert len(t["nba_questions"]) <= 5 and all(q in t["next_best_action"] for q in t["nba_questions"])
+                unanswered += not t["nba_questions"]
+                informational += 1
             elif t["tier"] == "personalized":
                 assert t["nba_records"] and all(r in t["next_best_action"] for r in t["nba_records"])
             elif t["tier"] == "action_led":
                 assert t["nba_action"] and (t["hours_share"] is None) == (t["hours_to_win"] is None)
                 assert all(c in t["next_best_action"] for c in t["nba_checks"])
         assert topics.filter(pl.col("tier") == "action_led")["nba_checks"].list.len().sum() > 0
+    assert informational >= 100 and unanswered <= informational // 50  # 1 of 245 when written
     wayfarer = next(Path(u) for u in uris if "customer_id=wayfarer" in u).read_text()
     assert 'id="languages"' in wayfarer and 'data-field="unsupported_language_share"' in wayfarer
 
