@@ -223,6 +223,7 @@ def private_free(text: str, english: bool = True) -> str | None:
         j = i + 1
         while j < len(tokens) and (detail[j] or _bare_word(tokens[j]) in _DETAIL_TAIL):
             j += 1
+        j = _place_after(tokens, j)
         b = i - 1
         while b >= 0 and _bare_word(tokens[b]) in _LEADING_SUBJECT | _ID_LABEL:
             b -= 1
@@ -245,6 +246,20 @@ def private_free(text: str, english: bool = True) -> str | None:
     cut = raw.strip(" ,;:-–")
     clause_end = keep[-1] or raw.endswith((",", ";")) or ends_whole(cut) or cut.endswith("?")
     return cut if cut and clause_end and telling(cut) else None
+
+
+def _place_after(tokens: list[str], j: int) -> int:
+    """Where a detail that ends in a placeholder and a comma ends: after the one or two words that
+    end the sentence behind it, the place of an address written in lower case ("to <ADDRESS>,
+    bangkok." -> both go); ``j`` when other words follow."""
+    if not (0 < j < len(tokens) and PLACEHOLDER_RE.search(tokens[j - 1]) and tokens[j - 1].endswith(",")):
+        return j
+    for end in (j, j + 1):
+        if end >= len(tokens) or _bare_word(tokens[end]) in FUNCTION or not _bare_word(tokens[end]).isalpha():
+            return j
+        if end == len(tokens) - 1 or tokens[end].endswith((".", "!", "?")):
+            return end + 1
+    return j
 
 
 def _bare_word(token: str) -> str:

@@ -110,6 +110,11 @@ def test_a_detail_leaves_with_its_phrase_or_drops_the_sentence() -> None:
     assert private_free("how do i turn on 2fa") == "how do i turn on 2fa"  # a short term, no reference
     assert private_free("how do i turn on 445512") is None  # "on" is the verb's particle: never "how do i turn"
     assert private_free("Need to change the delivery address to Hauptstraße 5") == "Need to change the delivery address"
+    # The place written in lower case after an address placeholder goes with it; other words stay.
+    assert private_free("I need to change the delivery address on order #2341355 to <ADDRESS>, bangkok.") == (
+        "I need to change the delivery address.")
+    assert private_free("I have moved to <ADDRESS>, new york") == "I have moved"
+    assert private_free("Send it to <ADDRESS>, can you help") == "Send it, can you help"
     assert private_free("My name is Maria Silva") is None
     assert private_free("Where is my parcel") == "Where is my parcel"
     # A booking code of capital letters only is a detail after its label; capitals elsewhere are not.
