@@ -152,14 +152,14 @@ def introduced(text: str) -> str:
 # -- Names the message mentions by a person's role ------------------------------------------------
 # A capitalised name after a word that says it is a person: a relative or friend ("my husband David
 # Brown"), a member of staff ("your agent Mike", "I spoke to Sarah"), the name a booking or account is
-# under ("booked under Lisa Wong"), a salutation ("Dear Emily,"), or the writer greeting ("Hi, this is
-# John Smith, ..."). Lower-case words never count ("my son is ill", "this is ridiculous").
+# under ("booked under Lisa Wong"), a salutation ("Dear Emily,", "Hi Tom,", "Good morning Anna -"), or the
+# writer greeting ("Hi, this is John Smith, ..."). Lower-case words never count ("my son is ill", "hi there").
 _RELATIVE = (r"(?:husband|wife|son|daughter|partner|boyfriend|girlfriend|fianc[eé]e?|spouse|mother|father|mum|"
              r"mom|mam|dad|brother|sister|friend|colleague|boss|grandmother|grandfather|grandma|grandpa|granny|"
              r"nan|uncle|aunt|auntie|cousin|nephew|niece|child|kid|baby|flatmate|roommate|housemate|tenant|"
              r"landlord|landlady|neighbour|neighbor|carer|employee|client|guest|passenger)")
 _STAFF = r"(?:agent|rep|representative|advisor|adviser|operator|supervisor|manager|driver|courier|technician|engineer)"
-_NOT_MENTIONED = (r"(?!(?:sir|madam|madame|team|support|customer|customers|service|services|all|everyone|there|"
+_NOT_MENTIONED = (r"(?!(?:sir|madam|madame|team|support|customer|customers|service|services|all|everyone|there|guys|folks|again|"
                   r"friend|friends|urgent|unacceptable|ridiculous|outrageous|terrible|awful|important|serious|"
                   r"wrong|crazy|insane|absurd|amazing|great|bad|good|fine|not|so|very|the|a|an|your|my|our|"
                   r"it|its|he|she|they|we|you|him|her|them|us|this|that|these|those|is|was|will|shall|can|has)\b)")
@@ -178,6 +178,11 @@ _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNOREC
     (("this is",), (r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
                     r"this[ \t]+is[ \t]+"), r"(?=[ \t]*(?:[,.!;]|\Z))"),
 ))
+# A greeting that opens the message ("Hi Tom,", "Good morning Anna Berg -"); only there, so the pattern
+# runs on the messages that start with one.
+_GREETINGS = ("hi ", "hello ", "hey ", "hiya ", "good morning ", "good afternoon ", "good evening ")
+_GREETING_RE = re.compile(r"\A[ \t]*(?:hi|hello|hey|hiya|good[ \t]+(?:morning|afternoon|evening))[ \t]+" + _MENTIONED_NAME
+                          + r"(?=[ \t]*(?:[,.!:\n]|[-–][ \t]|\Z))", re.IGNORECASE)
 # Every mention above puts its name after a lower-case word or a comma: most messages have no such
 # capitalised word, and skip the patterns.
 _MID_CAPITAL_RE = re.compile(r"[a-z,][ \t]+[A-Z][a-z]")
@@ -185,7 +190,7 @@ _MID_CAPITAL_RE = re.compile(r"[a-z,][ \t]+[A-Z][a-z]")
 
 def mentioned(text: str) -> str:
     """``text`` with the names it mentions by a person's role replaced ("my husband <NAME>", "your agent
-    <NAME>", "booked under <NAME>", "Dear <NAME>,", "Hi, this is <NAME>, ...")."""
+    <NAME>", "booked under <NAME>", "Dear <NAME>,", "Hi <NAME>,", "Hi, this is <NAME>, ...")."""
     if text[1:].replace("I ", "i ").replace("I'", "i'").replace("I’", "i’").islower():  # no capital but "I": 2/3 of messages
         return text
     if not _MID_CAPITAL_RE.search(text):
@@ -194,6 +199,8 @@ def mentioned(text: str) -> str:
     for gate, pattern in _MENTIONS:
         if any(g in low for g in gate):
             text = pattern.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
+    if low.lstrip().startswith(_GREETINGS):
+        text = _GREETING_RE.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
     return text
 
 

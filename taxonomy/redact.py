@@ -33,7 +33,7 @@ Every text that may reach an output, a report or a quarantine record goes throug
 ``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``,
              ``Name on card: ...``), introduces its writer by it (``my name is angela``,
              ``This is Sam Lee from accounts``), mentions it by a person's role (``my colleague
-             Liam Costa``, ``your agent Mike``, ``booked under Lisa Wong``, ``Dear Emily,``) or
+             Liam Costa``, ``your agent Mike``, ``booked under Lisa Wong``, ``Dear Emily,``, ``Hi Tom,``) or
              signs off with it after a closing that starts a
              sentence (``... Best, Priya``, ``Kind regards, Zoe Meyer``); names elsewhere in a
              sentence are not found (no name recognition model)
