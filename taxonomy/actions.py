@@ -34,7 +34,7 @@ from taxonomy.quotes import (
     lower_words,
     split_sentences,
 )
-from taxonomy.wording import clauses, evenly
+from taxonomy.wording import PLACEHOLDER_RE, clauses, evenly
 
 # Record -> words that name it in a request.
 RECORDS: dict[str, tuple[str, ...]] = {
@@ -102,12 +102,18 @@ _NOT_A_VERB_AFTER = frozenset({"a", "an", "the", "my", "your", "our", "their", "
 # A word that is both an action and a record ("order", "refund", "transfer") is the action only after these.
 _VERB_OPENERS = frozenset({"to", "please", "pls", "can", "could", "you", "i", "we", "and", "me", "us"})
 _PRONOUNS = frozenset({"it", "them"})
+def _plain_words(text: str) -> tuple[str, ...]:
+    """The words of ``text`` without redaction placeholders: "Kind regards, <NAME>" names no identity
+    check, "My email is <EMAIL>" no e-mail record."""
+    return lower_words(PLACEHOLDER_RE.sub(" ", text) if "<" in text else text)
+
+
 def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
     """Keys of ``table`` whose words the messages mention, most mentioned first."""
     pattern, owner = _mention_re(tuple(table.items()))
     counts: Counter[str] = Counter()
     for t in texts:
-        lowered = " " + " ".join([*lower_words(t), *(c for c in t if c in "£$€")]) + " "
+        lowered = " " + " ".join([*_plain_words(t), *(c for c in t if c in "£$€")]) + " "
         counts.update({owner[m.group()] for m in pattern.finditer(lowered)})
     ranked = sorted(counts, key=lambda k: (-counts[k], k))
     return [k for i, k in enumerate(ranked) if i == 0 or counts[k] >= MIN_MENTION_SHARE * len(texts)]
@@ -175,13 +181,13 @@ def _sentence_actions(sentence: str) -> tuple[frozenset[tuple[str, str | None]],
     verb is the first object of its sentence ("The passenger name is wrong, please correct it"). A noun
     after "a" can name the action ("I want a refund for my order": refund the order).
     """
-    sentence_words = list(lower_words(sentence))
+    sentence_words = list(_plain_words(sentence))
     mentioned = frozenset(_SINGULAR.get(w, w) for w in sentence_words if w in OBJECT_WORDS and w not in _DETAIL_WORDS)
     if not any(w in _VERBS or w in _NOMINAL_ACTIONS for w in sentence_words):
         return frozenset(), mentioned
     found: set[tuple[str, str | None]] = set()
     for clause in clauses(sentence):
-        ws = lower_words(clause)
+        ws = _plain_words(clause)
         for i, w in enumerate(ws):
             before, after = (ws[i - 1] if i else ""), (ws[i + 1] if i + 1 < len(ws) else "")
             if before in _ARTICLES and w in _NOMINAL_ACTIONS and after not in OBJECT_WORDS:  # not "a return flight"

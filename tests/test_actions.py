@@ -256,3 +256,14 @@ def test_the_bundled_samples_quotes_leave_out_what_is_said_whatever_the_request(
     assert not [q for q, _ in quoted if any(d in q.lower() for d in decorations)]
     said = tuple(d for d in decorations if d.count(" ") >= 2)
     assert all(ends_a_clause(q, texts[topic], said) for q, topic in quoted)
+
+
+def test_redaction_placeholders_name_no_record_or_check() -> None:
+    from taxonomy.actions import checks_needed, records_needed
+
+    signed = ["Where is my refund? Kind regards, <NAME>", "My refund is late, call me on <PHONE>", "Refund please <NAME>"]
+    assert records_needed(signed) == ["refund"]
+    assert not any(c.startswith("identity") for c in checks_needed(signed))  # "<NAME>" is a signature
+    assert records_needed(["The card is <CARD>, where is my refund?"] * 2) == ["card", "refund"]  # the word, not <CARD>
+    assert records_needed(["Send it to <EMAIL>, where is my refund?"] * 2) == ["refund"]
+    assert any(c.startswith("identity") for c in checks_needed(["Please verify my name, it is wrong"] * 2))
