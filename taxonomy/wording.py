@@ -159,7 +159,8 @@ def sentences(text: str) -> list[str]:
 
 
 _LEAD_RE = re.compile(r"(?:" + "|".join(re.escape(w) for w in _LEAD) + r")(?=[ ,])", re.IGNORECASE)
-_TRAIL_RE = re.compile(r"[\s,]+(?:" + "|".join(re.escape(w) for w in _TRAIL) + r")([.!?]*)$", re.IGNORECASE)
+# "right now" is one phrase: "How many seats are we using right now?" never loses its "now".
+_TRAIL_RE = re.compile(r"(?<!\bright)[\s,]+(?:" + "|".join(re.escape(w) for w in _TRAIL) + r")([.!?]*)$", re.IGNORECASE)
 
 
 def strip_edges(text: str) -> str:
@@ -228,6 +229,9 @@ def private_free(text: str, english: bool = True) -> str | None:
         while b >= 0 and _bare_word(tokens[b]) in _LEADING_SUBJECT | _ID_LABEL:
             b -= 1
         if b >= 0 and _bare_word(tokens[b]) in _PREPOSITION and not (b and _bare_word(tokens[b - 1]) in _PHRASAL):
+            if j < len(tokens) and _bare_word(tokens[j]).isalpha() and _bare_word(tokens[j]) not in FUNCTION | _WHEN \
+                    and not re.search(r"[?.!,;]$", tokens[j - 1]):
+                return None  # the phrase goes on past the detail ("to the Basic plan"): no whole clause is left
             start = b
         elif i and _bare_word(tokens[i - 1]) in _ID_LABEL:  # the label stays, unless alone after a comma
             start = i - 1 if i == 1 or tokens[i - 2].endswith(",") else i
@@ -260,6 +264,10 @@ def _place_after(tokens: list[str], j: int) -> int:
         if end == len(tokens) - 1 or tokens[end].endswith((".", "!", "?")):
             return end + 1
     return j
+
+
+# Words that may follow a detail's phrase without being part of it ("my flight to Paris tomorrow ...").
+_WHEN = frozenset({"tomorrow", "tonight", "yesterday", "today", "soon", "again", "now", "please", "asap", "pls"})
 
 
 def _bare_word(token: str) -> str:

@@ -16,6 +16,7 @@ from taxonomy.wording import (
     private_free,
     request_core,
     sentences,
+    strip_edges,
     whole_units,
 )
 
@@ -115,6 +116,11 @@ def test_a_detail_leaves_with_its_phrase_or_drops_the_sentence() -> None:
         "I need to change the delivery address.")
     assert private_free("I have moved to <ADDRESS>, new york") == "I have moved"
     assert private_free("Send it to <ADDRESS>, can you help") == "Send it, can you help"
+    # A phrase that goes on past its detail leaves no whole clause ("Downgrade us plan" was quoted).
+    assert private_free("Downgrade us to the Starter plan please.") is None
+    assert private_free("My flight to Paris tomorrow was cancelled") == "My flight tomorrow was cancelled"
+    assert strip_edges("How many seats are we using right now?") == "How many seats are we using right now?"
+    assert strip_edges("Send it now") == "Send it"
     assert private_free("My name is Maria Silva") is None
     assert private_free("Where is my parcel") == "Where is my parcel"
     # A booking code of capital letters only is a detail after its label; capitals elsewhere are not.
