@@ -42,6 +42,7 @@ _SMALL_TALK = frozenset({
 
 @lru_cache(maxsize=1 << 16)  # the same sentences and clauses are read for questions, actions and boilerplate
 def lower_words(text: str) -> tuple[str, ...]:
+    """The words of ``text``, lower-cased (no digits; "don't" and "top-up" are one word each)."""
     return tuple(w.lower() for w in WORD_RE.findall(text))
 
 
@@ -66,6 +67,7 @@ def common_sentences(texts_by_topic: list[list[str]]) -> dict[str, tuple[str, ..
 
 @lru_cache(maxsize=1 << 14)  # the boilerplate count, the quoted requests and the action read the same messages
 def split_sentences(text: str) -> tuple[str, ...]:
+    """:func:`taxonomy.wording.sentences`, worked out once per message."""
     return tuple(sentences(text))
 
 
@@ -95,7 +97,7 @@ def _cut(sentence: str, boilerplate: dict[str, tuple[str, ...]]) -> str:
 
 
 def request_sentence(text: str, topic_words: frozenset[str] = frozenset(), english: bool = True,
-                      boilerplate: dict[str, tuple[str, ...]] | None = None) -> str | None:
+                     boilerplate: dict[str, tuple[str, ...]] | None = None) -> str | None:
     """The first whole request of a message that asks about the topic (a word of ``topic_words``,
     when given; not small talk): its sentence, or else its first clause, of at most
     ``MAX_QUESTION_WORDS`` words, greeting and closing removed, without any end-user's detail (a
