@@ -16,6 +16,7 @@ from functools import lru_cache
 from taxonomy.wording import (
     evenly,
     sentences,
+    shared_words,
     strip_edges,
     telling,
     whole_pieces,
@@ -97,19 +98,21 @@ def _cut(sentence: str, boilerplate: dict[str, tuple[str, ...]]) -> str:
 
 
 def request_sentence(text: str, topic_words: frozenset[str] = frozenset(), english: bool = True,
-                     boilerplate: dict[str, tuple[str, ...]] | None = None) -> str | None:
+                     boilerplate: dict[str, tuple[str, ...]] | None = None,
+                     shared: frozenset[str] = frozenset()) -> str | None:
     """The first whole request of a message that asks about the topic (a word of ``topic_words``,
     when given; not small talk): its sentence, or else its first clause, of at most
     ``MAX_QUESTION_WORDS`` words, greeting and closing removed, without any end-user's detail (a
     placeholder, a number or reference, a name; cut back to a whole clause before one, else
-    skipped; ``english=False``: capitalised words are no names). Never a sentence cut mid-clause
-    (:mod:`taxonomy.wording`). The customer's ``boilerplate`` (:func:`common_sentences`) is cut
-    from the end of a sentence and never quoted."""
+    skipped). A capitalised word of ``shared`` (lower-cased) is no name; ``english=False``: none
+    is (never for quotes). Never a sentence cut mid-clause (:mod:`taxonomy.wording`). The
+    customer's ``boilerplate`` (:func:`common_sentences`) is cut from the end of a sentence and
+    never quoted."""
     for sentence in _sentences(text, boilerplate):
         ws = lower_words(sentence)
         if len([w for w in ws if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(ws)):
             continue
-        for kept in whole_pieces(sentence, english):
+        for kept in whole_pieces(sentence, english, shared):
             if (not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
                     and len([w for w in lower_words(kept) if w not in _SMALL_TALK]) >= 3):
                 kept = kept.rstrip(" .!")  # quoted in a sentence: its own full stop would double up
@@ -128,15 +131,18 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     never cut); when that gives fewer than ``MIN_QUESTIONS`` (a loose topic), the other whole requests
     with a keyword's word fill up (a topic asked in one way quotes one request, not the small talk
     around it); any whole request only when none uses a keyword; still without any personal detail.
-    When none passes the English rules (German capitalises its nouns), the whole requests without
-    placeholders or numbers. Never the customer's ``boilerplate`` (:func:`common_sentences`).
+    Never the customer's ``boilerplate`` (:func:`common_sentences`). A capitalised word many of
+    the messages use is kept as the business's (or, in German, a noun:
+    :func:`taxonomy.wording.shared_words`); one fewer use is one end-user's name, in any language: a
+    topic whose every request holds one quotes nothing.
     """
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
     floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
+    shared = shared_words(texts)
     found: Counter[str] = Counter()
     for text, n in Counter(texts).items():  # each distinct message read once
-        request = request_sentence(text, topic_words, boilerplate=boilerplate)
+        request = request_sentence(text, topic_words, boilerplate=boilerplate, shared=shared)
         if request:
             found[request] += n
     strict = Counter({s: n for s, n in found.items() if all(support[w] >= floor for w in telling(s))})
@@ -144,9 +150,7 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     if len(chosen) < MIN_QUESTIONS:  # the topic's words, never the small talk ("My colleague told me...")
         chosen = _distinct(found, chosen, MIN_QUESTIONS)
     if not chosen:  # a topic none of whose requests uses its keywords: its requests as they are
-        chosen = _distinct(Counter(s for s in (request_sentence(t, boilerplate=boilerplate) for t in texts) if s), chosen, MIN_QUESTIONS)
-    if not chosen:  # German capitalises every noun: with English rules no sentence would pass
-        chosen = _distinct(Counter(s for s in (request_sentence(t, english=False, boilerplate=boilerplate) for t in texts) if s), [], MIN_QUESTIONS)
+        chosen = _distinct(Counter(s for s in (request_sentence(t, boilerplate=boilerplate, shared=shared) for t in texts) if s), chosen, MIN_QUESTIONS)
     return [s for s, _ in chosen]
 
 

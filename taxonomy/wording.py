@@ -106,7 +106,11 @@ _PHRASAL = frozenset({"turn", "log", "sign", "set", "top", "check", "switch", "o
 # Words that label a reference ("order #123", "booking XX7B5V"): a request may end on them.
 _ID_LABEL = frozenset({"order", "booking", "reference", "ref", "ticket", "invoice", "account", "card", "number",
                        "reservation", "confirmation", "transaction", "payment", "parcel", "package", "claim",
-                       "flight", "room", "seat", "item", "product", "code", "case", "request", "workspace", "plan"})
+                       "flight", "room", "seat", "item", "product", "code", "case", "request", "workspace", "plan",
+                       # the same labels in the other languages the product detects (es, fr, de, pt)
+                       "reserva", "pedido", "referencia", "billete", "vuelo", "número", "réservation", "commande",
+                       "référence", "billet", "vol", "numéro", "dossier", "buchung", "bestellung", "referenz",
+                       "flug", "nummer", "rechnung", "encomenda", "bilhete", "voo", "fatura", "factura", "facture"})
 _PREPOSITION = frozenset({"for", "to", "in", "on", "at", "with", "from", "of", "by", "about", "into", "under",
                           "via", "number", "called", "named", "ref", "reference", "id"})
 
@@ -136,6 +140,19 @@ def word_set(text: str) -> set[str]:
 def word_support(texts: list[str]) -> Counter[str]:
     """How many of ``texts`` use each (lower-cased) word."""
     return Counter(w for t in texts for w in word_set(t))
+
+
+# A capitalised word at least this many (and this share) of a topic's messages use is the business's (a
+# product, a brand, a place: "Does LoopDesk integrate with Slack?") or, in German, a noun; one fewer
+# messages use is one end-user's name (private_free's ``shared``).
+SHARED_MESSAGES = 3
+SHARED_SHARE = 0.1
+
+
+def shared_words(texts: list[str]) -> frozenset[str]:
+    """The (lower-cased) words at least ``SHARED_MESSAGES`` and ``SHARED_SHARE`` of ``texts`` use."""
+    floor = max(SHARED_MESSAGES, SHARED_SHARE * len(texts))
+    return frozenset(w for w, n in word_support(texts).items() if n >= floor)
 
 
 @lru_cache(maxsize=1 << 16)  # naming and actions ask for the words of the same clauses many times
@@ -179,15 +196,18 @@ def strip_edges(text: str) -> str:
         text = (text[:trail.start()] + trail.group(1)).strip(" ,;:-–")
 
 
-def _is_detail(token: str, i: int, english: bool) -> bool:
+def _is_detail(token: str, i: int, english: bool, shared: frozenset[str] = frozenset()) -> bool:
     """A redaction placeholder, a token with a digit (but a short term such as "2fa" or "4g") or an
-    amount, or (English) a capitalised name inside the sentence ("Rome", "Hauptstraße")."""
+    amount, or (English) a capitalised name inside the sentence ("Rome", "Hauptstraße") that is not
+    one of the ``shared`` words (lower-cased) many end-users write ("Slack", "Visa")."""
     core = token.strip(",;:.!?()\"'")
     if not _MAYBE_DETAIL_RE.search(token):  # most tokens: no digit, placeholder or currency, so only a name can be one
-        return bool(english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’")))
+        return bool(english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))
+                    and core.lower() not in shared)
     if _SHORT_TERM_RE.fullmatch(core):
         return False
-    name = english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))
+    name = (english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))
+            and core.lower() not in shared)
     return bool(PLACEHOLDER_RE.search(token) or NUMBER_RE.search(token) or _AMOUNT_RE.match(token) or name)
 
 
@@ -200,7 +220,7 @@ def _is_code(tokens: list[str], i: int) -> bool:
     return _bare_word(tokens[i - 1]) in _ID_LABEL and sum(t.isupper() for t in tokens) * 2 <= len(tokens)
 
 
-def private_free(text: str, english: bool = True) -> str | None:
+def private_free(text: str, english: bool = True, shared: frozenset[str] = frozenset()) -> str | None:
     """``text`` without any end-user's detail, or None when no whole request is left.
 
     A detail goes with the phrase that carries it: after a word that labels it ("stop order #123"
@@ -212,7 +232,7 @@ def private_free(text: str, english: bool = True) -> str | None:
     leaves nothing whole.
     """
     tokens = text.split()
-    detail = [_is_detail(t, i, english) or (t.isupper() and _is_code(tokens, i)) for i, t in enumerate(tokens)]
+    detail = [_is_detail(t, i, english, shared) or (t.isupper() and _is_code(tokens, i)) for i, t in enumerate(tokens)]
     if not any(detail):
         return text
     keep = [True] * len(tokens)
@@ -323,18 +343,18 @@ def _can_start(text: str) -> bool:
     return bool(first) and first[0] not in _NO_START
 
 
-def whole_units(text: str, english: bool = True, max_words: int = 9) -> list[str]:
+def whole_units(text: str, english: bool = True, max_words: int = 9, shared: frozenset[str] = frozenset()) -> list[str]:
     """The message's sentences and clauses of 2 to ``max_words`` words with a telling word, with
     no end-user's detail (or cut back before it), in order, without repeats."""
     return list(dict.fromkeys(
-        kept[:1].upper() + kept[1:] for sentence in sentences(text) for kept in whole_pieces(sentence, english)
+        kept[:1].upper() + kept[1:] for sentence in sentences(text) for kept in whole_pieces(sentence, english, shared)
         if 2 <= len(kept.split()) <= max_words and telling(kept)
     ))
 
 
 @lru_cache(maxsize=1 << 15)  # sentences recur across messages (complaints, thanks, canned phrasings)
-def whole_pieces(sentence: str, english: bool = True) -> tuple[str, ...]:
+def whole_pieces(sentence: str, english: bool = True, shared: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """The sentence, then each of its other clauses, fillers stripped and without any end-user's
     detail (:func:`private_free`); those with no whole request left are left out."""
-    pieces = (private_free(strip_edges(p), english) for p in [sentence] + [c for c in clauses(sentence) if c != sentence])
+    pieces = (private_free(strip_edges(p), english, shared) for p in [sentence] + [c for c in clauses(sentence) if c != sentence])
     return tuple(p for p in pieces if p)

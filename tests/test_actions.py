@@ -273,3 +273,29 @@ def test_redaction_placeholders_name_no_record_or_check() -> None:
     assert records_needed(["The card is <CARD>, where is my refund?"] * 2) == ["card", "refund"]  # the word, not <CARD>
     assert records_needed(["Send it to <EMAIL>, where is my refund?"] * 2) == ["refund"]
     assert any(c.startswith("identity") for c in checks_needed(["Please verify my name, it is wrong"] * 2))
+
+
+def test_a_capitalised_word_many_end_users_write_is_the_business_not_a_name() -> None:
+    # "Slack" in 4 of 5 messages: a product, kept; "Trello" and the cities, one message each: cut as names.
+    texts = ["Does LoopDesk integrate with Slack?", "Can LoopDesk integrate with Slack", "Is there a Slack integration?",
+             "Do you integrate with Slack?", "Does it work with Trello?"]
+    quoted = distinct_questions(texts)
+    assert any("Slack" in q for q in quoted) and not any("Trello" in q for q in quoted)
+    cities = distinct_questions(["My hotel in Rome is not booked", "My hotel in Paris is not booked",
+                                 "My hotel in Lisbon is not booked"])
+    assert cities == ["My hotel is not booked"]
+
+
+def test_other_languages_quote_and_name_no_end_users_name_or_booking_code() -> None:
+    from taxonomy.topics.names import central_name
+    from taxonomy.wording import shared_words
+
+    german = ["Mein Name ist falsch geschrieben, bitte korrigieren: Quentin Kowalski.", "Kann ich meinen Hund mitnehmen?",
+              "Mein Name ist falsch geschrieben, bitte korrigieren: Wen Larsen.", "Kann ich meinen Hund mitnehmen?",
+              "Kann ich meinen Hund mitnehmen?", "Mein Name ist falsch geschrieben, bitte korrigieren: Wen Müller."]
+    quoted = distinct_questions(german)
+    assert "Kann ich meinen Hund mitnehmen?" in quoted  # German nouns many messages use stay
+    assert not any(n in q for q in quoted for n in ("Quentin", "Kowalski", "Larsen", "Müller"))
+    assert "Kowalski" not in central_name(german, shared=shared_words(german))
+    spanish = ["¿Está confirmada mi reserva LXHKVJ?", "¿Está confirmada mi reserva QWERTY?", "¿Cuál es la política?"] * 2
+    assert not any("LXHKVJ" in q or "QWERTY" in q for q in distinct_questions(spanish))

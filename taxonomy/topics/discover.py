@@ -38,6 +38,7 @@ from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers, language_name
 from taxonomy.topics.labels import ctfidf_keywords
 from taxonomy.topics.languages import cluster_language
 from taxonomy.topics.names import CENTRAL, Embed, central_name, name_topics
+from taxonomy.wording import shared_words
 
 # A matched topic keeps its name while its centroid stays this close to the one it was named at.
 NAME_KEEP = 0.92
@@ -155,8 +156,9 @@ def _labels(
         for i, name in zip(rows, found):
             names[i] = name
     for j, i in enumerate(todo):
-        if not embedder_covers(languages[i]):
-            names[i] = f"{central_name(central[j], english=False)} ({language_name(languages[i])})"
+        if not embedder_covers(languages[i]):  # English rules: a capitalised word few messages use is a name
+            shared = shared_words([texts[r] for r in np.flatnonzero(labels == clusters[i])])
+            names[i] = f"{central_name(central[j], shared=shared)} ({language_name(languages[i])})"
     return names, named_at
 
 

@@ -93,21 +93,21 @@ def _display(unit: str) -> str:
     return _sentence_case(unit.rstrip(".! ").rstrip(",;:"))
 
 
-def message_name(text: str, english: bool = True) -> str:
+def message_name(text: str, english: bool = True, shared: frozenset[str] = frozenset()) -> str:
     """A name from one message: its first whole sentence or clause of at most ``MAX_NAME_WORDS``
     words with two or more telling words (else one), greeting, closing and personal details removed.
 
     When no whole unit is that short, the first clause cut back before its first personal detail
     (:func:`taxonomy.wording.private_free`); ``NO_TEXT`` when nothing is left.
     """
-    units = whole_units(text, english, MAX_NAME_WORDS)
+    units = whole_units(text, english, MAX_NAME_WORDS, shared)
     for needed in (MIN_WORDS, 1):
         for unit in units:
             if len(telling(unit)) >= needed and (english or len(unit.split()) >= 2):
                 return _display(unit)
     for sentence in sentences(text):
         for clause in clauses(sentence) or [sentence]:
-            kept = private_free(clause, english)
+            kept = private_free(clause, english, shared)
             if kept and len(kept.split()) <= 2 * MAX_NAME_WORDS and ends_whole(kept):
                 return _display(kept)
     return NO_TEXT
@@ -259,11 +259,11 @@ def _centred(vectors: np.ndarray, center: np.ndarray) -> np.ndarray:
     return moved / np.where(norms > 0, norms, 1.0)
 
 
-def central_name(central: list[str], english: bool = True) -> str:
+def central_name(central: list[str], english: bool = True, shared: frozenset[str] = frozenset()) -> str:
     """The name of the first of the most central messages that holds a whole request (``NO_TEXT``
     when none does)."""
     for text in central:
-        name = message_name(text, english)
+        name = message_name(text, english, shared)
         if name != NO_TEXT:
             return name
     return NO_TEXT
