@@ -112,7 +112,9 @@ def request_sentence(text: str, topic_words: frozenset[str] = frozenset(), engli
         ws = lower_words(sentence)
         if len([w for w in ws if w not in _SMALL_TALK]) < 3 or (topic_words and not topic_words & set(ws)):
             continue
-        for kept in whole_pieces(sentence, english, shared):
+        # Only the shared words this sentence holds: most hold none, and their pieces are cached across topics.
+        held = shared & {t.strip(",;:.!?()\"'").lower() for t in sentence.split()[1:] if t[:1].isupper()} if shared else shared
+        for kept in whole_pieces(sentence, english, frozenset(held)):
             if (not _LONG_NUMBER_RE.search(kept) and len(kept.split()) <= MAX_QUESTION_WORDS
                     and len([w for w in lower_words(kept) if w not in _SMALL_TALK]) >= 3):
                 kept = kept.rstrip(" .!")  # quoted in a sentence: its own full stop would double up
@@ -139,7 +141,7 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     topic_words = frozenset(w for k in (keywords or [])[:6] for w in k.split())
     support = word_support(texts)
     floor = max(MIN_SUPPORT, MIN_MENTION_SHARE * len(texts))
-    shared = shared_words(texts)
+    shared = shared_words(texts, support)
     found: Counter[str] = Counter()
     for text, n in Counter(texts).items():  # each distinct message read once
         request = request_sentence(text, topic_words, boilerplate=boilerplate, shared=shared)

@@ -149,10 +149,11 @@ SHARED_MESSAGES = 3
 SHARED_SHARE = 0.1
 
 
-def shared_words(texts: list[str]) -> frozenset[str]:
-    """The (lower-cased) words at least ``SHARED_MESSAGES`` and ``SHARED_SHARE`` of ``texts`` use."""
+def shared_words(texts: list[str], support: Counter[str] | None = None) -> frozenset[str]:
+    """The (lower-cased) words at least ``SHARED_MESSAGES`` and ``SHARED_SHARE`` of ``texts`` use
+    (``support``: their :func:`word_support`, when the caller has it)."""
     floor = max(SHARED_MESSAGES, SHARED_SHARE * len(texts))
-    return frozenset(w for w, n in word_support(texts).items() if n >= floor)
+    return frozenset(w for w, n in (word_support(texts) if support is None else support).items() if n >= floor)
 
 
 @lru_cache(maxsize=1 << 16)  # naming and actions ask for the words of the same clauses many times
