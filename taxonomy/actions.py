@@ -144,7 +144,7 @@ def checks_needed(texts: list[str]) -> list[str]:
     return [f"{k}: {CHECKS[k][1]}" for k in keys]
 
 
-def _object(words: list[str] | tuple[str, ...], start: int, verb: str) -> str | None:
+def _object(words: tuple[str, ...], start: int, verb: str) -> str | None:
     """The first thing acted on in ``words[start:]`` ("delivery address"), singular; None when none
     comes before another action verb (``verb`` itself is skipped)."""
     for j in range(start, len(words)):
@@ -181,7 +181,7 @@ def _sentence_actions(sentence: str) -> tuple[frozenset[tuple[str, str | None]],
     verb is the first object of its sentence ("The passenger name is wrong, please correct it"). A noun
     after "a" can name the action ("I want a refund for my order": refund the order).
     """
-    sentence_words = list(_plain_words(sentence))
+    sentence_words = _plain_words(sentence)
     mentioned = frozenset(_SINGULAR.get(w, w) for w in sentence_words if w in OBJECT_WORDS and w not in _DETAIL_WORDS)
     if not any(w in _VERBS or w in _NOMINAL_ACTIONS for w in sentence_words):
         return frozenset(), mentioned

@@ -202,13 +202,12 @@ def _is_detail(token: str, i: int, english: bool, shared: frozenset[str] = froze
     amount, or (English) a capitalised name inside the sentence ("Rome", "Hauptstraße") that is not
     one of the ``shared`` words (lower-cased) many end-users write ("Slack", "Visa")."""
     core = token.strip(",;:.!?()\"'")
+    name = bool(english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))
+                and core.lower() not in shared)
     if not _MAYBE_DETAIL_RE.search(token):  # most tokens: no digit, placeholder or currency, so only a name can be one
-        return bool(english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))
-                    and core.lower() not in shared)
+        return name
     if _SHORT_TERM_RE.fullmatch(core):
         return False
-    name = (english and i and core[:1].isupper() and core[1:].islower() and not core.startswith(("I'", "I’"))
-            and core.lower() not in shared)
     return bool(PLACEHOLDER_RE.search(token) or NUMBER_RE.search(token) or _AMOUNT_RE.match(token) or name)
 
 
@@ -250,7 +249,7 @@ def private_free(text: str, english: bool = True, shared: frozenset[str] = froze
         while b >= 0 and _bare_word(tokens[b]) in _LEADING_SUBJECT | _ID_LABEL:
             b -= 1
         if b >= 0 and _bare_word(tokens[b]) in _PREPOSITION and not (b and _bare_word(tokens[b - 1]) in _PHRASAL):
-            if j < len(tokens) and _bare_word(tokens[j]).isalpha() and _bare_word(tokens[j]) not in FUNCTION | _WHEN \
+            if j < len(tokens) and _bare_word(tokens[j]).isalpha() and _bare_word(tokens[j]) not in _NOT_PHRASE \
                     and not re.search(r"[?.!,;]$", tokens[j - 1]):
                 return None  # the phrase goes on past the detail ("to the Basic plan"): no whole clause is left
             start = b
@@ -289,6 +288,7 @@ def _place_after(tokens: list[str], j: int) -> int:
 
 # Words that may follow a detail's phrase without being part of it ("my flight to Paris tomorrow ...").
 _WHEN = frozenset({"tomorrow", "tonight", "yesterday", "today", "soon", "again", "now", "please", "asap", "pls"})
+_NOT_PHRASE = FUNCTION | _WHEN
 
 
 def _bare_word(token: str) -> str:
