@@ -2,9 +2,10 @@
 
 The patterns behind ``<ADDRESS>`` and ``<NAME>`` (see :mod:`taxonomy.redact` for what they catch and
 leave). Precision first: an address needs a house number and a street word, a name needs a label
-("Account holder:"), an introduction ("my name is Priya", "This is Priya from ..."), a person's role
-before it ("my colleague Priya", "your agent Priya": capitalised names only) or a closing that
-starts a sentence ("Best, Priya"); ambiguous street words
+("Account holder:"), an introduction ("my name is Priya", "This is Priya from ...", "me llamo Priya"),
+a name word it is the value of ("change my surname to Patel"), a person's role before it ("my colleague
+Priya", "your agent Priya", "Hi Priya,": capitalised names only, but for a greeting's one word) or a
+closing before it that ends the message ("Best, Priya"); ambiguous street words
 ("way", "place", "close") count only capitalised, and "via" only as "Via" (English uses it).
 """
 
@@ -60,15 +61,24 @@ POSTCODE_GATE = ("post", "zip")
 # -- Names the message labels or signs with -----------------------------------------------------
 _NAME_WORDS = r"[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2}"
 LABELLED_NAME_RE = re.compile(
-    r"\b((?:account|card)[ \t]?holder|account name|name on (?:the )?card|passenger(?: name)?|full name|"
+    r"\b((?:(?:acc?ount|card)[ \t]?)?holder|account name|name on (?:the )?card|passenger(?: name)?|full name|"
     r"customer name|name)([ \t]*:[ \t]*)(?!<)(" + _NAME_WORDS + r")", re.IGNORECASE)
+# Closings in English, German, Spanish, French and Portuguese (the languages the product detects).
 _CLOSING_WORDS = (r"(?:thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|warm regards|ty|"
-                  r"thx|br|sincerely|yours)")
+                  r"thx|br|sincerely|yours|mit freundlichen grü(?:ß|ss)en|freundliche grü(?:ß|ss)e|viele grü(?:ß|ss)e|"
+                  r"liebe grü(?:ß|ss)e|beste grü(?:ß|ss)e|grü(?:ß|ss)e|gru(?:ß|ss)|mfg|lg|danke|vielen dank|"
+                  r"saludos|un saludo|atentamente|cordialmente|gracias|muchas gracias|cordialement|bien cordialement|"
+                  r"bien à vous|merci|merci beaucoup|salutations|atenciosamente|cumprimentos|obrigad[oa]|"
+                  r"muito obrigad[oa]|abraços?)")
 _NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|support|wishes|a|lot|heaps|anyway|"
-               r"bye|in|advance|for|you|u|very|sir|madam|please|pls|asap|now|today)\b")
+               r"bye|in|advance|for|you|u|very|sir|madam|please|pls|asap|now|today|bis|im|voraus|schön|à|até|"
+               r"hasta|de|por|pour|para|d'avance|d’avance|bonne|buen|bom|boa|equipo|équipe|equipe|zusammen|"
+               + _CLOSING_WORDS[3:-1] + r")\b")
+# A closing that starts a sentence, or a capitalised one after a space where the message has no full
+# stop before it ("i can't travel anymore Best, Quentin"); the name must end the message.
 _SIGNOFF_RE = re.compile(
-    r"(?:\A|(?<=[.!?\n]))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t]*(?!" + _NOT_A_NAME + r")"
-    r"([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
+    r"(?:\A|(?<=[.!?\n])|(?<=[ \t])(?-i:(?=[A-Z])))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t\n]*(?!"
+    + _NOT_A_NAME + r")([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
 
 
 def labelled_name(m: re.Match[str]) -> str:
@@ -78,11 +88,19 @@ def labelled_name(m: re.Match[str]) -> str:
 
 def signoff(text: str) -> str:
     """``text`` with the name it signs off with replaced (only the last 80 characters are read)."""
-    m = _SIGNOFF_RE.search(text, max(0, len(text) - 80))
+    start = max(0, len(text) - 80)
+    # The closing ends at the last comma or line break, and no closing is longer than 24 characters.
+    stripped = len(text.rstrip())
+    end = max(text.rfind(",", start, stripped), text.rfind("\n", start, stripped))
+    if end < 0:
+        return text
+    m = _SIGNOFF_RE.search(text, max(start, end - 32))
     return text if m is None else text[:m.start(1)] + "<NAME>" + text[m.end(1):]
 
 
 # -- Names the writer introduces themselves with ----------------------------------------------
+# A capitalised name word in any of the detected languages: "Anna", "Élodie", "Müller", "O'Brien".
+_NAME_TOKEN = r"(?-i:[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]|(?<=[DLO])['’][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ])[\w'’-]*)"
 # Words that follow "my name is" without being a name ("my name is misspelled / not on the booking"),
 # and that end a name ("my name is Angela and I would like ...").
 _NOT_INTRODUCED = (
@@ -118,8 +136,8 @@ _NOT_A_CALLER = (r"(?!(?:sorry|happy|glad|sad|angry|upset|confused|frustrated|af
                  r"everything|anything|something|nobody|everybody|anybody|somebody|everyone|anyone|someone|none|all|"
                  r"same|parking|shipping|delivery|help|service|wifi|internet|signal|hi|hello|hey|dear|urgh|ugh|yes|no|"
                  r"it's|it’s|its|this|that|i'm|i’m|im)\b)")
-_CAPITALISED = (r"(" + _NOT_A_CALLER + r"(?-i:[A-Z][a-z][\w'’-]*)(?:[ \t]+" + _NOT_A_CALLER
-                + r"(?-i:[A-Z][a-z][\w'’-]*))?)")
+_CAPITALISED = (r"(" + _NOT_A_CALLER + _NAME_TOKEN + r"(?:[ \t]+" + _NOT_A_CALLER
+                + _NAME_TOKEN + r")?)")
 # "This is Priya from billing", "I'm Sam here", "i'm Ben and I'm staying ...", "Hi, Angela here": only a
 # capitalised name, and only where it introduces the writer ("I am home from work", "It's Friday" stay).
 _CALLER_RE = re.compile(r"\b(?:this is|it's|it’s)[ \t]+" + _CAPITALISED
@@ -135,17 +153,57 @@ _MY_NAME_BARE_RE = re.compile(r"\bmy[ \t]+name[ \t]+(?!(?:is|was|has|had|isn't|w
                               + r"(?=[ \t]*(?:[,.!;]|\Z|(?:and|here|from|speaking)\b))", re.IGNORECASE)
 _HERE_RE = re.compile(r"(?:\A|(?<=[.!?])|\b(?:hi|hello|hey)\b[ \t]*,?)[ \t]*" + _CAPITALISED
                       + r"[ \t]+here(?=[ \t]*(?:[,.!;:…-]|\Z))", re.IGNORECASE)
+_FOREIGN_INTRO_RE = re.compile(
+    r"\b(?:mein[ \t]+name[ \t]+ist|ich[ \t]+hei(?:ß|ss)e|me[ \t]+llamo|mi[ \t]+nombre[ \t]+es|je[ \t]+m['’][ \t]*appelle|"
+    r"mon[ \t]+nom[ \t]+est|meu[ \t]+nome[ \t]+é|me[ \t]+chamo|chamo-me)[ \t]+(" + _NAME_TOKEN + r"(?:[ \t]+"
+    + _NAME_TOKEN + r"){0,2})", re.IGNORECASE)
+# A name given as the new or right value of someone's name: "update my surname to Kowalski", "my name is
+# misspelled, it should be Quentin Kowalski", "Mein Name ist falsch geschrieben, bitte korrigieren: Quentin
+# Kowalski". Not a thing's name ("change the workspace name to Marketing").
+_NAME_WORD = (r"(?:(?:sur|last[ \t]+|first[ \t]+|middle[ \t]+|maiden[ \t]+|family[ \t]+|full[ \t]+|legal[ \t]+|"
+              r"passenger[ \t]+)?name|nombre|apellido|nom|nome|sobrenome|nachname|vorname)")
+_NEW_NAME_RE = re.compile(
+    r"(?<![<\w])" + _NAME_WORD + r"\b[^.!?\n<]{0,80}?(?:\b(?:should[ \t]+(?:be|read|say)|to|is[ \t]+actually|as|"
+    r"spell(?:ed|t)?[ \t]+as)|:)[ \t]+(?!(?:the|a|an|my|your|our|his|her|their|this|that|it|one|what|which|"
+    r"bitte|por|favor|merci|please)\b)(" + _NAME_TOKEN + r"(?:[ \t]+(?!" + _CLOSING_WORDS + r"\b)" + _NAME_TOKEN
+    + r"){0,2})"
+    r"(?=[ \t]*(?:[,.!;?)]|\Z|(?:and|not|instead|please|pls|on|in|from|with|bitte|por|s'il|" + _CLOSING_WORDS[3:-1]
+    + r")\b))",
+    re.IGNORECASE)
+_THING_BEFORE_NAME_RE = re.compile(
+    r"(?:workspace|company|business|team|project|store|shop|file|folder|channel|product|app|device|network|wifi|"
+    r"wi-fi|display|user|domain|brand|event|page|group|list|playlist|song|account|organi[sz]ation|org|site|"
+    r"server|board|space|field|column|tag|label|plan|pet|dog|cat)[ \t]+$", re.IGNORECASE)
 _INTRO_GATE = ("name", "this is", "i'm ", "i’m ", "i am ", "it's ", "it’s ", " here")
+
+
+def _name_of(m: re.Match[str]) -> str:
+    """The match with its first group, the name, replaced by ``<NAME>``."""
+    return m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)]
+
+
+def _new_name(m: re.Match[str]) -> str:
+    """:func:`_name_of` for a :data:`_NEW_NAME_RE` match, unless the name word is a thing's."""
+    if _THING_BEFORE_NAME_RE.search(m.string, max(0, m.start(0) - 20), m.start(0)):
+        return m.group(0)
+    return _name_of(m)
 
 
 def introduced(text: str) -> str:
     """``text`` with the name its writer introduces themselves by replaced ("my name is Angela",
-    "My name Sarah Brown", "This is Sam from accounts", "I'm Ben and ...", "Hi, Angela here")."""
+    "My name Sarah Brown", "This is Sam from accounts", "I'm Ben and ...", "Hi, Angela here", "Ich heiße
+    Anna", "me llamo María", "je m'appelle Élodie", "meu nome é João"), and a name given as the new or
+    right value of a name ("update my surname to <NAME>", "bitte korrigieren: <NAME>")."""
     low = text.lower()
-    if not any(g in low for g in _INTRO_GATE):
-        return text
-    for pattern in (_MY_NAME_RE, _MY_NAME_BARE_RE, _CALLER_RE, _I_AM_RE, _HERE_RE):
-        text = pattern.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
+    if any(g in low for g in _INTRO_GATE):
+        for pattern in (_MY_NAME_RE, _MY_NAME_BARE_RE, _CALLER_RE, _I_AM_RE, _HERE_RE):
+            text = pattern.sub(_name_of, text)
+    # Plain `in` tests: a generator over gate words costs more than the patterns on these rare messages.
+    named = "name" in low or "nom" in low or "apellido" in low
+    if named or "heiß" in low or "heiss" in low or "llamo" in low or "appelle" in low or "chamo" in low:
+        text = _FOREIGN_INTRO_RE.sub(_name_of, text)
+    if named:
+        text = _NEW_NAME_RE.sub(_new_name, text)
     return text
 
 
@@ -160,11 +218,13 @@ _RELATIVE = (r"(?:husband|wife|son|daughter|partner|boyfriend|girlfriend|fianc[e
              r"landlord|landlady|neighbour|neighbor|carer|employee|client|guest|passenger)")
 _STAFF = r"(?:agent|rep|representative|advisor|adviser|operator|supervisor|manager|driver|courier|technician|engineer)"
 _NOT_MENTIONED = (r"(?!(?:sir|madam|madame|team|support|customer|customers|service|services|all|everyone|there|guys|folks|again|"
+                  r"monsieur|mesdames|messieurs|señor|señora|señores|senhor|senhora|senhores|damen|herren|equipo|"
+                  r"équipe|equipe|zusammen|alle|todos|tout|kundenservice|kundendienst|atendimento|servicio|"
                   r"friend|friends|urgent|unacceptable|ridiculous|outrageous|terrible|awful|important|serious|"
                   r"wrong|crazy|insane|absurd|amazing|great|bad|good|fine|not|so|very|the|a|an|your|my|our|"
                   r"it|its|he|she|they|we|you|him|her|them|us|this|that|these|those|is|was|will|shall|can|has)\b)")
-_MENTIONED_NAME = (r"(" + _NOT_MENTIONED + r"(?-i:[A-Z][a-z][\w'’-]*)(?:[ \t]+" + _NOT_MENTIONED
-                   + r"(?-i:[A-Z][a-z][\w'’-]*))?)")
+_MENTIONED_NAME = (r"(" + _NOT_MENTIONED + _NAME_TOKEN + r"(?:[ \t]+" + _NOT_MENTIONED
+                   + _NAME_TOKEN + r")?)")
 # (gate words, pattern): a pattern runs only on a message holding one of its gate words.
 _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNORECASE)) for gate, pattern, tail in (
     (("my ", "our ", "his ", "her ", "their "),
@@ -178,19 +238,48 @@ _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNOREC
     (("this is",), (r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
                     r"this[ \t]+is[ \t]+"), r"(?=[ \t]*(?:[,.!;]|\Z))"),
 ))
-# A greeting that opens the message ("Hi Tom,", "Good morning Anna Berg -"); only there, so the pattern
-# runs on the messages that start with one.
-_GREETINGS = ("hi ", "hello ", "hey ", "hiya ", "good morning ", "good afternoon ", "good evening ")
-_GREETING_RE = re.compile(r"\A[ \t]*(?:hi|hello|hey|hiya|good[ \t]+(?:morning|afternoon|evening))[ \t]+" + _MENTIONED_NAME
-                          + r"(?=[ \t]*(?:[,.!:\n]|[-–][ \t]|\Z))", re.IGNORECASE)
+# Money sent to a person: "I sent money to Quentin Kowalski", "transfer 500 to Anna Berg". Two
+# capitalised words, the second no organisation's ("to Western Union", "to Savings Account" stay).
+_PAYEE = (r"\b(?:sent|send|sending|transferred|transfer|transferring|wired|wire)[ \t]+(?:(?:the|some|my|a|an|over)[ \t]+)?"
+          r"(?:money|funds|cash|payment|[£$€]?[ \t]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp|€|\$|£))?)"
+          r"[ \t]+to[ \t]+")
+_NOT_A_SURNAME = (r"(?!(?:union|bank|account|accounts|card|savings|ltd|inc|llc|gmbh|plc|pay|wallet|vault|pot|store|"
+                  r"shop|services|group|limited|corp|company|prime|express|money|transfer|exchange|kingdom|states|"
+                  r"zealand|york|africa|arabia|emirates|airlines|airways|app|bills?)\b)")
+_PAYEE_RE = re.compile(_PAYEE + r"(" + _NOT_MENTIONED + _NAME_TOKEN + r"[ \t]+" + _NOT_A_SURNAME
+                       + _NAME_TOKEN + r")(?![ \t]*(?-i:[A-Z]))", re.IGNORECASE)
+# A greeting that opens the message ("Hi Tom,", "Good morning Anna Berg -", "Hallo Anna,", "Olá João,");
+# only there, so the pattern runs on the messages that start with one.
+_GREETINGS = ("hi ", "hello ", "hey ", "hiya ", "good morning ", "good afternoon ", "good evening ", "hallo ",
+              "guten tag ", "guten morgen ", "guten abend ", "liebe ", "lieber ", "sehr geehrte", "hola ",
+              "buenos días ", "buenas tardes ", "buenas noches ", "estimad", "querid", "bonjour ", "bonsoir ",
+              "salut ", "cher ", "chère ", "olá ", "oi ", "bom dia ", "boa tarde ", "boa noite ", "prezad")
+_GREETING_RE = re.compile(
+    r"\A[ \t]*(?:hi|hello|hey|hiya|good[ \t]+(?:morning|afternoon|evening)|hallo|guten[ \t]+(?:tag|morgen|abend)|"
+    r"lieber?|sehr[ \t]+geehrter?(?:[ \t]+(?:frau|herr))?|hola|buenos[ \t]+días|buenas[ \t]+(?:tardes|noches)|"
+    r"estimad[oa]|querid[oa]|bonjour|bonsoir|salut|cher|chère|olá|oi|bom[ \t]+dia|boa[ \t]+(?:tarde|noite)|"
+    r"prezad[oa])[ \t]+" + _MENTIONED_NAME
+    + r"(?=[ \t]*(?:[,.!:\n]|[-–][ \t]|\Z))", re.IGNORECASE)
+# People who write in lower case greet in lower case: "hi sarah, where is my order?". One word, then a comma.
+_LOWER_GREETING_RE = re.compile(
+    r"\A[ \t]*(?:hi|hello|hey|hiya|dear)[ \t]+(?!(?:there|team|all|everyone|everybody|guys|guy|folks|support|again|"
+    r"sir|sirs|madam|mam|maam|ma'am|friend|friends|both|you|yall|y'all|admin|people|dude|bro|mate|buddy|pal|ya|so|ok|"
+    r"okay|yes|no|please|pls|i|im|um|agent|agents|customer|service|help|helpdesk|world|bot|assistant|morning|"
+    r"afternoon|evening|thanks|thank|dear|ladies|gents|gentlemen|staff|human|anyone|someone|somebody|anybody|"
+    r"person|hello|hi|hey|good|quick|question|urgent|sorry|bank|chat|chatbot|siri|alexa|google|everyone's|crew|"
+    r"fam|love|hun|babe|mister|miss|mr|mrs|ms|doc|doctor|boss|sis|sister|brother)\b)"
+    r"([a-z][a-z'’-]+)(?=[ \t]*,)")
 # Every mention above puts its name after a lower-case word or a comma: most messages have no such
 # capitalised word, and skip the patterns.
-_MID_CAPITAL_RE = re.compile(r"[a-z,][ \t]+[A-Z][a-z]")
+_MID_CAPITAL_RE = re.compile(r"[a-zß-öø-ÿ,][ \t]+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]")
 
 
 def mentioned(text: str) -> str:
     """``text`` with the names it mentions by a person's role replaced ("my husband <NAME>", "your agent
-    <NAME>", "booked under <NAME>", "Dear <NAME>,", "Hi <NAME>,", "Hi, this is <NAME>, ...")."""
+    <NAME>", "booked under <NAME>", "Dear <NAME>,", "Hi <NAME>,", "hi <NAME>,", "Hallo <NAME>,", "Hi, this
+    is <NAME>, ...", "I sent money to <NAME>")."""
+    if text[:1] in "hHdD " and text.lstrip()[:2].lower() in ("hi", "he", "de"):
+        text = _LOWER_GREETING_RE.sub(_name_of, text)
     if text[1:].replace("I ", "i ").replace("I'", "i'").replace("I’", "i’").islower():  # no capital but "I": 2/3 of messages
         return text
     if not _MID_CAPITAL_RE.search(text):
@@ -198,9 +287,11 @@ def mentioned(text: str) -> str:
     low = text.lower()
     for gate, pattern in _MENTIONS:
         if any(g in low for g in gate):
-            text = pattern.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
+            text = pattern.sub(_name_of, text)
     if low.lstrip().startswith(_GREETINGS):
-        text = _GREETING_RE.sub(lambda m: m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)], text)
+        text = _GREETING_RE.sub(_name_of, text)
+    if "sen" in low or "transfer" in low or "wire" in low:
+        text = _PAYEE_RE.sub(_name_of, text)
     return text
 
 

@@ -30,13 +30,13 @@ Every text that may reach an output, a report or a quarantine record goes throug
              "grove", counts only capitalised: "2 one way tickets" stays), with the town, state
              and postal code after it (``..., London NW1 6XE``, ``..., Springfield, IL 62704``);
              a postal code after its label (``postcode is SW1A 1AA``, ``zip code 90210``)
-``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``,
-             ``Name on card: ...``), introduces its writer by it (``my name is angela``,
-             ``This is Sam Lee from accounts``), mentions it by a person's role (``my colleague
-             Liam Costa``, ``your agent Mike``, ``booked under Lisa Wong``, ``Dear Emily,``, ``Hi Tom,``) or
-             signs off with it after a closing that starts a
-             sentence (``... Best, Priya``, ``Kind regards, Zoe Meyer``); names elsewhere in a
-             sentence are not found (no name recognition model)
+``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``), introduces
+             its writer by it (``my name is angela``, ``This is Sam Lee from accounts``, ``Ich heiße
+             Anna``), gives it as a name's new value (``update my surname to Müller``), mentions it by a
+             person's role (``my colleague Liam Costa``, ``booked under Lisa Wong``, ``Hi Tom,``, ``hi
+             sarah,``, ``Hola María,``, ``sent money to Anna Berg``) or signs off with it (``... Best,
+             Priya``, ``Saludos, María García``); in English, German, Spanish, French, Portuguese; names
+             elsewhere in a sentence are not found (no name recognition model)
 ========== ==============================================================================
 
 Precision matters as much as recall: order numbers (``#123456``, ``ORD-2026-0042``), booking,

@@ -152,6 +152,36 @@ MUST_REDACT = [
     ("Hey Priya. My order is late", "Hey <NAME>. My order is late"),
     ("Hi, this is John Smith, my order never came", "Hi, this is <NAME>, my order never came"),
     ("Hello, this is Priya. My card is blocked", "Hello, this is <NAME>. My card is blocked"),
+    ("hi sarah, where is my order?", "hi <NAME>, where is my order?"),
+    # A closing mid-line, where the message has no full stop before it; a closing on its own line.
+    ("cancel my flight WF1234 i can't travel anymore Best, Quentin", "cancel my flight WF1234 i can't travel anymore Best, <NAME>"),
+    ("how do i turn on 2fa Kind regards, Zoe O'Brien", "how do i turn on 2fa Kind regards, <NAME>"),
+    ("Thanks,\nPriya", "Thanks,\n<NAME>"),
+    # A name given as the new or right value of a name; money sent to a person.
+    ("My name is misspelled on booking ZAG5EF, it should be Quentin Kowalski.",
+     "My name is misspelled on booking ZAG5EF, it should be <NAME>."),
+    ("I got married, update my surname to Müller.", "I got married, update my surname to <NAME>."),
+    ("change my name to Anna Berg please", "change my name to <NAME> please"),
+    ("it should be Zoe Meyer Kind regards, Zoe Meyer", "it should be Zoe Meyer Kind regards, <NAME>"),
+    ("My name is wrong, it should be Zoe Meyer Kind regards, Zoe Meyer",
+     "My name is wrong, it should be <NAME> Kind regards, <NAME>"),
+    ("I sent money to Quentin Kowalski 3 days ago", "I sent money to <NAME> 3 days ago"),
+    ("transfer $60 to Jason Jacob", "transfer $60 to <NAME>"),
+    # German, Spanish, French and Portuguese: introductions, greetings, closings, a corrected name.
+    ("Mein Name ist falsch geschrieben, bitte korrigieren: Quentin Kowalski.",
+     "Mein Name ist falsch geschrieben, bitte korrigieren: <NAME>."),
+    ("Mein Name ist Anna Schmidt und ich brauche Hilfe.", "Mein Name ist <NAME> und ich brauche Hilfe."),
+    ("Ich heiße Jürgen Weiß.", "Ich heiße <NAME>."),
+    ("Me llamo María García López y necesito ayuda.", "Me llamo <NAME> y necesito ayuda."),
+    ("Je m'appelle Élodie Dupont.", "Je m'appelle <NAME>."),
+    ("Meu nome é João Silva.", "Meu nome é <NAME>."),
+    ("Hallo Anna, wo ist meine Erstattung?", "Hallo <NAME>, wo ist meine Erstattung?"),
+    ("Guten Tag Herr Müller, bitte helfen Sie mir", "Guten Tag <NAME>, bitte helfen Sie mir"),
+    ("Hola María, gracias.", "Hola <NAME>, gracias."),
+    ("Olá João, tudo bem?", "Olá <NAME>, tudo bem?"),
+    ("Bitte stornieren. Mit freundlichen Grüßen, Anna Schmidt", "Bitte stornieren. Mit freundlichen Grüßen, <NAME>"),
+    ("¿Dónde está mi reembolso? Saludos,\nMaría García", "¿Dónde está mi reembolso? Saludos,\n<NAME>"),
+    ("Merci d'annuler. Cordialement, Pierre Dupont", "Merci d'annuler. Cordialement, <NAME>"),
 ]
 
 # Look like PII to a naive regex; must survive unchanged.
@@ -244,6 +274,18 @@ MUST_KEEP = [
     "the option is under Settings, I can't find it",
     "PS5 1TB console not working",  # looks like a UK postcode, but no address or label before it
     "the zip file 12345 will not open",
+    # Greetings, closings and names of things in other languages and cases.
+    "hi there, where is my order?", "hello again, still waiting", "hey guys, help", "hi team, quick question",
+    "Sehr geehrte Damen und Herren, bitte helfen Sie mir", "Hola Equipo, necesito ayuda", "Danke, bis bald",
+    "merci, à bientôt", "Thanks, Regards",
+    # A thing's name, a payee that is an organisation or a place, a name word with no name after it.
+    "change the workspace name to Marketing Team",
+    "what name should I put as the Account Holder?",
+    "Mein Name ist falsch geschrieben",
+    "I sent money to Western Union",
+    "transferred money to Savings Account",
+    "sent money to New York last week",
+    "I'M STUCK, help",
 ]
 
 
@@ -311,12 +353,14 @@ def test_idempotent_and_never_raises(text: str) -> None:
 def test_text_without_digits_at_or_closing_is_unchanged(text: str) -> None:
     if "@" in text or "://" in text or "_" in text or "earer " in text or ":" in text:
         return
-    if re.search(r"(?i)thank|cheers|best|regards|\bty\b|thx|\bbr\b|sincerely|yours", text):
+    if re.search(r"(?i)thank|cheers|best|regards|\bty\b|thx|\bbr\b|sincerely|yours|grü|gru|mfg|\blg\b|dank|salud|"
+                 r"atent|cordial|gracias|merci|bien|salutation|cumpriment|obrigad|abraço", text):
         return  # a closing: the name it signs with is redacted
-    if re.search(r"(?i)name|this is|i'm|i’m|i am|it's|it’s", text):
+    if re.search(r"(?i)name|this is|i'm|i’m|i am|it's|it’s|hei|llamo|nom|appelle|chamo|apellido", text):
         return  # an introduction: the name it gives is redacted
     if re.search(r"(?i)\b(?:my|our|his|her|their|dear|under|spoke|talked|chatted|your|the|an?|with|to|hi|hello|hey|hiya|"
-                 r"morning|afternoon|evening)\s", text):
+                 r"morning|afternoon|evening|hallo|tag|morgen|abend|lieber?|geehrter?|hola|días|tardes|noches|"
+                 r"estimad[oa]|querid[oa]|bonjour|bonsoir|salut|cher|chère|olá|oi|dia|tarde|noite|prezad[oa])\s", text):
         return  # a role that may mention a name ("my friend Anna", "your agent Mike", "Dear Emily", "Hi Tom")
     assert redact_text(text) == text
 
