@@ -163,8 +163,8 @@ _FOREIGN_INTRO_RE = re.compile(
 _NAME_WORD = (r"(?:(?:sur|last[ \t]+|first[ \t]+|middle[ \t]+|maiden[ \t]+|family[ \t]+|full[ \t]+|legal[ \t]+|"
               r"passenger[ \t]+)?name|nombre|apellido|nom|nome|sobrenome|nachname|vorname)")
 _NEW_NAME_RE = re.compile(
-    r"(?<![<\w])" + _NAME_WORD + r"\b[^.!?\n<]{0,80}?(?:\b(?:should[ \t]+(?:be|read|say)|to|is[ \t]+actually|as|"
-    r"spell(?:ed|t)?[ \t]+as)|:)[ \t]+(?!(?:the|a|an|my|your|our|his|her|their|this|that|it|one|what|which|"
+    r"(?<![<\w])" + _NAME_WORD + r"\b[^.!?\n<]{0,80}?(?:\b(?:(?:should|shoudl|shoud|shuold|sould|shold)[ \t]+"
+    r"(?:be|read|say)|to|is[ \t]+actually|as|spell(?:ed|t)?[ \t]+as)|:)[ \t]+(?!(?:the|a|an|my|your|our|his|her|their|this|that|it|one|what|which|"
     r"bitte|por|favor|merci|please)\b)(" + _NAME_TOKEN + r"(?:[ \t]+(?!" + _CLOSING_WORDS + r"\b)" + _NAME_TOKEN
     + r"){0,2})"
     r"(?=[ \t]*(?:[,.!;?)]|\Z|(?:and|not|instead|please|pls|on|in|from|with|bitte|por|s'il|" + _CLOSING_WORDS[3:-1]

@@ -161,6 +161,8 @@ MUST_REDACT = [
     ("My name is misspelled on booking ZAG5EF, it should be Quentin Kowalski.",
      "My name is misspelled on booking ZAG5EF, it should be <NAME>."),
     ("I got married, update my surname to Müller.", "I got married, update my surname to <NAME>."),
+    ("My name is misspelled on booking ZAG5EF, it shoudl be Ines Dubois. Unacceptable!!",
+     "My name is misspelled on booking ZAG5EF, it shoudl be <NAME>. Unacceptable!!"),
     ("change my name to Anna Berg please", "change my name to <NAME> please"),
     ("it should be Zoe Meyer Kind regards, Zoe Meyer", "it should be Zoe Meyer Kind regards, <NAME>"),
     ("My name is wrong, it should be Zoe Meyer Kind regards, Zoe Meyer",
