@@ -9,8 +9,9 @@ conversations, so they can come back under their old id and their ids are never 
 Languages (issue 16): rows in a language the embedder covers are clustered as above; rows in any
 other language are grouped per language (:mod:`taxonomy.topics.languages`), so no topic mixes
 languages, and ids only match a previous topic of the same language. Names
-(:mod:`taxonomy.topics.names`) are kept from the previous run while the topic stays within
-``NAME_KEEP`` cosine of the centroid it was named at; otherwise it is named again.
+(:mod:`taxonomy.topics.names`) are chosen at the centroid of the messages of the topic's main tier
+where rows carry tiers, and are kept from the previous run while the topic stays within ``NAME_KEEP``
+cosine of the centroid it was named at; otherwise it is named again.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from taxonomy.topics.cluster import (
     cluster_embeddings,
 )
 from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers, language_name
+from taxonomy.schema import TIERS
 from taxonomy.topics.labels import ctfidf_keywords
 from taxonomy.topics.languages import cluster_language
 from taxonomy.topics.names import CENTRAL, Embed, central_name, name_topics
@@ -124,13 +126,32 @@ def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray, n: int =
     return members[np.lexsort((members, -sims))[:n]]
 
 
+def _naming_members(labels: np.ndarray, cluster: int, tiers: np.ndarray | None) -> np.ndarray:
+    """The rows a topic's name must speak for: those of its main tier when rows carry one (``tiers``:
+    each row's index in ``TIERS``, -1 for none; the tier most of them have, a tie to the heavier lever,
+    as :mod:`taxonomy.scoring` gives a topic its tier), so that a topic of hotel cancellations that also
+    holds questions about the cancellation policy is named by a cancellation, not by a question its
+    tier contradicts; else all of its rows."""
+    members = np.flatnonzero(labels == cluster)
+    if tiers is None:
+        return members
+    known = tiers[members]
+    counts = np.bincount(known[known >= 0], minlength=len(TIERS))
+    if not counts.any():
+        return members
+    main = max(range(len(TIERS)), key=lambda t: (counts[t], t))
+    return members[known == main]
+
+
 def _labels(
     x: np.ndarray, labels: np.ndarray, clusters: list[int], languages: list[str], ids: list[str],
     centroids: np.ndarray, texts: list[str], previous: pl.DataFrame | None, embed: Embed | None,
+    tiers: np.ndarray | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Each cluster's name and the centroid it was named at: kept from the previous run while the
-    topic stays close to that centroid, else named now (embedder-language topics by
-    :func:`name_topics`, told apart from each other; other languages from their central message)."""
+    topic stays close to that centroid, else named now at the centroid of its main tier's messages
+    (:func:`_naming_members`; embedder-language topics by :func:`name_topics`, told apart from each
+    other; other languages from their central message)."""
     prev = _state(previous)
     kept: dict[str, tuple[str, np.ndarray]] = {}
     for row in prev.filter(pl.col("label").is_not_null() & pl.col("label_centroid").is_not_null()).iter_rows(named=True):
@@ -144,15 +165,20 @@ def _labels(
             names[i], named_at[i] = old[0], old[1]
         else:
             todo.append(i)
-    central = [[texts[r] for r in _examples(x, np.flatnonzero(labels == clusters[i]), centroids[i], CENTRAL)] for i in todo]
+    # Each topic is named at the centroid of its main tier's messages: central messages are the ones
+    # nearest it, and a name must point back at it rather than at the whole topic.
+    aim = {i: _normalise(x[_naming_members(labels, clusters[i], tiers)].astype(np.float64).sum(axis=0, keepdims=True))[0]
+           for i in todo}
+    central = [[texts[r] for r in _examples(x, np.flatnonzero(labels == clusters[i]), aim[i], CENTRAL)] for i in todo]
     english = [j for j, i in enumerate(todo) if embedder_covers(languages[i])]
     if english:
         rows = [todo[j] for j in english]
         others = centroids[[i for i in range(len(ids)) if i not in rows and embedder_covers(languages[i])]]
         covered = [clusters[i] for i in range(len(ids)) if embedder_covers(languages[i])]
         center = x[np.isin(labels, covered)].astype(np.float64).mean(axis=0)
-        found = name_topics([[texts[r] for r in np.flatnonzero(labels == clusters[i])] for i in rows], centroids[rows],
-                            [central[j] for j in english], embed, others=others, center=center)
+        found = name_topics([[texts[r] for r in np.flatnonzero(labels == clusters[i])] for i in rows],
+                            np.stack([aim[i] for i in rows]), [central[j] for j in english], embed, others=others,
+                            center=center)
         for i, name in zip(rows, found):
             names[i] = name
     for j, i in enumerate(todo):
@@ -230,7 +256,8 @@ def discover_topics(
 
     Args:
         df: At least ``conversation_id`` (unique) and ``text``; ``language`` (ISO 639-1, null =
-            the embedder's language) if known. Row i belongs to ``embeddings[i]``.
+            the embedder's language) if known; ``tier`` if known (a topic is then named at the
+            centroid of its main tier's messages). Row i belongs to ``embeddings[i]``.
         embeddings: ``(len(df), 384)`` float vectors (normalised here anyway).
         previous: This customer's ``TopicResult.centroids`` from the last run, or None.
         config: ``min_topic_size``, ``max_topics``, ``seed``, ``cohesion``, ``match_threshold``.
@@ -264,7 +291,11 @@ def discover_topics(
     centroids = _normalise(_cluster_sums(x, labels, len(sizes))[clusters].astype(np.float64))
     ids, retired = _match_by_language(centroids, languages, previous, match_threshold)
     topic_of = {c: tid for c, tid in zip(clusters, ids)}
-    names, named_at = _labels(x, labels, clusters, languages, ids, centroids, texts, previous, embed)
+    tiers = None
+    if "tier" in df.columns:
+        index = {t: i for i, t in enumerate(TIERS)}
+        tiers = np.array([index.get(t, -1) for t in df["tier"].gather(order).to_list()], dtype=np.int64)
+    names, named_at = _labels(x, labels, clusters, languages, ids, centroids, texts, previous, embed, tiers)
     topics = _describe_topics(x, labels, clusters, centroids, topic_of, conv_ids, texts, names, languages)
     assigned = np.array([topic_of.get(int(c), OTHER_TOPIC_ID) for c in labels], dtype=object)
     inverse = np.empty_like(order)

@@ -200,3 +200,27 @@ def test_boilerplate_counts_equal_splitting_every_message() -> None:
     # "my refund is missing": topics 1 and 3 as a clause or sentence, topic 4 with "from Lisbon" cut out
     assert got["i'm on my phone"] == 4 and got["my refund is missing"] == 3
     assert got["über alles will ich reset password"] == 1 and got["some text is here"] == 2
+
+
+@pytest.mark.parametrize(("cancels", "questions", "expected"), [
+    (5, 10, "Cancel my hotel booking"),  # 20 action-led rows, 20 informational: a tie goes to the heavier lever
+    (4, 10, "What is your cancellation policy for hotel bookings?"),  # 16 against 20: the questions' tier
+])
+def test_a_topic_is_named_from_the_messages_of_its_main_tier(cancels: int, questions: int, expected: str) -> None:
+    # Cancellations and questions about the cancellation policy in one topic: the name must be a request
+    # of the tier the topic gets (scoring's majority), not one the topic's tier contradicts. Without the
+    # rows' tiers, the first case is named by the questions.
+    cancel = ["Please cancel my hotel booking", "I need to cancel my hotel booking", "Cancel my hotel booking please",
+              "Can you cancel my hotel booking?"]
+    policy = ["What is your cancellation policy for hotel bookings?", "What is the cancellation policy for hotel bookings?"]
+    texts = cancel * cancels + policy * questions + PASSWORD * 4
+    hotel = 4 * cancels + 2 * questions
+    tiers = ["action_led"] * (4 * cancels) + ["informational"] * (2 * questions + 16)
+    df = pl.DataFrame({"conversation_id": [f"c{i:03d}" for i in range(len(texts))], "text": texts, "tier": tiers})
+    own = EMBEDDER.encode(texts)
+    x = np.where(np.arange(len(texts))[:, None] < hotel, EMBEDDER.encode(["hotel booking"])[0][None, :] + 0.6 * own, own)
+    named = discover_topics(df, x / np.linalg.norm(x, axis=1, keepdims=True), embed=EMBEDDER.encode)
+    assert named.topics["label"].to_list() == [expected, "How do I reset my password?"]
+    if cancels == 5:
+        untiered = discover_topics(df.drop("tier"), x / np.linalg.norm(x, axis=1, keepdims=True), embed=EMBEDDER.encode)
+        assert untiered.topics["label"][0] == "What is your cancellation policy for hotel bookings?"
