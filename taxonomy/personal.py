@@ -303,31 +303,44 @@ def mentioned(text: str) -> str:
 # taxonomy.redact. The value must hold digits: "my account number is wrong" stays.
 _NUMBER_WORD = r"(?:number|num|no\.?|nr\.?|#|id|code)"
 _ACCOUNT_LABEL = (r"(?:bank[ \t]+)?(?:account|acct|a/c)(?:[ \t]*" + _NUMBER_WORD + r")?|sort[ \t]*code|"
-                  r"routing[ \t]*(?:number|no\.?|#)")
+                  r"routing[ \t]*(?:number|no\.?|#)|"
+                  # German, Spanish, French, Portuguese: Kontonummer, número de cuenta, numéro de compte, conta
+                  r"konto(?:nummer|[ \t]*nr\.?)?|(?:n[úu]mero[ \t]+de[ \t]+(?:la[ \t]+)?)?cuenta|"
+                  r"(?:num[ée]ro[ \t]+de[ \t]+)?compte|(?:n[úu]mero[ \t]+da[ \t]+)?conta")
 _PERSON_ID_LABEL = (r"passport(?:[ \t]*" + _NUMBER_WORD + r")?|(?:driver'?s?|driving)[ \t]+licen[cs]e(?:[ \t]*"
                     + _NUMBER_WORD + r")?|licen[cs]e[ \t]*(?:number|no\.?|#)|national[ \t]+(?:id|identity|insurance)"
                     r"(?:[ \t]*(?:card[ \t]*)?" + _NUMBER_WORD + r")?|(?:tax|taxpayer)[ \t]*(?:id|" + _NUMBER_WORD
                     + r")|aadha?ar(?:[ \t]*card)?(?:[ \t]*" + _NUMBER_WORD + r")?|ssn|social[ \t]+security(?:[ \t]*"
                     + _NUMBER_WORD + r")?|(?:member(?:ship)?|customer|client|policy(?:[ \t]*holder)?|patient|"
-                    r"student|employee|loyalty|frequent[ \t]+fl[yi]er|user)[ \t]*" + _NUMBER_WORD)
+                    r"student|employee|loyalty|frequent[ \t]+fl[yi]er|user)[ \t]*" + _NUMBER_WORD
+                    # German, Spanish, French, Portuguese customer, member, policy, passport and national numbers
+                    + r"|(?:kunden|mitglieds|versicherungs|reisepass|personalausweis|ausweis|steuer)(?:nummer|[ \t-]*nr\.?)|"
+                    r"steuer-?id|n[úu]mero[ \t]+d[eo][ \t]+(?:cliente|socio|s[óo]cio|p[óo]liza|ap[óo]lice|pasaporte|"
+                    r"passaporte|afiliaci[óo]n|seguridad[ \t]+social|contribuinte)|num[ée]ro[ \t]+(?:de[ \t]+)?(?:client|"
+                    r"adh[ée]rent|passeport|police|s[ée]curit[ée][ \t]+sociale)|(?-i:DNI|NIE|NIF|CPF|NIR|NISS)")
 # Each pattern starts with a look-ahead for its labels' first letters: about twice as fast as without.
 # Between label and value: "is", "was", ":", "=", "#", "-" in any mix ("account number is: 1234 5678").
-_FILLER = r"[ \t]*(?:(?:is|was)[ \t]+|[:=#-][ \t]*)*"
+_FILLER = r"[ \t]*(?:(?:is|was|ist|lautet|war|es|era|est|était|é)[ \t]+|[:=#-][ \t]*)*"
 # An identifier: an optional upper-case prefix ("POL-", "A"), then groups that each start with a digit.
-_ID_VALUE = r"(?-i:[A-Z]{1,5}[-/ ]?)?\d[\dA-Za-z]*+(?:[ /-]\d[\dA-Za-z]*+)*+"
+_ID_VALUE = r"(?-i:[A-Z]{1,5}[-/ ]?)?\d[\dA-Za-z]*+(?:[ ./-]\d[\dA-Za-z]*+)*+"
 LABELLED_ID_RE = re.compile(
-    r"(?=[abcdefilmnprstu])(?<![<\w])(?:(" + _ACCOUNT_LABEL + r")|(" + _PERSON_ID_LABEL + r"))" + _FILLER + r"(?<![\w<>])(" + _ID_VALUE + r")" + _POST,
+    r"(?=[abcdefiklmnprstuvCDN])(?<![<\w])(?:(" + _ACCOUNT_LABEL + r")|(" + _PERSON_ID_LABEL + r"))" + _FILLER + r"(?<![\w<>])(" + _ID_VALUE + r")" + _POST,
     re.IGNORECASE)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _DATE = (r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?"
          + _MONTH + r",?[ \t]+\d{4}|" + _MONTH + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}|\d{4}")
-DOB_RE = re.compile(r"(?=[bd])(?<![<\w])(?:date[ \t]+of[ \t]+birth|d\.?o\.?b\b\.?|birth[ \t]*date|born(?:[ \t]+(?:on|in))?)"
+DOB_RE = re.compile(r"(?=[bdfgn])(?<![<\w])(?:date[ \t]+of[ \t]+birth|d\.?o\.?b\b\.?|birth[ \t]*date|born(?:[ \t]+(?:on|in))?|"
+                    r"geburtsdatum|geboren(?:[ \t]+am)?|fecha[ \t]+de[ \t]+nacimiento|nacid[oa][ \t]+el|"
+                    r"date[ \t]+de[ \t]+naissance|n[ée]e?[ \t]+le|data[ \t]+de[ \t]+nascimento|nascid[oa][ \t]+em)"
                     + _FILLER + r"(?<![\w<>])(" + _DATE + r")" + _POST, re.IGNORECASE)
 ID_GATE = ("acc", "a/c", "sort", "routing", "passport", "licen", "national", "tax", "aadha", "ssn",
             "social", "member", "customer", "client", "policy", "patient", "student", "employee", "loyalty", "frequent",
-            "user")
-DOB_GATE = ("birth", "dob", "d.o.b", "born")
+            "user", "konto", "kunden", "mitglied", "versicherung", "ausweis", "steuer", "reisepass", "cuenta", "socio",
+            "sócio", "liza", "pasaporte", "passaporte", "afiliaci", "compte", "adh", "passeport", "police", "conta",
+            "dni", "nie", "nif", "cpf", "nir", "niss", "seguridad", "sécurité", "securite", "contribuinte", "apólice")
+DOB_GATE = ("birth", "dob", "d.o.b", "born", "geburt", "geboren", "nacimiento", "nacid", "naissance", "né le",
+            "née le", "ne le", "nee le", "nascimento", "nascid")
 
 
 def labelled_id(m: re.Match[str]) -> str:
@@ -358,9 +371,10 @@ def mentions(text: str, words: tuple[str, ...]) -> bool:
 # is not working" stays; a password of letters and symbols only is missed).
 _CODE_LABEL = (r"pin(?![ \t]*code)(?:[ \t]*(?:number|no\.?))?|otp|one[- ]time[ \t]+(?:password|code|pin)|cvv2?|cvc|"
                r"security[ \t]+code")
-_PASSWORD_LABEL = r"password|passcode|passwd|pwd"
+_PASSWORD_LABEL = r"password|passcode|passwd|pwd|passwort|kennwort|contraseña|clave|mot[ \t]+de[ \t]+passe|senha"
 SECRET_LABEL_RE = re.compile(
-    r"(?=[cops])(?<![<\w])(?:(?:" + _CODE_LABEL + r")" + _FILLER + r"(?<![\w<>])(\d{3,8})" + _POST
+    r"(?=[ckmops])(?<![<\w])(?:(?:" + _CODE_LABEL + r")" + _FILLER + r"(?<![\w<>])(\d{3,8})" + _POST
     + r"|(?:" + _PASSWORD_LABEL + r")" + _FILLER + r"(?<![\w<>])(?!<[A-Z])((?=[^\s<>]*\d)[^\s<>]{4,64}))",
     re.IGNORECASE)
-SECRET_GATE = ("pin", "otp", "one-time", "one time", "cvv", "cvc", "security", "pass", "pwd")
+SECRET_GATE = ("pin", "otp", "one-time", "one time", "cvv", "cvc", "security", "pass", "pwd", "kennwort", "contraseña",
+               "clave", "senha")

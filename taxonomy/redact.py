@@ -12,18 +12,17 @@ Every text that may reach an output, a report or a quarantine record goes throug
 ``<NINO>``   UK National Insurance numbers (``QQ 12 34 56 C``)
 ``<IP>``     IPv4 and IPv6 addresses (not version numbers such as ``version 1.2.3.4``)
 ``<ACCOUNT>`` bank account numbers and sort / routing codes after a label (``account number is
-             12345678``, ``acct #: ...``, ``sort code 20-00-00``; 6+ digits)
-``<ID>``     a person's identifiers after a label: passport, driving licence, national / tax id,
-             Aadhaar, social security, and their customer, member, policy, patient, user or
-             frequent-flyer number (``Policy number: POL-88812345``; 4+ digits, not a bare year)
-``<DOB>``    a date of birth after its label (``DOB 12/03/1985``, ``born on 3 March 1985``)
+             12345678``, ``sort code 20-00-00``, ``Kontonummer ...``; 6+ digits)
+``<ID>``     a person's identifiers after a label: passport, driving licence, national / tax id
+             (``DNI``, ``CPF``), their customer, member, policy, patient, user or frequent-flyer
+             number (``Policy number: POL-88812345``, ``Kundennummer``; 4+ digits, not a bare year)
+``<DOB>``    a date of birth after its label (``DOB 12/03/1985``, ``né le 12/03/1985``)
 ``<PHONE>``  phone numbers: international (``+44 20 7946 0958``, ``0044 ...``), North American
-             (``(415) 555-2671``, ``415-555-2671``), national with a trunk 0
-             (``07700 900123``, ``01 23 45 67 89``), and any 7-15 digit number right after a
-             word such as "call", "phone" or "mobile"
+             (``415-555-2671``), national with a trunk 0 (``07700 900123``, ``01 23 45 67 89``),
+             and any 7-15 digit number right after "call", "phone", "mobile", "teléfono"...
 ``<SECRET>`` API keys and bearer tokens of well-known shapes; a PIN, one-time code or card security
-             code after its label (``my PIN is 1596``; not "pin code", a postal code), and a
-             password after its label when it has a digit (``password: hunter2``)
+             code after its label (``my PIN is 1596``; not "pin code", a postal code), a password
+             after its label when it has a digit (``password: hunter2``, ``Passwort ist ...``)
 ``<ADDRESS>`` street addresses with a house number: ``12 Elm Street``, ``4b Old Kent Rd``,
              ``201 Hauptstraße`` / ``Hauptstraße 5``, ``225 Via Roma``, ``139 Rue de la Paix``,
              ``Calle Mayor 5`` (an ambiguous street word, "way", "place", "close", "row", "walk",
@@ -34,17 +33,16 @@ Every text that may reach an output, a report or a quarantine record goes throug
              its writer by it (``my name is angela``, ``This is Sam Lee from accounts``, ``Ich heiße
              Anna``), gives it as a name's new value (``update my surname to Müller``), mentions it by a
              person's role (``my colleague Liam Costa``, ``booked under Lisa Wong``, ``Hi Tom,``, ``hi
-             sarah,``, ``Hola María,``, ``sent money to Anna Berg``) or signs off with it (``... Best,
-             Priya``, ``Saludos, María García``); in English, German, Spanish, French, Portuguese; names
-             elsewhere in a sentence are not found (no name recognition model)
+             sarah,``, ``Hola María,``, ``sent money to Anna Berg``) or signs off with it (``Saludos, María
+             García``); names elsewhere in a sentence are not found (no name recognition model)
 ========== ==============================================================================
 
-Precision matters as much as recall: order numbers (``#123456``, ``ORD-2026-0042``), booking,
-ticket, invoice and tracking references (a transaction's, not a person's), unlabelled numbers,
-dates, times, amounts (``$1,234.56``, ``1.234,56 EUR``), percentages and versions are left alone,
-because the downstream tiers and topics depend on them.
-Every candidate is therefore checked (checksums, issuer prefixes, digit counts, grouping)
-rather than matched by shape alone.
+Labels and names are read in English, German, Spanish, French and Portuguese. Precision matters
+as much as recall: order numbers (``#123456``, ``ORD-2026-0042``), booking, ticket, invoice and
+tracking references (a transaction's, not a person's), unlabelled numbers, dates, times, amounts
+(``$1,234.56``, ``1.234,56 EUR``), percentages and versions are left alone, because the downstream
+tiers and topics depend on them: every candidate is checked (checksums, issuer prefixes, digit
+counts, grouping) rather than matched by shape alone.
 
 Redaction is idempotent (``redact_text(redact_text(x)) == redact_text(x)``): a placeholder
 never matches any pattern, every pattern treats a neighbouring placeholder like a word
@@ -171,9 +169,11 @@ _PHONE_RE = re.compile(
 )
 _PHONE_SPLIT_RE = re.compile(r"([ .-])")
 _PHONE_CONTEXT_RE = re.compile(
-    r"(?i)\b(?:call|phone|tel|telephone|mobile|mob|cell|cellphone|whatsapp|sms|text me|ring|fax|"
-    r"reach me|landline)\b(?:\s|[:.,()#+-]|\b(?:me|us|him|her|back|on|at|is|my|our|the|number|"
-    r"no|nr|num|direct|line|please|pls|or|via|to|new|now|its|it's|was|here|from)\b){0,16}$"
+    r"(?i)\b(?:call|phone|tel|telephone|mobile|mob|cell|cellphone|whatsapp|sms|text me|ring|fax|reach me|landline|telefon|"
+    r"telefonnummer|handy|handynummer|rufnummer|mobil|mobilnummer|tel[ée]fono|m[óo]vil|celular|llámame|t[ée]l[ée]phone|portable|"
+    r"appelez-moi|telefone|telemóvel|ligue-me)\b(?:\s|[:.,()#+-]|\b(?:me|us|him|her|back|on|at|is|my|our|the|number|no|nr|num|"
+    r"direct|line|please|pls|or|via|to|new|now|its|it's|was|here|from|mein|meine|ist|lautet|unter|mi|es|al|el|mon|ma|est|au|"
+    r"le|meu|minha|é|o|nummer|número|numéro|de|do|da)\b){0,16}$"
 )
 _NANP_RE = re.compile(
     r"(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)[ ]?\d{3}[ .-]?\d{4}|[2-9]\d{2}([ .-])\d{3}\1\d{4})"

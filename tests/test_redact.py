@@ -184,6 +184,18 @@ MUST_REDACT = [
     ("Bitte stornieren. Mit freundlichen Grüßen, Anna Schmidt", "Bitte stornieren. Mit freundlichen Grüßen, <NAME>"),
     ("¿Dónde está mi reembolso? Saludos,\nMaría García", "¿Dónde está mi reembolso? Saludos,\n<NAME>"),
     ("Merci d'annuler. Cordialement, Pierre Dupont", "Merci d'annuler. Cordialement, <NAME>"),
+    # Labelled identifiers, birth dates, secrets and phone numbers in those languages.
+    ("Meine Kundennummer ist 12345678", "Meine Kundennummer ist <ID>"),
+    ("Kontonummer 1234567890", "Kontonummer <ACCOUNT>"),
+    ("Mein Geburtsdatum ist 12.03.1985", "Mein Geburtsdatum ist <DOB>"),
+    ("meine PIN ist 1234", "meine PIN ist <SECRET>"),
+    ("Mein Passwort ist geheim123", "Mein Passwort ist <SECRET>"),
+    ("Mi DNI es 12345678Z y mi teléfono es 612 345 678", "Mi DNI es <ID> y mi teléfono es <PHONE>"),
+    ("número de cuenta 12345678901234567890", "número de cuenta <ACCOUNT>"),
+    ("fecha de nacimiento 12/03/1985", "fecha de nacimiento <DOB>"),
+    ("numéro client 00451234, né le 12/03/1985", "numéro client <ID>, né le <DOB>"),
+    ("Mot de passe: azerty12", "Mot de passe: <SECRET>"),
+    ("Meu CPF é 123.456.789-09 e meu telefone é (11) 98765-4321", "Meu CPF é <ID> e meu telefone é <PHONE>"),
 ]
 
 # Look like PII to a naive regex; must survive unchanged.
@@ -288,6 +300,8 @@ MUST_KEEP = [
     "transferred money to Savings Account",
     "sent money to New York last week",
     "I'M STUCK, help",
+    "Ich habe nie 12345678 bekommen", "Mein Handy ist kaputt, Bestellung 12345678", "la cuenta 2024",
+    "Ma commande 12345678 est en retard", "je compte 3 jours", "Mi pedido 4567890 no ha llegado",
 ]
 
 
