@@ -28,8 +28,14 @@ FALLBACK_LABEL_CHARS = 60
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {
     "aren", "couldn", "didn", "doesn", "don", "hadn", "hasn", "haven", "isn", "ll", "re", "shouldn",
     "ve", "wasn", "weren", "won", "wouldn", "im", "ive", "hi", "hello", "hey", "thanks", "thank",
-    "pls", "plz", "please", "guys", "team", "asap", "ok", "okay", "just", "really",
+    "pls", "plz", "please", "guys", "team", "asap", "ok", "okay", "just", "really", "hiya", "cheers", "regards",
+    "dear", "sincerely", "greetings",
 })
+# Greetings and closings end-users wrap any request in: they made keywords such as "afternoon change" and
+# "asking kind" ("... asking. Kind regards"). Plain substring removal on lower-cased text (a regex costs
+# 20 times more per message).
+_SMALL_TALK = ("kind regards", "best regards", "warm regards", "best,", "many thanks", "good morning",
+               "good afternoon", "good evening")
 
 
 _TOKEN_RE = re.compile(_TOKEN_PATTERN + "|\x00")  # \x00 separates documents
@@ -37,13 +43,18 @@ _STOP = frozenset(STOP_WORDS)
 
 
 def _clean(text: str) -> str:
-    return _PLACEHOLDER_RE.sub(" ", text or "").replace("\x00", " ")
+    """``text`` lower-cased, without placeholders, greetings and closings (``_SMALL_TALK``)."""
+    out = _PLACEHOLDER_RE.sub(" ", text or "").replace("\x00", " ").lower()
+    for phrase in _SMALL_TALK:
+        if phrase in out:
+            out = out.replace(phrase, " ")
+    return out
 
 
 def _class_counts(texts: list[str]) -> Counter[str]:
     """Unigram and bigram counts over ``texts`` (CountVectorizer's analysis: lowercase, tokens of
     ``_TOKEN_PATTERN``, stop words dropped before bigrams are formed, no bigram across texts)."""
-    tokens = [t for t in _TOKEN_RE.findall("\x00".join(_clean(t) for t in texts).lower()) if t not in _STOP]
+    tokens = [t for t in _TOKEN_RE.findall("\x00".join(_clean(t) for t in texts)) if t not in _STOP]
     counts = Counter(tokens)
     counts.pop("\x00", None)
     counts.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a != "\x00" and b != "\x00")

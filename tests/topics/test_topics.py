@@ -261,3 +261,16 @@ def test_keyword_counts_match_countvectorizer() -> None:
     matrix = vectorizer.fit_transform([topic_labels._clean(t) for t in texts])
     expected = dict(zip(vectorizer.get_feature_names_out(), np.asarray(matrix.sum(axis=0)).ravel()))
     assert dict(topic_labels._class_counts(texts)) == {k: v for k, v in expected.items() if v}
+
+
+def test_keywords_leave_out_greetings_and_closings() -> None:
+    # "Hiya", "Good afternoon", "Kind regards", "Best," wrap requests of every topic: they made keywords
+    # such as "hiya refund", "afternoon change" and "asking kind".
+    texts = ["Hiya, I want a refund. Kind regards, <NAME>", "Good afternoon, refund my order please. Best, <NAME>",
+             "Hiya refund for my order? Cheers", "Dear support, refund please. Best regards",
+             "Good afternoon, change my card PIN. Kind regards", "Hiya, change my PIN asking. Kind regards, <NAME>",
+             "change my PIN. Best, <NAME>", "Dear team, PIN change. Many thanks"]
+    keywords = ctfidf_keywords(texts, np.array([0, 0, 0, 0, 1, 1, 1, 1]), [0, 1])
+    words = {w for terms in keywords.values() for term in terms for w in term.split()}
+    assert "refund" in keywords[0][0] and "pin" in " ".join(keywords[1][:2])
+    assert not words & {"hiya", "afternoon", "kind", "regards", "best", "cheers", "dear", "good", "thanks"}, keywords
