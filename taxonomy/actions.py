@@ -102,10 +102,17 @@ _NOT_A_VERB_AFTER = frozenset({"a", "an", "the", "my", "your", "our", "their", "
 # A word that is both an action and a record ("order", "refund", "transfer") is the action only after these.
 _VERB_OPENERS = frozenset({"to", "please", "pls", "can", "could", "you", "i", "we", "and", "me", "us"})
 _PRONOUNS = frozenset({"it", "them"})
+# A label that gives an end-user's detail ("My name is <NAME>", "Account holder: <NAME>", "The card is
+# <CARD>"): the writer identifying themselves, not a request about their name, identity or card.
+_GIVEN_DETAIL_RE = re.compile(r"(?i)\b(?:(?:account|card)[ \t]?holder|(?:full[ \t]+|first[ \t]+|last[ \t]+)?name|e-?mail|"
+                              r"phone|number|card|iban|address)(?:[ \t]+(?:is|was)|[ \t]*:)[ \t]*(?=<[A-Z_]+>)")
+
+
 def _plain_words(text: str) -> tuple[str, ...]:
-    """The words of ``text`` without redaction placeholders: "Kind regards, <NAME>" names no identity
-    check, "My email is <EMAIL>" no e-mail record."""
-    return lower_words(PLACEHOLDER_RE.sub(" ", text) if "<" in text else text)
+    """The words of ``text`` without redaction placeholders nor the labels that give them: "Kind
+    regards, <NAME>" and "My name is <NAME>" name no identity check, "My email is <EMAIL>" no e-mail
+    record."""
+    return lower_words(PLACEHOLDER_RE.sub(" ", _GIVEN_DETAIL_RE.sub(" ", text)) if "<" in text else text)
 
 
 def _mentions(texts: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:

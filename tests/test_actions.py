@@ -270,7 +270,12 @@ def test_redaction_placeholders_name_no_record_or_check() -> None:
     signed = ["Where is my refund? Kind regards, <NAME>", "My refund is late, call me on <PHONE>", "Refund please <NAME>"]
     assert records_needed(signed) == ["refund"]
     assert not any(c.startswith("identity") for c in checks_needed(signed))  # "<NAME>" is a signature
-    assert records_needed(["The card is <CARD>, where is my refund?"] * 2) == ["card", "refund"]  # the word, not <CARD>
+    # A detail the writer gives ("The card is <CARD>", "My name is <NAME>", "Account holder: <NAME>") is no
+    # record and raises no check; the word itself still counts where the request is about it.
+    assert records_needed(["The card is <CARD>, where is my refund?"] * 2) == ["refund"]
+    assert "card" in records_needed(["My card <CARD> was declined, where is my refund?"] * 2)
+    given = ["My name is <NAME>, please cancel my booking", "Account holder: <NAME>, <EMAIL>. Cancel my booking"]
+    assert not any(c.startswith("identity") for c in checks_needed(given * 2))
     assert records_needed(["Send it to <EMAIL>, where is my refund?"] * 2) == ["refund"]
     assert any(c.startswith("identity") for c in checks_needed(["Please verify my name, it is wrong"] * 2))
 
