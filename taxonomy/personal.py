@@ -35,12 +35,18 @@ ADDRESS_RE = re.compile(
     r"(?:" + _STREET_NAME + r"\s+){1,3}" + _STREET_TYPE                            # 12 Elm Street
     + r"|" + _GERMAN_STREET + r"(?![\w])"                                            # 201 Hauptstraße
     + r"|" + _ROMANCE_STREET + r"(?:\s+(?:" + _PARTICLE + r"\b|(?!(?:" + _NOT_NAME + r")\b)[^\W\d_][\w'’-]*)){1,4}"  # 139 Rue de la Paix
-    + r")"
-    r"|(?<![\w<>])(?:[^\W\d_][\w-]*(?:straße|strasse|weg|gasse|platz|allee|damm|ufer)"      # Hauptstraße 5
+    + r")", re.IGNORECASE,
+)
+# The street's name first, its number after ("Hauptstraße 5", "Calle Mayor 5"): a pattern of its own, run
+# only where a street word of those languages appears (it costs four times the one above on every text).
+STREET_FIRST_RE = re.compile(
+    r"(?<![\w<>])(?:[^\W\d_][\w-]*(?:straße|strasse|weg|gasse|platz|allee|damm|ufer)"      # Hauptstraße 5
     r"|(?-i:(?:Via|Viale|Piazza|Corso|Rue|Calle|Avenida|Rua|Plaza|Paseo|Praça|Largo)"          # Calle Mayor 5
     r"(?:\s+(?:de|del|della|di|da|do|dos|la|le|les|des|du|[A-ZÀ-Ý][\w'’-]*)){1,4}))\s+\d{1,4}[a-z]?" + _POST,
     re.IGNORECASE,
 )
+STREET_GATE = ("straße", "strasse", "weg", "gasse", "platz", "allee", "damm", "ufer", "via", "piazza", "corso", "rue",
+               "calle", "avenida", "rua", "plaza", "paseo", "praça", "largo")
 
 # What follows a street address, and a labelled postal code: a full postcode narrows a person down to a
 # few streets ("NW1 6XE"), so the town, state and code after "<ADDRESS>" join it ("<ADDRESS>, London

@@ -60,7 +60,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from taxonomy.personal import (
     ADDRESS_RE, ADDRESS_TAIL_RE, DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, LABELLED_NAME_RE, POSTCODE_GATE, POSTCODE_RE,
-    SECRET_GATE, SECRET_LABEL_RE, introduced, keep_label, labelled_id, labelled_name, mentioned, mentions, signoff,
+    SECRET_GATE, SECRET_LABEL_RE, STREET_FIRST_RE, STREET_GATE, introduced, keep_label, labelled_id, labelled_name,
+    mentioned, mentions, signoff,
 )
 
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
@@ -99,14 +100,12 @@ _EMAIL_RE = re.compile(
 # Case-insensitive: people type IBANs in lower case too; the mod-97 check keeps precision.
 _IBAN_RE = re.compile(r"[A-Z]" + _PRE1 + r"[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" + _POST, re.IGNORECASE)
 _IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20,
-    "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18,
-    "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26, "IT": 27, "JO": 30,
-    "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24,
-    "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28,
-    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24,
-    "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CR": 22,
+    "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22,
+    "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26, "IT": 27, "JO": 30,
+    "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27,
+    "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }
 
 # -- payment cards ------------------------------------------------------------------------
@@ -334,6 +333,7 @@ _PASSES: tuple[_Pass, ...] = (
     (lambda t, nd: nd >= 1 and mentions(t, SECRET_GATE), SECRET_LABEL_RE, keep_label("<SECRET>")),
     (lambda t, nd: nd >= 7, _PHONE_RE, _phone),
     (lambda t, nd: nd >= 1, ADDRESS_RE, "<ADDRESS>"),
+    (lambda t, nd: nd >= 1 and mentions(t, STREET_GATE), STREET_FIRST_RE, "<ADDRESS>"),
     (lambda t, nd: nd >= 1 and "<ADDRESS>" in t, ADDRESS_TAIL_RE, ""),
     (lambda t, nd: nd >= 1 and mentions(t, POSTCODE_GATE), POSTCODE_RE, keep_label("<ADDRESS>")),
     (lambda t, nd: ":" in t, LABELLED_NAME_RE, labelled_name),
