@@ -336,9 +336,14 @@ LABELLED_ID_RE = re.compile(
     r"(?=[abcdefiklmnprstuvCDN])(?<![<\w])(?:(" + _ACCOUNT_LABEL + r")|(" + _PERSON_ID_LABEL + r"))" + _FILLER + r"(?<![\w<>])(" + _ID_VALUE + r")" + _POST,
     re.IGNORECASE)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_DATE = (r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?"
-         + _MONTH + r",?[ \t]+\d{4}|" + _MONTH + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}|\d{4}")
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|enero|febrero|"
+          r"marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|janvier|février|mars|avril|juin|"
+          r"juillet|août|septembre|octobre|novembre|décembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|"
+          r"novembro|dezembro)\.?")
+# "3 March 1985", "March 3, 1985", "3. März 1985", "3 de marzo de 1985", "3 mars 1985", a bare year.
+_DATE = (r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}(?:st|nd|rd|th|\.)?[ \t]+"
+         r"(?:(?:of|de)[ \t]+)?" + _MONTH + r",?[ \t]+(?:(?:de|del)[ \t]+)?\d{4}|" + _MONTH
+         + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}|\d{4}")
 DOB_RE = re.compile(r"(?=[bdfgn])(?<![<\w])(?:date[ \t]+of[ \t]+birth|d\.?o\.?b\b\.?|birth[ \t]*date|born(?:[ \t]+(?:on|in))?|"
                     r"geburtsdatum|geboren(?:[ \t]+am)?|fecha[ \t]+de[ \t]+nacimiento|nacid[oa][ \t]+el|"
                     r"date[ \t]+de[ \t]+naissance|n[ée]e?[ \t]+le|data[ \t]+de[ \t]+nascimento|nascid[oa][ \t]+em)"
