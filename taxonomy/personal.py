@@ -71,16 +71,16 @@ LABELLED_NAME_RE = re.compile(
     r"\b((?:(?:acc?ount|card)[ \t]?)?holder|account name|name on (?:the )?card|passenger(?: name)?|full name|"
     r"customer name|name)([ \t]*:[ \t]*)(?!<)(" + _NAME_WORDS + r")", re.IGNORECASE)
 # Closings in English, German, Spanish, French and Portuguese (the languages the product detects).
-_CLOSING_WORDS = (r"(?:thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|warm regards|ty|"
-                  r"thx|br|sincerely|yours|mit freundlichen grü(?:ß|ss)en|freundliche grü(?:ß|ss)e|viele grü(?:ß|ss)e|"
-                  r"liebe grü(?:ß|ss)e|beste grü(?:ß|ss)e|grü(?:ß|ss)e|gru(?:ß|ss)|mfg|lg|danke|vielen dank|"
-                  r"saludos|un saludo|atentamente|cordialmente|gracias|muchas gracias|cordialement|bien cordialement|"
-                  r"bien à vous|merci|merci beaucoup|salutations|atenciosamente|cumprimentos|obrigad[oa]|"
-                  r"muito obrigad[oa]|abraços?)")
+_CLOSINGS = (r"thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|warm regards|ty|thx|br|"
+             r"sincerely|yours|mit freundlichen grü(?:ß|ss)en|freundliche grü(?:ß|ss)e|viele grü(?:ß|ss)e|"
+             r"liebe grü(?:ß|ss)e|beste grü(?:ß|ss)e|grü(?:ß|ss)e|gru(?:ß|ss)|mfg|lg|danke|vielen dank|saludos|"
+             r"un saludo|atentamente|cordialmente|gracias|muchas gracias|cordialement|bien cordialement|bien à vous|"
+             r"merci|merci beaucoup|salutations|atenciosamente|cumprimentos|obrigad[oa]|muito obrigad[oa]|abraços?")
+_CLOSING_WORDS = r"(?:" + _CLOSINGS + r")"
 _NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|support|wishes|a|lot|heaps|anyway|"
                r"bye|in|advance|for|you|u|very|sir|madam|please|pls|asap|now|today|bis|im|voraus|schön|à|até|"
                r"hasta|de|por|pour|para|d'avance|d’avance|bonne|buen|bom|boa|equipo|équipe|equipe|zusammen|"
-               + _CLOSING_WORDS[3:-1] + r")\b")
+               + _CLOSINGS + r")\b")
 # A closing that starts a sentence, or a capitalised one after a space where the message has no full
 # stop before it ("i can't travel anymore Best, Quentin"); the name must end the message.
 _SIGNOFF_RE = re.compile(
@@ -174,7 +174,7 @@ _NEW_NAME_RE = re.compile(
     r"(?:be|read|say)|to|is[ \t]+actually|as|spell(?:ed|t)?[ \t]+as)|:)[ \t]+(?!(?:the|a|an|my|your|our|his|her|their|this|that|it|one|what|which|"
     r"bitte|por|favor|merci|please)\b)(" + _NAME_TOKEN + r"(?:[ \t]+(?!" + _CLOSING_WORDS + r"\b)" + _NAME_TOKEN
     + r"){0,2})"
-    r"(?=[ \t]*(?:[,.!;?)]|\Z|(?:and|not|instead|please|pls|on|in|from|with|bitte|por|s'il|" + _CLOSING_WORDS[3:-1]
+    r"(?=[ \t]*(?:[,.!;?)]|\Z|(?:and|not|instead|please|pls|on|in|from|with|bitte|por|s'il|" + _CLOSINGS
     + r")\b))",
     re.IGNORECASE)
 _THING_BEFORE_NAME_RE = re.compile(
@@ -380,7 +380,7 @@ def mentions(text: str, words: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=8)
 def _gate(words: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern for a gate's words: a quarter faster than testing each word in turn (51 of them)."""
+    """One pattern for a gate's words: about a fifth faster than testing each word in turn (51 of them)."""
     return re.compile("|".join(re.escape(w) for w in words))
 
 

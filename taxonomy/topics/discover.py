@@ -126,13 +126,12 @@ def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray, n: int =
     return members[np.lexsort((members, -sims))[:n]]
 
 
-def _naming_members(labels: np.ndarray, cluster: int, tiers: np.ndarray | None) -> np.ndarray:
-    """The rows a topic's name must speak for: those of its main tier when rows carry one (``tiers``:
-    each row's index in ``TIERS``, -1 for none; the tier most of them have, a tie to the heavier lever,
-    as :mod:`taxonomy.scoring` gives a topic its tier), so that a topic of hotel cancellations that also
-    holds questions about the cancellation policy is named by a cancellation, not by a question its
-    tier contradicts; else all of its rows."""
-    members = np.flatnonzero(labels == cluster)
+def _naming_members(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray:
+    """The rows of a topic (``members``) its name must speak for: those of its main tier when rows carry
+    one (``tiers``: each row's index in ``TIERS``, -1 for none; the tier most of them have, a tie to the
+    heavier lever, as :mod:`taxonomy.scoring` gives a topic its tier), so that a topic of hotel
+    cancellations that also holds questions about the cancellation policy is named by a cancellation,
+    not by a question its tier contradicts; else all of them."""
     if tiers is None:
         return members
     known = tiers[members]
@@ -167,23 +166,24 @@ def _labels(
             todo.append(i)
     # Each topic is named at the centroid of its main tier's messages: central messages are the ones
     # nearest it, and a name must point back at it rather than at the whole topic.
-    aim = {i: _normalise(x[_naming_members(labels, clusters[i], tiers)].astype(np.float64).sum(axis=0, keepdims=True))[0]
+    members = {i: np.flatnonzero(labels == clusters[i]) for i in todo}
+    aim = {i: _normalise(x[_naming_members(members[i], tiers)].astype(np.float64).sum(axis=0, keepdims=True))[0]
            for i in todo}
-    central = [[texts[r] for r in _examples(x, np.flatnonzero(labels == clusters[i]), aim[i], CENTRAL)] for i in todo]
+    central = [[texts[r] for r in _examples(x, members[i], aim[i], CENTRAL)] for i in todo]
     english = [j for j, i in enumerate(todo) if embedder_covers(languages[i])]
     if english:
         rows = [todo[j] for j in english]
         others = centroids[[i for i in range(len(ids)) if i not in rows and embedder_covers(languages[i])]]
         covered = [clusters[i] for i in range(len(ids)) if embedder_covers(languages[i])]
         center = x[np.isin(labels, covered)].astype(np.float64).mean(axis=0)
-        found = name_topics([[texts[r] for r in np.flatnonzero(labels == clusters[i])] for i in rows],
+        found = name_topics([[texts[r] for r in members[i]] for i in rows],
                             np.stack([aim[i] for i in rows]), [central[j] for j in english], embed, others=others,
                             center=center)
         for i, name in zip(rows, found):
             names[i] = name
     for j, i in enumerate(todo):
         if not embedder_covers(languages[i]):  # English rules: a capitalised word few messages use is a name
-            shared = shared_words([texts[r] for r in np.flatnonzero(labels == clusters[i])])
+            shared = shared_words([texts[r] for r in members[i]])
             names[i] = f"{central_name(central[j], shared=shared)} ({language_name(languages[i])})"
     return names, named_at
 

@@ -34,7 +34,7 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {
 # Greetings and closings end-users wrap any request in: they made keywords such as "afternoon change" and
 # "asking kind" ("... asking. Kind regards"). Plain substring removal on lower-cased text (a regex costs
 # 20 times more per message).
-_SMALL_TALK = ("kind regards", "best regards", "warm regards", "best,", "many thanks", "good morning",
+_GREETING_PHRASES = ("kind regards", "best regards", "warm regards", "best,", "many thanks", "good morning",
                "good afternoon", "good evening")
 
 
@@ -43,9 +43,9 @@ _STOP = frozenset(STOP_WORDS)
 
 
 def _clean(text: str) -> str:
-    """``text`` lower-cased, without placeholders, greetings and closings (``_SMALL_TALK``)."""
+    """``text`` lower-cased, without placeholders, greetings and closings (``_GREETING_PHRASES``)."""
     out = _PLACEHOLDER_RE.sub(" ", text or "").replace("\x00", " ").lower()
-    for phrase in _SMALL_TALK:
+    for phrase in _GREETING_PHRASES:
         if phrase in out:
             out = out.replace(phrase, " ")
     return out
