@@ -42,7 +42,11 @@ PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=[\w,]\s)(?!I\b|I')[A-Z][a-z]+")
 NUMBER_RE = re.compile(r"\S*\d\S*")
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 # Not at colons and dashes: "Account holder: ..." and "Running shoes - what size?" are no requests alone.
-_CLAUSE_RE = re.compile(r"\s*(?:[,;]\s+|\s(?=(?:but|because|cause|although|though|whereas)\s)"
+# "cause" is "because" only before a subject ("I can't log in cause my password expired"), never the
+# verb ("Why did using an ATM cause me to be charged?").
+_CLAUSE_RE = re.compile(r"\s*(?:[,;]\s+|\s(?=(?:but|because|although|though|whereas)\s)"
+                        r"|\s(?=cause\s+(?:i|i'm|im|i've|ive|my|we|we're|our|you|you're|your|they|they're|their|he|"
+                        r"she|it's|its|there|there's)\s)"
                         r"|\s(?=or\s+(?:is|are|do|does|did|can|could|should|will|would|was|has|have|am)\s))", re.IGNORECASE)
 WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]))*", re.UNICODE)
 
@@ -102,7 +106,7 @@ _DETAIL_TAIL = frozenset({
     "october", "november", "december"})
 # Verbs whose particle is no preposition ("turn on 2fa", "log in with ..."): a detail after them stays.
 _PHRASAL = frozenset({"turn", "log", "sign", "set", "top", "check", "switch", "opt", "pick", "fill", "cash", "pay",
-                      "back", "hand", "send", "put", "take", "get", "give", "carry", "move", "look", "find"})
+                      "hand", "send", "put", "take", "get", "give", "carry", "move", "look", "find"})
 # Words that label a reference ("order #123", "booking XX7B5V"): a request may end on them.
 _ID_LABEL = frozenset({"order", "booking", "reference", "ref", "ticket", "invoice", "account", "card", "number",
                        "reservation", "confirmation", "transaction", "payment", "parcel", "package", "claim",
@@ -225,11 +229,12 @@ def private_free(text: str, english: bool = True, shared: frozenset[str] = froze
 
     A detail goes with the phrase that carries it: after a word that labels it ("stop order #123"
     -> "stop order", "Is my booking <REF> confirmed" -> "Is my booking confirmed"), an amount alone
-    ("charged $79.20 twice" -> "charged twice"), else with its preposition and determiners ("... email
-    for booking XX7B5V" -> "... email", "the address for booking TCGLXD" -> "the address", "my hotel in
-    Rome is booked" -> "my hotel is booked"),
-    except after a phrasal verb ("turn on 2fa"). Any other detail (an object: "My name is Maria")
-    leaves nothing whole.
+    after a passive or a particle ("I got charged $79.20 twice" -> "I got charged twice", "Can I top
+    up £100?" -> "Can I top up?"), else with its preposition and determiners ("... email for booking
+    XX7B5V" -> "... email", "the address for booking TCGLXD" -> "the address", "my hotel in Rome is
+    booked" -> "my hotel is booked", "my money back for #123" -> "my money back"), except after a
+    phrasal verb ("turn on 2fa"). Any other detail (an object: "My name is Maria", "I only received
+    $20") leaves nothing whole.
     """
     tokens = text.split()
     detail = [_is_detail(t, i, english, shared) or (t.isupper() and _is_code(tokens, i)) for i, t in enumerate(tokens)]
@@ -255,7 +260,7 @@ def private_free(text: str, english: bool = True, shared: frozenset[str] = froze
             start = b
         elif i and _bare_word(tokens[i - 1]) in _ID_LABEL:  # the label stays, unless alone after a comma
             start = i - 1 if i == 1 or tokens[i - 2].endswith(",") else i
-        elif _AMOUNT_RE.match(tokens[i]) and j == i + 1:
+        elif _AMOUNT_RE.match(tokens[i]) and j == i + 1 and _amount_may_go(tokens, i):
             start = i
         else:
             return None
@@ -270,6 +275,33 @@ def private_free(text: str, english: bool = True, shared: frozenset[str] = froze
     cut = raw.strip(" ,;:-–")
     clause_end = keep[-1] or raw.endswith((",", ";")) or ends_whole(cut) or cut.endswith("?")
     return cut if cut and clause_end and telling(cut) else None
+
+
+def _amount_may_go(tokens: list[str], i: int) -> bool:
+    """Whether the amount ``tokens[i]`` leaves a whole clause behind: before the noun it qualifies
+    ("What is the $379.29 charge?"), after a particle ("Can I top up £100?") or a passive ("Why was
+    I charged £3.50?", "I got charged $20 twice"), never where it is
+    the object ("I only received $20", "Why did I only get $20 when I asked?" are no requests
+    without it, nor "£20 came out instead")."""
+    if not i:
+        return False
+    before = _bare_word(tokens[i - 1])
+    if before in _DETERMINER and i + 1 < len(tokens) and not re.search(r"[?.!,;]$", tokens[i]):
+        return True  # it qualifies the noun after it: "the $379.29 charge" -> "the charge"
+    if i > 1 and (_bare_word(tokens[i - 2]), before) in _WITH_PARTICLE:
+        return True
+    passive = before.endswith("ed") or before in _PARTICIPLE
+    return passive and any(_bare_word(t) in _PASSIVE for t in tokens[max(0, i - 4):i - 1])
+
+
+_DETERMINER = frozenset({"a", "an", "the", "this", "that", "my", "your", "our", "their", "his", "her", "its", "extra",
+                         "another"})
+# Verbs with a particle that make a whole request without their amount ("Can I top up?"; not "take out").
+_WITH_PARTICLE = frozenset({("top", "up"), ("topped", "up"), ("topping", "up"), ("pay", "back"), ("paid", "back"),
+                            ("cash", "out")})
+_PARTICIPLE = frozenset({"paid", "sent", "taken", "given", "spent", "lent", "owed", "held", "kept", "left"})
+_PASSIVE = frozenset({"was", "were", "been", "be", "being", "is", "are", "am", "get", "got", "gets", "getting",
+                      "i'm", "im", "i've", "ive", "it's", "i'd"})
 
 
 def _place_after(tokens: list[str], j: int) -> int:

@@ -173,12 +173,14 @@ def _labels(
     english = [j for j, i in enumerate(todo) if embedder_covers(languages[i])]
     if english:
         rows = [todo[j] for j in english]
-        others = centroids[[i for i in range(len(ids)) if i not in rows and embedder_covers(languages[i])]]
+        rest = [i for i in range(len(ids)) if i not in rows and embedder_covers(languages[i])]
+        others = centroids[rest]
+        others_texts = [[texts[r] for r in np.flatnonzero(labels == clusters[i])] for i in rest]
         covered = [clusters[i] for i in range(len(ids)) if embedder_covers(languages[i])]
         center = x[np.isin(labels, covered)].astype(np.float64).mean(axis=0)
         found = name_topics([[texts[r] for r in members[i]] for i in rows],
                             np.stack([aim[i] for i in rows]), [central[j] for j in english], embed, others=others,
-                            center=center)
+                            others_texts=others_texts, center=center)
         for i, name in zip(rows, found):
             names[i] = name
     for j, i in enumerate(todo):

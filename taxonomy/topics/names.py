@@ -9,15 +9,19 @@ Offline, with the packaged embedder (KeyBERT-style candidates, a discriminative 
    by at least ``MIN_MESSAGES`` of the topic's messages (a city, a product, a typo belong to one
    end-user: the sentence is dropped, never cut). Nothing ends mid-clause; an end-user's detail
    leaves with the phrase that carries it (a placeholder, a reference, an amount, in English a
-   capitalised name: :func:`taxonomy.wording.private_free`). A sentence found in the messages of
-   more than ``BOILERPLATE_TOPICS`` topics ("I'm on my phone so sorry for typos"), one with a single
-   telling word, or one of up to ``LONG_NAME_WORDS`` words is a candidate only when the topic has
-   nothing better. Candidates with the same telling words say the same thing: only the first is
-   embedded (the most central message's whole sentence before its request core and bare form), and
-   of those only the ``SHORTLIST`` best supported (the most of the topic's messages use their least
-   used telling word). On Banking77 this embeds about 6.5 phrases per topic instead of 14; top-1
-   0.742 -> 0.741 on seeds 0-2 (fp32 measure 0.752 -> 0.739; over 46 tuning seeds +0.001 and
-   -0.008 +- 0.003: ``benchmarks/README.md``).
+   capitalised name: :func:`taxonomy.wording.private_free`). Only when the topic has nothing
+   better, in this order: a sentence with two or more telling words the topic shares beside words
+   only its own message uses (a small topic phrased anew every time: "Can I choose between
+   mastercard and visa?"), one with a single telling word, one of up to ``LONG_NAME_WORDS`` words;
+   a sentence found in the messages of more than ``BOILERPLATE_TOPICS`` of the customer's topics
+   ("I'm on my phone so sorry for typos", "My colleague told me to contact you"; counted over all
+   its topics, those that keep their name included) only when nothing else is left. Candidates
+   with the same telling words say the same thing: only the first is embedded (the most central
+   message's whole sentence before its request core and bare form), and of those only the
+   ``SHORTLIST`` best supported (the most of the topic's messages use their least used telling
+   word). On Banking77 this embeds about 6.5 phrases per topic instead of 14; top-1 0.742 -> 0.741
+   on seeds 0-2 (fp32 measure 0.752 -> 0.739; over 46 tuning seeds +0.001 and -0.008 +- 0.003:
+   ``benchmarks/README.md``).
 2. **Choice**: every candidate is embedded (all topics in one call) and the name is the candidate
    most likely to point back at its own topic among all of the customer's topics: the largest
    softmax probability of its topic over cosine-to-centroid at temperature ``TEMPERATURE``. A name
@@ -171,30 +175,40 @@ def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dic
     ``MAX_NAME_WORDS`` words (up to ``LONG_NAME_WORDS``) only while nothing else is left; of them
     one per set of telling words, at most ``SHORTLIST`` (:func:`_shortlist`)."""
     support = word_support(texts)
-    # Tiers, best first: a few words with two telling ones; one telling word ("Can you move my
-    # booking?"); a longer sentence (no shorter request in the topic); boilerplate.
-    tiers: tuple[list[str], ...] = ([], [], [], [])
+    # Tiers, best first: a few words with two telling ones; two telling words other messages use
+    # beside one only its own message uses (a small topic phrased anew every time: "Can I choose
+    # between mastercard and visa?"); one telling word ("Can you move my booking?"); a longer
+    # sentence (no shorter request in the topic); boilerplate.
+    tiers: tuple[list[str], ...] = ([], [], [], [], [])
     for text in central[:CENTRAL]:
         for unit in _whole(text, seen):
             tell = telling(unit)
             if spread[_key(unit)] > BOILERPLATE_TOPICS:
-                tiers[3].append(_display(unit))
-            elif tell and all(support[w] >= MIN_MESSAGES for w in tell):
-                found = tiers[2] if len(unit.split()) > MAX_NAME_WORDS else tiers[0 if len(tell) >= MIN_WORDS else 1]
-                found.append(_display(unit))
-                found.extend(_display(v) for v in (request_core(unit), bare(unit)) if v)
+                tiers[4].append(_display(unit))
+                continue
+            used = sum(support[w] >= MIN_MESSAGES for w in tell)
+            if tell and used == len(tell):
+                found = tiers[3] if len(unit.split()) > MAX_NAME_WORDS else tiers[0 if len(tell) >= MIN_WORDS else 2]
+            elif used >= MIN_WORDS:
+                found = tiers[1]
+            else:
+                continue
+            found.append(_display(unit))
+            found.extend(_display(v) for v in (request_core(unit), bare(unit)) if v)
     return _shortlist(next((tier for tier in tiers if tier), []), support)
 
 
 def _shortlist(candidates: list[str], support: Counter[str]) -> list[str]:
     """One candidate per set of telling words (the first: the most central message's whole unit
     before its request core and bare form), then the ``SHORTLIST`` whose least used telling word the
-    most of the topic's messages use, in their order (ties to the earlier)."""
+    most of the topic's messages use (of words only one message uses: the fewest such), in their
+    order (ties to the earlier)."""
     distinct: dict[frozenset[str], str] = {}
     for candidate in candidates:
         distinct.setdefault(frozenset(telling(candidate)), candidate)
     kept = list(distinct.values())
-    score = [min((support[w] for w in telling(c)), default=0) for c in kept]
+    score = [min((support[w] for w in telling(c)), default=0) - sum(support[w] < MIN_MESSAGES for w in telling(c))
+             for c in kept]
     best = sorted(range(len(kept)), key=lambda i: (-score[i], i))[:SHORTLIST]
     return [kept[i] for i in sorted(best)]
 
@@ -206,6 +220,7 @@ def name_topics(
     embed: Embed | None,
     *,
     others: np.ndarray | None = None,
+    others_texts: list[list[str]] | None = None,
     center: np.ndarray | None = None,
     temperature: float = TEMPERATURE,
 ) -> list[str]:
@@ -219,6 +234,8 @@ def name_topics(
             when nothing better is found).
         embed: Texts -> unit vectors with the model of ``centroids``; None: names from messages only.
         others: Centroids of the customer's other topics (not named now) that names must tell apart.
+        others_texts: Those topics' messages: a sentence is boilerplate by the count of all the
+            customer's topics that hold it, not only of those named now.
         center: The mean of the customer's message vectors (all its topics in the embedder's
             languages): subtracted from candidates and centroids before the cosines, so that what
             every message shares does not decide the choice. None: plain cosines.
@@ -233,7 +250,7 @@ def name_topics(
     seen: dict[str, list[str]] = {}
     wanted = {_key(u) for central in central_texts for text in central[:CENTRAL] for u in _whole(text, seen)
               if len(u.split()) <= MAX_NAME_WORDS}
-    spread = _spread(texts_by_topic, wanted, seen)
+    spread = _spread(texts_by_topic + list(others_texts or []), wanted, seen)
     shortlists = [_units(texts, central, spread, seen) for texts, central in zip(texts_by_topic, central_texts)]
     phrases = sorted({p for short in shortlists for p in short})
     if not phrases:

@@ -109,6 +109,25 @@ def test_message_name_never_cuts_mid_clause() -> None:
     assert message_name("If I travel abroad with my family this summer, can I hold euros?") == "Can I hold euros?"
 
 
+@pytest.mark.parametrize(("text", "units"), [
+    # "cause" is the verb here, not "because": the sentence stays whole, never "Why did using an ATM"
+    ("Why did using an ATM cause me to have an extra fee charged?", ["Why did using an ATM cause me to have an extra fee charged?"]),
+    ("I can't log in cause my password expired", ["I can't log in cause my password expired", "I can't log in", "My password expired"]),
+    # an amount that is the object ending its clause takes the clause with it ("I only received" is no request)
+    ("I only received $20, but I requested $100.", []),
+    ("I paid $50.", []),
+    # before the noun it qualifies, after a particle or a passive, the amount goes alone
+    ("What is the $379.29 charge on my card?", ["What is the charge on my card?"]),
+    ("I got charged $20 twice", ["I got charged twice"]),
+    ("Can I top up £100?", ["Can I top up?"]),
+    ("Why was I charged £3.50?", ["Why was I charged?"]),
+])
+def test_units_never_leave_a_verb_without_its_object_or_split_at_the_verb_cause(text: str, units: list[str]) -> None:
+    from taxonomy.wording import whole_units
+
+    assert whole_units(text, True, 14) == units
+
+
 def test_centring_prefers_the_candidate_whose_difference_from_the_average_message_is_its_topic() -> None:
     """Every message of a customer shares a direction (e0). Two candidates carry as much of topic A
     against topic B (e1 - e2); one also carries an unrelated direction (e3). Plain cosines let the
@@ -224,3 +243,61 @@ def test_a_topic_is_named_from_the_messages_of_its_main_tier(cancels: int, quest
     if cancels == 5:
         untiered = discover_topics(df.drop("tier"), x / np.linalg.norm(x, axis=1, keepdims=True), embed=EMBEDDER.encode)
         assert untiered.topics["label"][0] == "What is your cancellation policy for hotel bookings?"
+
+
+BOILERPLATE = "My colleague told me to contact you."
+ELSEWHERE = [[f"{BOILERPLATE} {request}"] * 2 for request in
+             ("Where is my refund?", "How do I reset my password?", "Cancel my order", "Is my booking confirmed?")]
+
+
+def test_boilerplate_is_counted_over_all_the_customers_topics_not_only_those_named_now() -> None:
+    """A later run renames only the topics that moved: a sentence in four topics that keep their
+    name is boilerplate all the same, and never a candidate while the topic has a request."""
+    topic = [f"{BOILERPLATE} Where is my parcel?", f"{BOILERPLATE} Where is my parcel?", "Where is my parcel?"]
+    x = EMBEDDER.encode(topic)
+    centroid = x.mean(axis=0, keepdims=True) / np.linalg.norm(x.mean(axis=0))
+
+    def embedded(others_texts: list[list[str]] | None) -> list[str]:
+        phrases: list[str] = []
+        name_topics([topic], centroid, [topic], lambda p: phrases.extend(p) or EMBEDDER.encode(p), others_texts=others_texts)
+        return phrases
+
+    assert "My colleague told me to contact you" in embedded(None)  # alone, it is one more sentence of the topic
+    assert "My colleague told me to contact you" not in embedded(ELSEWHERE)
+    assert set(embedded(ELSEWHERE)) == {"Where is my parcel?"}
+
+
+def test_a_small_topic_phrased_anew_every_time_is_named_by_a_request_not_by_boilerplate() -> None:
+    """No request of the topic has every telling word in two of its messages ("choose" is in one):
+    the name is the request whose other telling words the topic shares ("visa", "mastercard"),
+    never the sentence its end-users write whatever they ask."""
+    topic = [f"Can I choose between mastercard and visa? {BOILERPLATE}", f"Is visa or mastercard better for me? {BOILERPLATE}",
+             "Do you issue visa or mastercard debit cards?"]
+    x = EMBEDDER.encode(topic)
+    centroid = x.mean(axis=0, keepdims=True) / np.linalg.norm(x.mean(axis=0))
+    [name] = name_topics([topic], centroid, [topic], EMBEDDER.encode, others_texts=ELSEWHERE)
+    assert {"visa", "mastercard"} <= set(name.lower().rstrip("?").split()), name
+
+
+def test_a_later_run_counts_boilerplate_over_the_topics_that_keep_their_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taxonomy.topics import discover
+
+    calls: list[dict[str, object]] = []
+
+    def spy(texts_by_topic: list[list[str]], *args: object, **kwargs: object) -> list[str]:
+        calls.append({"named": texts_by_topic, **kwargs})
+        return name_topics(texts_by_topic, *args, **kwargs)
+
+    df = corpus()
+    x = EMBEDDER.encode(df["text"].to_list())
+    first = discover_topics(df, x, embed=EMBEDDER.encode)
+    state = first.centroids.with_columns(pl.lit("A name from last run").alias("label"))
+    moved = state["label_centroid"].to_list()
+    moved[0] = [-v for v in moved[0]]  # the first topic moved: renamed; the second keeps its name
+    state = state.with_columns(pl.Series("label_centroid", moved, dtype=state.schema["label_centroid"]))
+    monkeypatch.setattr(discover, "name_topics", spy)
+    discover_topics(df, x, previous=state, embed=EMBEDDER.encode)
+    [call] = calls
+    assert len(call["named"]) == 1 and len(call["others_texts"]) == first.topics.height - 1  # type: ignore[arg-type]
+    every = call["named"] + call["others_texts"]  # type: ignore[operator]
+    assert sorted(t for texts in every for t in texts) == sorted(df["text"].to_list())
