@@ -61,7 +61,7 @@ def _centroids(store: Store, day: date, cid: str, ids: list[str]) -> dict[str, n
 
 def _pairs(before: pl.DataFrame, after: pl.DataFrame, cb: dict, ca: dict) -> list[tuple[str | None, str | None]]:
     """(baseline id, label id) pairs: paired topics, then removed (label None) and added (baseline None)."""
-    from scipy.optimize import linear_sum_assignment
+    from taxonomy.topics.discover import pairs_above
 
     ids_b, ids_a = before.get_column("topic_id").to_list(), after.get_column("topic_id").to_list()
     pairs = [(t, t) for t in ids_b if t in ids_a and (t not in cb or t not in ca)]
@@ -69,9 +69,7 @@ def _pairs(before: pl.DataFrame, after: pl.DataFrame, cb: dict, ca: dict) -> lis
     left_a = [t for t in ids_a if t in ca and t not in {q for _, q in pairs}]
     if left_b and left_a:
         sims = np.array([[cb[b] @ ca[a] if cb[b].shape == ca[a].shape else -1.0 for a in left_a] for b in left_b])
-        for r, c in zip(*linear_sum_assignment(-sims)):
-            if sims[r, c] >= MATCH_COSINE:
-                pairs.append((left_b[r], left_a[c]))
+        pairs.extend((left_b[r], left_a[c]) for r, c in pairs_above(sims, MATCH_COSINE))
     paired_b, paired_a = {p for p, _ in pairs}, {q for _, q in pairs}
     return (pairs + [(t, None) for t in ids_b if t not in paired_b] + [(None, t) for t in ids_a if t not in paired_a])
 

@@ -140,6 +140,24 @@ def test_new_topic_gets_fresh_id_and_vanished_topic_comes_back() -> None:
     assert map3["cancel"] == cancel_id and map3["invoice"] == map2["invoice"]
 
 
+def test_ids_go_to_as_many_topics_above_the_threshold_as_possible() -> None:
+    """Old topic A is near new X (0.97) and, less, new Y (0.76); old B is far from both. On raw
+    cosines the assignment prefers X-B + Y-A (1.30) to X-A + Y-B (0.95), and neither pair clears
+    0.85: X, plainly A, would get a fresh id. Only pairs above the threshold may decide."""
+    from taxonomy.topics import match_topic_ids
+
+    def unit(v: list[float]) -> list[float]:
+        return list(np.asarray(v) / np.linalg.norm(v))
+
+    old = pl.DataFrame({"topic_id": ["t0001", "t0002"], "centroid": [unit([1, 0, 0]), unit([0.6, 0.8, 0])],
+                        "conversations": [10, 10]})
+    new = np.array([unit([0.967, -0.045, -0.252]), unit([0.759, -0.592, -0.27])])
+    sims = new @ np.array(old["centroid"].to_list()).T
+    assert sims[0, 0] > 0.95 and sims[0, 1] + sims[1, 0] > sims[0, 0] + sims[1, 1]  # the trap is set
+    ids, retired = match_topic_ids(new, old, threshold=0.85)
+    assert ids == ["t0001", "t0003"] and retired["topic_id"].to_list() == ["t0002"]
+
+
 @pytest.mark.parametrize("n", [1, 2, 5])
 def test_tiny_customers(n: int) -> None:
     df = pl.DataFrame({
