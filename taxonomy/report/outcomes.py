@@ -49,8 +49,37 @@ def backtest_context(frame: pl.DataFrame | None) -> dict[str, Any] | None:
     return {
         "summary": _summary(frame), "tiers": sorted(tiers, key=lambda t: TIERS.index(t["tier"])),
         "topics": [{**t, "tier_name": tier_name(t["tier"])} for t in biggest.head(TOP_TOPICS).iter_rows(named=True)],
-        "unusual": [dict(t) for t in unusual.iter_rows(named=True)],
+        "unusual": _changes([dict(t) for t in unusual.iter_rows(named=True)],
+                            dict(zip(topics["topic_id"].to_list(), topics["label"].to_list()))),
     }
+
+
+def _changes(rows: list[dict[str, Any]], labels: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Each changed topic with what happened to it in words (``note``; ``labels``: every topic's
+    name by id). A predicted topic with no conversations since is told with the new topics near it,
+    not once more as vanished: one carries it on under a new id ("t0026, carries on t0013"), several
+    split it ("t0027, split from t0010, which has had no conversations since")."""
+    status = {r["topic_id"]: r["status"] for r in rows}
+    successors: dict[str, int] = {}
+    for r in rows:
+        if r["status"] == "split" and status.get(r["split_from"]) == "vanished":
+            successors[r["split_from"]] = successors.get(r["split_from"], 0) + 1
+    out = []
+    for r in rows:
+        if r["topic_id"] in successors:
+            continue
+        parent = r["split_from"]
+        named = f' "{labels[parent]}"' if parent and labels.get(parent) and labels[parent] != r.get("label") else ""
+        if r["status"] == "split" and successors.get(parent) == 1:
+            note = f"{r['topic_id']}, carries on {parent}{named}, which has had no conversations since"
+        elif r["status"] == "split" and parent in successors:
+            note = f"{r['topic_id']}, split from {parent}{named}, which has had no conversations since"
+        elif r["status"] == "split":
+            note = f"{r['topic_id']}, split from {parent}{named}"
+        else:
+            note = f"{r['topic_id']}, {r['status']}"
+        out.append({**r, "note": note})
+    return out
 
 
 def calibration_chart(points: list[dict[str, Any]], div_id: str = "chart-calibration") -> str:

@@ -129,6 +129,26 @@ def test_split_vanished_and_new_topics_are_reported() -> None:
         "t1": ("vanished", None), "t2": ("matched", None), "t3": ("split", "t1"), "t4": ("new", None)}
     assert rows["t1"]["achieved_rate"] is None and rows["t1"]["predicted_conversations"] == 10
     assert rows["t3"]["achieved_rate"] == 1.0
+    # The customer page tells a topic that carries on under a new id once, with its successor: not
+    # "a (vanished)" beside "c (split from t1)"; a topic split from one that still has conversations
+    # names its parent; a new topic is new.
+    from taxonomy.report.outcomes import backtest_context
+
+    notes = {t["topic_id"]: t["note"] for t in backtest_context(frame)["unusual"]}  # type: ignore[index]
+    assert notes == {"t3": 't3, carries on t1 "a", which has had no conversations since', "t4": "t4, new"}
+    centroids = (centroids[0], {**centroids[1], "t3": (e[1] + 0.3 * e[2]) / np.linalg.norm(e[1] + 0.3 * e[2])})
+    split = compute_backtest((scores, topics, conv(["t1", "t2"] * 10, False)), (topics, conv(["t2", "t3", "t4"] * 10, True)),
+                             customer_id="x", predicted_at=PREDICTED_AT, achieved_at=ACHIEVED_AT, centroids=centroids)
+    notes = {t["topic_id"]: t["note"] for t in backtest_context(split)["unusual"]}  # type: ignore[index]
+    assert notes == {"t1": "t1, vanished", "t3": 't3, split from t2 "b"', "t4": "t4, new"}
+    # t1 and t2 have no conversations since; t3 and t4 are both near t1
+    two = compute_backtest((scores, topics, conv(["t1", "t2"] * 10, False)), (topics, conv(["t3", "t4"] * 10, True)),
+                           customer_id="x", predicted_at=PREDICTED_AT, achieved_at=ACHIEVED_AT,
+                           centroids=({"t1": e[0], "t2": e[1]}, {"t3": (e[0] + 0.3 * e[2]) / np.linalg.norm(e[0] + 0.3 * e[2]),
+                                                                 "t4": (e[0] + 0.4 * e[3]) / np.linalg.norm(e[0] + 0.4 * e[3])}))
+    notes = {t["topic_id"]: t["note"] for t in backtest_context(two)["unusual"]}  # type: ignore[index]
+    assert notes == {"t2": "t2, vanished", "t3": 't3, split from t1 "a", which has had no conversations since',
+                     "t4": 't4, split from t1 "a", which has had no conversations since'}
 
 
 def test_errors_are_clear(knowledge_shipped: tuple[Store, dict, pl.DataFrame]) -> None:
