@@ -2,7 +2,7 @@
 
 Clustering is :func:`taxonomy.topics.cluster.cluster_embeddings`; labels and keywords come from
 :mod:`taxonomy.topics.labels`. Then topic ids are matched to the previous run's centroids
-(Hungarian assignment on cosine, accepted above ``match_threshold``); new topics get fresh ids
+(Hungarian assignment over the pairs at or above ``match_threshold``: :func:`pairs_above`); new topics get fresh ids
 ``tNNNN`` above every id ever issued. Topics that vanish stay in the centroid state with zero
 conversations, so they can come back under their old id and their ids are never reused.
 
