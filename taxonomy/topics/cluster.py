@@ -59,10 +59,12 @@ CENTROIDS_SCHEMA: dict[str, pl.DataType] = {
     "centroid": _CENTROID_TYPE,
     "conversations": pl.Int64(),
     # Issue 16: topics never match across languages; a name is kept while the topic stays close to
-    # the centroid it was named at (label_centroid).
+    # the centroid it was named at (label_centroid) and keeps the main tier it was named for
+    # (label_tier; null in a state written before it, or without tiers: not compared).
     "language": pl.String(),
     "label": pl.String(),
     "label_centroid": _CENTROID_TYPE,
+    "label_tier": pl.String(),
 }
 TOPICS_SCHEMA: dict[str, pl.DataType] = {
     "topic_id": pl.String(),

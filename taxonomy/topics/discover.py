@@ -11,7 +11,8 @@ other language are grouped per language (:mod:`taxonomy.topics.languages`), so n
 languages, and ids only match a previous topic of the same language. Names
 (:mod:`taxonomy.topics.names`) are chosen at the centroid of the messages of the topic's main tier
 where rows carry tiers, and are kept from the previous run while the topic stays within ``NAME_KEEP``
-cosine of the centroid it was named at; otherwise it is named again.
+cosine of the centroid it was named at and keeps the main tier it was named for; otherwise it is
+named again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ from taxonomy.wording import shared_words
 
 # A matched topic keeps its name while its centroid stays this close to the one it was named at.
 NAME_KEEP = 0.92
+# ... and while the tier it was named for holds at least this share of the main tier's rows: a topic
+# whose tiers stand near even (20 against 19) keeps its name when the lead changes hands.
+TIER_KEEP = 0.8
 
 
 def _id_number(topic_id: str) -> int | None:
@@ -86,7 +90,7 @@ def _state(previous: pl.DataFrame | None) -> pl.DataFrame:
     """Last run's state without "other", sorted, with every column of ``CENTROIDS_SCHEMA`` (a state
     written before issue 16 has no language: it was all clustered as the default language)."""
     prev = previous if previous is not None and previous.height else pl.DataFrame(schema=CENTROIDS_SCHEMA)
-    prev = prev.with_columns(*[pl.lit(None).alias(c) for c in CENTROIDS_SCHEMA if c not in prev.columns])
+    prev = prev.with_columns(*[pl.lit(None, dtype=t).alias(c) for c, t in CENTROIDS_SCHEMA.items() if c not in prev.columns])
     prev = prev.select(list(CENTROIDS_SCHEMA)).with_columns(pl.col("language").fill_null(DEFAULT_LANGUAGE))
     return prev.filter(pl.col("topic_id") != OTHER_TOPIC_ID).sort("topic_id")
 
@@ -139,47 +143,64 @@ def _examples(x: np.ndarray, members: np.ndarray, centroid: np.ndarray, n: int =
     return members[np.lexsort((members, -sims))[:n]]
 
 
-def _naming_members(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray:
-    """The rows of a topic (``members``) its name must speak for: those of its main tier when rows carry
-    one (``tiers``: each row's index in ``TIERS``, -1 for none; the tier most of them have, a tie to the
-    heavier lever, as :mod:`taxonomy.scoring` gives a topic its tier), so that a topic of hotel
-    cancellations that also holds questions about the cancellation policy is named by a cancellation,
-    not by a question its tier contradicts; else all of them."""
+def _tier_counts(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray | None:
+    """How many of a topic's rows (``members``) have each tier (``tiers``: each row's index in
+    ``TIERS``, -1 for none); None when no row carries one."""
     if tiers is None:
-        return members
+        return None
     known = tiers[members]
     counts = np.bincount(known[known >= 0], minlength=len(TIERS))
-    if not counts.any():
-        return members
-    main = max(range(len(TIERS)), key=lambda t: (counts[t], t))
-    return members[known == main]
+    return counts if counts.any() else None
+
+
+def _main_tier(members: np.ndarray, tiers: np.ndarray | None) -> int | None:
+    """The index in ``TIERS`` of the tier most of a topic's rows have, a tie to the heavier lever,
+    as :mod:`taxonomy.scoring` gives a topic its tier (:func:`_tier_counts`); None without tiers."""
+    counts = _tier_counts(members, tiers)
+    return None if counts is None else max(range(len(TIERS)), key=lambda t: (counts[t], t))
+
+
+def _naming_members(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray:
+    """The rows of a topic (``members``) its name must speak for: those of its main tier
+    (:func:`_main_tier`) when rows carry one, so that a topic of hotel cancellations that also holds
+    questions about the cancellation policy is named by a cancellation, not by a question its tier
+    contradicts; else all of them."""
+    main = _main_tier(members, tiers)
+    return members if main is None else members[tiers[members] == main]  # type: ignore[index]
 
 
 def _labels(
     x: np.ndarray, labels: np.ndarray, clusters: list[int], languages: list[str], ids: list[str],
     centroids: np.ndarray, texts: list[str], previous: pl.DataFrame | None, embed: Embed | None,
     tiers: np.ndarray | None = None,
-) -> tuple[list[str], np.ndarray]:
-    """Each cluster's name and the centroid it was named at: kept from the previous run while the
-    topic stays close to that centroid, else named now at the centroid of its main tier's messages
+) -> tuple[list[str], np.ndarray, list[str | None]]:
+    """Each cluster's name, the centroid it was named at and the tier it was named for: kept from the
+    previous run while the topic stays close to that centroid and the tier still has ``TIER_KEEP``
+    of the rows its main tier has (:func:`_tier_counts`), else named now at the centroid of its main tier's messages
     (:func:`_naming_members`; embedder-language topics by :func:`name_topics`, told apart from each
-    other; other languages from their central message)."""
+    other; other languages from their central message). A topic of seat selections and questions
+    about dogs on board whose seat selections split off barely moves, but its tier turns from
+    action-led to informational: the name it kept would contradict the tier beside it."""
     prev = _state(previous)
-    kept: dict[str, tuple[str, np.ndarray]] = {}
+    kept: dict[str, tuple[str, np.ndarray, str | None]] = {}
     for row in prev.filter(pl.col("label").is_not_null() & pl.col("label_centroid").is_not_null()).iter_rows(named=True):
-        kept[row["topic_id"]] = (row["label"], np.asarray(row["label_centroid"], dtype=np.float64))
+        kept[row["topic_id"]] = (row["label"], np.asarray(row["label_centroid"], dtype=np.float64), row["label_tier"])
+    members = {i: np.flatnonzero(labels == clusters[i]) for i in range(len(clusters))}
+    counts = [_tier_counts(members[i], tiers) for i in range(len(clusters))]
     names: list[str] = [""] * len(clusters)
     named_at = centroids.copy()
+    named_for = [None if c is None else TIERS[max(range(len(TIERS)), key=lambda t: (c[t], t))] for c in counts]
     todo: list[int] = []
     for i, tid in enumerate(ids):
-        old = kept.get(tid)
-        if old is not None and old[1].shape == centroids[i].shape and float(_normalise(old[1][None])[0] @ centroids[i]) >= NAME_KEEP:
+        old, c = kept.get(tid), counts[i]
+        if old is not None and old[1].shape == centroids[i].shape and float(_normalise(old[1][None])[0] @ centroids[i]) >= NAME_KEEP \
+                and (old[2] not in TIERS or c is None or c[TIERS.index(old[2])] >= TIER_KEEP * c.max()):
             names[i], named_at[i] = old[0], old[1]
+            named_for[i] = old[2] or named_for[i]
         else:
             todo.append(i)
     # Each topic is named at the centroid of its main tier's messages: central messages are the ones
     # nearest it, and a name must point back at it rather than at the whole topic.
-    members = {i: np.flatnonzero(labels == clusters[i]) for i in todo}
     aim = {i: _normalise(x[_naming_members(members[i], tiers)].astype(np.float64).sum(axis=0, keepdims=True))[0]
            for i in todo}
     central = [[texts[r] for r in _examples(x, members[i], aim[i], CENTRAL)] for i in todo]
@@ -200,7 +221,7 @@ def _labels(
         if not embedder_covers(languages[i]):  # English rules: a capitalised word few messages use is a name
             shared = shared_words([texts[r] for r in members[i]])
             names[i] = f"{central_name(central[j], shared=shared)} ({language_name(languages[i])})"
-    return names, named_at
+    return names, named_at, named_for
 
 
 def _describe_topics(
@@ -310,7 +331,7 @@ def discover_topics(
     if "tier" in df.columns:
         index = {t: i for i, t in enumerate(TIERS)}
         tiers = np.array([index.get(t, -1) for t in df["tier"].gather(order).to_list()], dtype=np.int64)
-    names, named_at = _labels(x, labels, clusters, languages, ids, centroids, texts, previous, embed, tiers)
+    names, named_at, named_for = _labels(x, labels, clusters, languages, ids, centroids, texts, previous, embed, tiers)
     topics = _describe_topics(x, labels, clusters, centroids, topic_of, conv_ids, texts, names, languages)
     assigned = np.array([topic_of.get(int(c), OTHER_TOPIC_ID) for c in labels], dtype=object)
     inverse = np.empty_like(order)
@@ -327,6 +348,7 @@ def discover_topics(
             "language": languages,
             "label": names,
             "label_centroid": named_at.astype(np.float32),
+            "label_tier": named_for,
         },
         schema=CENTROIDS_SCHEMA,
     )
