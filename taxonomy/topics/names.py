@@ -10,10 +10,10 @@ Offline, with the packaged embedder (KeyBERT-style candidates, a discriminative 
    end-user: the sentence is dropped, never cut). Nothing ends mid-clause; an end-user's detail
    leaves with the phrase that carries it (a placeholder, a reference, an amount, in English a
    capitalised name: :func:`taxonomy.wording.private_free`). Only when the topic has nothing
-   better, in this order: a sentence with two or more telling words the topic shares beside words
-   only its own message uses (a small topic phrased anew every time: "Can I choose between
-   mastercard and visa?"), one with a single telling word, one of up to ``LONG_NAME_WORDS`` words;
-   a sentence found in the messages of more than ``BOILERPLATE_TOPICS`` of the customer's topics
+   better, in this order: a sentence with a single telling word, one of up to ``LONG_NAME_WORDS``
+   words, one with two or more telling words the topic shares beside words only its own message
+   uses (a small topic phrased anew every time: "Can I choose between mastercard and visa?"); a
+   sentence found in the messages of more than ``BOILERPLATE_TOPICS`` of the customer's topics
    ("I'm on my phone so sorry for typos", "My colleague told me to contact you"; counted over all
    its topics, those that keep their name included) only when nothing else is left. Candidates
    with the same telling words say the same thing: only the first is embedded (the most central
@@ -175,10 +175,10 @@ def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dic
     ``MAX_NAME_WORDS`` words (up to ``LONG_NAME_WORDS``) only while nothing else is left; of them
     one per set of telling words, at most ``SHORTLIST`` (:func:`_shortlist`)."""
     support = word_support(texts)
-    # Tiers, best first: a few words with two telling ones; two telling words other messages use
-    # beside one only its own message uses (a small topic phrased anew every time: "Can I choose
-    # between mastercard and visa?"); one telling word ("Can you move my booking?"); a longer
-    # sentence (no shorter request in the topic); boilerplate.
+    # Tiers, best first: a few words with two telling ones; one telling word ("Can you move my
+    # booking?"); a longer sentence (no shorter request in the topic); two telling words other
+    # messages use beside words only its own message uses (a small topic phrased anew every time:
+    # "Can I choose between mastercard and visa?"); boilerplate.
     tiers: tuple[list[str], ...] = ([], [], [], [], [])
     for text in central[:CENTRAL]:
         for unit in _whole(text, seen):
@@ -188,9 +188,9 @@ def _units(texts: list[str], central: list[str], spread: Counter[str], seen: dic
                 continue
             used = sum(support[w] >= MIN_MESSAGES for w in tell)
             if tell and used == len(tell):
-                found = tiers[3] if len(unit.split()) > MAX_NAME_WORDS else tiers[0 if len(tell) >= MIN_WORDS else 2]
+                found = tiers[2] if len(unit.split()) > MAX_NAME_WORDS else tiers[0 if len(tell) >= MIN_WORDS else 1]
             elif used >= MIN_WORDS:
-                found = tiers[1]
+                found = tiers[3]
             else:
                 continue
             found.append(_display(unit))
