@@ -280,9 +280,9 @@ def private_free(text: str, english: bool = True, shared: frozenset[str] = froze
 def _amount_may_go(tokens: list[str], i: int) -> bool:
     """Whether the amount ``tokens[i]`` leaves a whole clause behind: before the noun it qualifies
     ("What is the $379.29 charge?"), after a particle ("Can I top up £100?") or a passive ("Why was
-    I charged £3.50?", "I got charged $20 twice"), never where it is
-    the object ("I only received $20", "Why did I only get $20 when I asked?" are no requests
-    without it, nor "£20 came out instead")."""
+    I charged £3.50?", "I got charged $20 twice"), never where it is the subject or the object ("I
+    only received $20", "Why did I only get $20 when I asked?", "£20 came out instead" are no
+    requests without it)."""
     if not i:
         return False
     before = _bare_word(tokens[i - 1])

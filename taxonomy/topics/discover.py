@@ -2,8 +2,8 @@
 
 Clustering is :func:`taxonomy.topics.cluster.cluster_embeddings`; labels and keywords come from
 :mod:`taxonomy.topics.labels`. Then topic ids are matched to the previous run's centroids
-(Hungarian assignment over the pairs at or above ``match_threshold``: :func:`pairs_above`); new topics get fresh ids
-``tNNNN`` above every id ever issued. Topics that vanish stay in the centroid state with zero
+(Hungarian assignment over the pairs at or above ``match_threshold``: :func:`pairs_above`); new
+topics get fresh ids ``tNNNN`` above every id ever issued. Topics that vanish stay in the centroid state with zero
 conversations, so they can come back under their old id and their ids are never reused.
 
 Languages (issue 16): rows in a language the embedder covers are clustered as above; rows in any
@@ -153,10 +153,10 @@ def _tier_counts(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray | 
     return counts if counts.any() else None
 
 
-def _main_tier(members: np.ndarray, tiers: np.ndarray | None) -> int | None:
-    """The index in ``TIERS`` of the tier most of a topic's rows have, a tie to the heavier lever,
-    as :mod:`taxonomy.scoring` gives a topic its tier (:func:`_tier_counts`); None without tiers."""
-    counts = _tier_counts(members, tiers)
+def _main_tier(counts: np.ndarray | None) -> int | None:
+    """The index in ``TIERS`` of the tier most of a topic's rows have (``counts``:
+    :func:`_tier_counts`), a tie to the heavier lever, as :mod:`taxonomy.scoring` gives a topic its
+    tier; None without tiers."""
     return None if counts is None else max(range(len(TIERS)), key=lambda t: (counts[t], t))
 
 
@@ -165,8 +165,8 @@ def _naming_members(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray
     (:func:`_main_tier`) when rows carry one, so that a topic of hotel cancellations that also holds
     questions about the cancellation policy is named by a cancellation, not by a question its tier
     contradicts; else all of them."""
-    main = _main_tier(members, tiers)
-    return members if main is None else members[tiers[members] == main]  # type: ignore[index]
+    main = _main_tier(_tier_counts(members, tiers))
+    return members if main is None else members[tiers[members] == main]
 
 
 def _labels(
@@ -176,9 +176,9 @@ def _labels(
 ) -> tuple[list[str], np.ndarray, list[str | None]]:
     """Each cluster's name, the centroid it was named at and the tier it was named for: kept from the
     previous run while the topic stays close to that centroid and the tier still has ``TIER_KEEP``
-    of the rows its main tier has (:func:`_tier_counts`), else named now at the centroid of its main tier's messages
-    (:func:`_naming_members`; embedder-language topics by :func:`name_topics`, told apart from each
-    other; other languages from their central message). A topic of seat selections and questions
+    of the rows its main tier has (:func:`_tier_counts`), else named now at the centroid of its main
+    tier's messages (:func:`_naming_members`; embedder-language topics by :func:`name_topics`, told
+    apart from each other; other languages from their central message). A topic of seat selections and questions
     about dogs on board whose seat selections split off barely moves, but its tier turns from
     action-led to informational: the name it kept would contradict the tier beside it."""
     prev = _state(previous)
@@ -189,12 +189,13 @@ def _labels(
     counts = [_tier_counts(members[i], tiers) for i in range(len(clusters))]
     names: list[str] = [""] * len(clusters)
     named_at = centroids.copy()
-    named_for = [None if c is None else TIERS[max(range(len(TIERS)), key=lambda t: (c[t], t))] for c in counts]
+    named_for = [None if c is None else TIERS[_main_tier(c)] for c in counts]
     todo: list[int] = []
     for i, tid in enumerate(ids):
         old, c = kept.get(tid), counts[i]
-        if old is not None and old[1].shape == centroids[i].shape and float(_normalise(old[1][None])[0] @ centroids[i]) >= NAME_KEEP \
-                and (old[2] not in TIERS or c is None or c[TIERS.index(old[2])] >= TIER_KEEP * c.max()):
+        close = old is not None and old[1].shape == centroids[i].shape \
+            and float(_normalise(old[1][None])[0] @ centroids[i]) >= NAME_KEEP
+        if close and (old[2] not in TIERS or c is None or c[TIERS.index(old[2])] >= TIER_KEEP * c.max()):
             names[i], named_at[i] = old[0], old[1]
             named_for[i] = old[2] or named_for[i]
         else:
@@ -209,7 +210,7 @@ def _labels(
         rows = [todo[j] for j in english]
         rest = [i for i in range(len(ids)) if i not in rows and embedder_covers(languages[i])]
         others = centroids[rest]
-        others_texts = [[texts[r] for r in np.flatnonzero(labels == clusters[i])] for i in rest]
+        others_texts = [[texts[r] for r in members[i]] for i in rest]
         covered = [clusters[i] for i in range(len(ids)) if embedder_covers(languages[i])]
         center = x[np.isin(labels, covered)].astype(np.float64).mean(axis=0)
         found = name_topics([[texts[r] for r in members[i]] for i in rows],

@@ -35,7 +35,7 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {
 # "asking kind" ("... asking. Kind regards"). Plain substring removal on lower-cased text (a regex costs
 # 20 times more per message).
 _GREETING_PHRASES = ("kind regards", "best regards", "warm regards", "best,", "many thanks", "good morning",
-               "good afternoon", "good evening")
+                     "good afternoon", "good evening")
 
 
 _TOKEN_RE = re.compile(_TOKEN_PATTERN + "|\x00")  # \x00 separates documents
