@@ -51,7 +51,8 @@ _CLAUSE_RE = re.compile(r"\s*(?:[,;]\s+|\s(?=(?:but|because|although|though|wher
 WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|['’](?=[^\W\d_]))*", re.UNICODE)
 
 _LEAD = ("please", "pls", "plz", "and", "or", "so", "ok", "okay", "also", "but", "because", "cause", "well", "yes",
-         "hi", "hello", "hey", "um", "oh", "urgent", "again", "then", "now", "just")
+         "hi", "hello", "hey", "um", "oh", "urgent", "again", "then", "now", "just", "actually", "basically",
+         "honestly", "anyway", "anyways", "btw")
 _TRAIL = ("please", "pls", "plz", "thanks", "thank you", "asap", "again", "now", "urgently", "already", "today")
 # A clause starting with one of these depends on another ("If I travel abroad, ..."): never a unit alone.
 _DEPENDENT = frozenset({"if", "when", "while", "whilst", "since", "as", "although", "though", "unless", "after",
@@ -74,6 +75,9 @@ FUNCTION = frozenset((ENGLISH_STOP_WORDS - _REQUEST_WORDS) | _AUX | _PRONOUN | {
     "hi", "hello", "hey", "thanks", "thank", "please", "pls", "plz", "just", "really", "ok", "okay", "yes",
     "want", "need", "like", "help", "know", "tell", "get", "got", "trying", "try", "able", "let", "going",
     "wondering", "possible", "wanna", "gonna", "sorry", "urgent", "asap", "today", "yesterday", "guys",
+    # How a message is said, not what it asks ("Actually, can you just cancel it for me" has one telling word).
+    "actually", "basically", "honestly", "seriously", "anyways", "btw", "hmm", "apparently", "probably",
+    "maybe", "literally", "kindly",
 })
 # Request preambles, longest first: what is left after one is the request itself.
 _PREAMBLES = sorted((

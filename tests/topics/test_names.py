@@ -331,3 +331,18 @@ def test_a_later_run_counts_boilerplate_over_the_topics_that_keep_their_name(mon
     assert len(call["named"]) == 1 and len(call["others_texts"]) == first.topics.height - 1  # type: ignore[arg-type]
     every = call["named"] + call["others_texts"]  # type: ignore[operator]
     assert sorted(t for texts in every for t in texts) == sorted(df["text"].to_list())
+
+
+def test_how_a_message_is_said_is_no_telling_word() -> None:
+    """ "Actually", "basically", "honestly" say how a message is put, not what it asks. Counted as
+    telling words, they gave "Actually, can you just cancel it for me" two telling words, so it
+    ranked before a request naming what is cancelled. Now the request with the object wins, and a
+    leading discourse word is dropped from any name."""
+    topic = ["Actually, can you just cancel it for me", "Actually, can you just cancel it for me",
+             "Cancel my plan please", "I want to cancel my plan", "How do I cancel the plan?"]
+    x = EMBEDDER.encode(topic)
+    centroid = x.mean(axis=0, keepdims=True) / np.linalg.norm(x.mean(axis=0))
+    [name] = name_topics([topic], centroid, [topic], EMBEDDER.encode)
+    assert "plan" in name.lower() and "actually" not in name.lower(), name
+    assert message_name("Actually, can you just cancel it for me") == "Can you just cancel it for me"
+    assert message_name("Basically, my card got declined at the shop") == "My card got declined at the shop"
