@@ -47,12 +47,14 @@ that keep their name from the previous run (:mod:`taxonomy.topics.discover`) are
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 
 from taxonomy.wording import (
+    FUNCTION,
     bare,
     clauses,
     ends_whole,
@@ -85,10 +87,19 @@ TEMPERATURE = 0.07
 NO_TEXT = "(no text)"
 
 Embed = Callable[[list[str]], np.ndarray]
+_NO_SPACE_RE = re.compile(r",(?=[^\W\d_])")  # "cash,why?" -> "cash, why?"
+
+
+def _word_case(word: str) -> str:
+    """"i" -> "I"; a function word typed in capitals ("IS", "WHY") -> lower case (an acronym stays)."""
+    if word == "i" or word.startswith(("i'", "i’")):
+        return "I" + word[1:]
+    bare = word.strip("?,.!;:")
+    return word.lower() if len(bare) > 1 and bare.isupper() and bare.lower() in FUNCTION else word
 
 
 def _sentence_case(text: str) -> str:
-    text = " ".join("I" + w[1:] if w == "i" or w.startswith(("i'", "i’")) else w for w in text.split())
+    text = " ".join(_word_case(w) for w in _NO_SPACE_RE.sub(", ", text).split())
     return text[:1].upper() + text[1:]
 
 

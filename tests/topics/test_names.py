@@ -346,3 +346,15 @@ def test_how_a_message_is_said_is_no_telling_word() -> None:
     assert "plan" in name.lower() and "actually" not in name.lower(), name
     assert message_name("Actually, can you just cancel it for me") == "Can you just cancel it for me"
     assert message_name("Basically, my card got declined at the shop") == "My card got declined at the shop"
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("IS there a fee to exchange currency?", "Is there a fee to exchange currency?"),
+    ("The ATM would not give me cash,why?", "The ATM would not give me cash, why?"),
+    ("WHY is my PIN blocked?", "Why is my PIN blocked?"),
+    ("i CAN not log in", "I can not log in"),
+])
+def test_a_name_reads_as_written_without_its_typing_slips(typed: str, shown: str) -> None:
+    """A function word typed in capitals is lower-cased (an acronym such as ATM or PIN stays), and a
+    comma gets the space after it that the end-user left out."""
+    assert message_name(typed) == shown
