@@ -200,11 +200,13 @@ def _labels(
             named_for[i] = old[2] or named_for[i]
         else:
             todo.append(i)
-    # Each topic is named at the centroid of its main tier's messages: central messages are the ones
-    # nearest it, and a name must point back at it rather than at the whole topic.
-    aim = {i: _normalise(x[_naming_members(members[i], tiers)].astype(np.float64).sum(axis=0, keepdims=True))[0]
-           for i in todo}
-    central = [[texts[r] for r in _examples(x, members[i], aim[i], CENTRAL)] for i in todo]
+    # Each topic is named at the centroid of its main tier's messages, from those messages only (the
+    # ones nearest it first): a name must point back at it rather than at the whole topic, and a
+    # question of another tier that sits near it ("Who is the owner of our workspace?" in a topic of
+    # ownership transfers) never names it.
+    speak = {i: _naming_members(members[i], tiers) for i in todo}
+    aim = {i: _normalise(x[speak[i]].astype(np.float64).sum(axis=0, keepdims=True))[0] for i in todo}
+    central = [[texts[r] for r in _examples(x, speak[i], aim[i], CENTRAL)] for i in todo]
     english = [j for j, i in enumerate(todo) if embedder_covers(languages[i])]
     if english:
         rows = [todo[j] for j in english]

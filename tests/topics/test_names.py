@@ -358,3 +358,24 @@ def test_a_name_reads_as_written_without_its_typing_slips(typed: str, shown: str
     """A function word typed in capitals is lower-cased (an acronym such as ATM or PIN stays), and a
     comma gets the space after it that the end-user left out."""
     assert message_name(typed) == shown
+
+
+def test_a_topic_is_named_only_from_its_main_tiers_messages() -> None:
+    """A topic of workspace-ownership transfers (action-led) that also holds "Who is the owner of
+    our workspace?" (personalized) is named from the transfers alone: the question is never even a
+    candidate. On the bundled sample it had named such a topic, beside an action to transfer
+    ownership."""
+    transfer = ["Please transfer the workspace ownership to me", "Make me the owner of the workspace",
+                "Our admin left, transfer workspace ownership to me"]
+    who = ["Who is the owner of our workspace?", "Who is the owner of the workspace?"]
+    texts = transfer * 4 + who * 4 + PASSWORD * 4
+    tiers = ["action_led"] * 12 + ["personalized"] * 8 + ["informational"] * 16
+    df = pl.DataFrame({"conversation_id": [f"c{i:03d}" for i in range(len(texts))], "text": texts, "tier": tiers})
+    own = EMBEDDER.encode(texts)
+    x = np.where(np.arange(len(texts))[:, None] < 20, EMBEDDER.encode(["workspace owner"])[0][None, :] + 0.6 * own, own)
+    phrases: list[str] = []
+    named = discover_topics(df, x / np.linalg.norm(x, axis=1, keepdims=True),
+                            embed=lambda p: phrases.extend(p) or EMBEDDER.encode(p))
+    assert named.topics["conversations"].to_list() == [20, 16]
+    assert not [p for p in phrases if p.lower().startswith("who is")], phrases
+    assert "owner" in named.topics["label"][0].lower() and not named.topics["label"][0].startswith("Who")
