@@ -75,9 +75,11 @@ FUNCTION = frozenset((ENGLISH_STOP_WORDS - _REQUEST_WORDS) | _AUX | _PRONOUN | {
     "hi", "hello", "hey", "thanks", "thank", "please", "pls", "plz", "just", "really", "ok", "okay", "yes",
     "want", "need", "like", "help", "know", "tell", "get", "got", "trying", "try", "able", "let", "going",
     "wondering", "possible", "wanna", "gonna", "sorry", "urgent", "asap", "today", "yesterday", "guys",
-    # How a message is said, not what it asks ("Actually, can you just cancel it for me" has one telling word).
+    # How a message is said, not what it asks ("Actually, can you just cancel it for me" has one telling
+    # word; "I'm getting really frustrated" none).
     "actually", "basically", "honestly", "seriously", "anyways", "btw", "hmm", "apparently", "probably",
-    "maybe", "literally", "kindly",
+    "maybe", "literally", "kindly", "getting", "frustrated", "frustrating", "disappointed", "ridiculous",
+    "unacceptable", "annoyed", "annoying", "angry", "upset", "furious", "fed",
 })
 # Request preambles, longest first: what is left after one is the request itself.
 _PREAMBLES = sorted((

@@ -87,6 +87,7 @@ TEMPERATURE = 0.07
 NO_TEXT = "(no text)"
 
 Embed = Callable[[list[str]], np.ndarray]
+_ACRONYMS = frozenset({"us", "it", "am", "pm"})  # "a US card", "the IT team": the capitals are the meaning
 _NO_SPACE_RE = re.compile(r",(?=[^\W\d_])")  # "cash,why?" -> "cash, why?"
 
 
@@ -95,7 +96,8 @@ def _word_case(word: str) -> str:
     if word == "i" or word.startswith(("i'", "i’")):
         return "I" + word[1:]
     bare = word.strip("?,.!;:")
-    return word.lower() if len(bare) > 1 and bare.isupper() and bare.lower() in FUNCTION else word
+    lower = bare.lower()
+    return word.lower() if len(bare) > 1 and bare.isupper() and lower in FUNCTION and lower not in _ACRONYMS else word
 
 
 def _sentence_case(text: str) -> str:
