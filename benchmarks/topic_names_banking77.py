@@ -34,6 +34,13 @@ name can land on another intent when embedded beside other names (the same names
 of at most 3,080 rows runs once on all of them; ``--fraction 0.9 --repeats 5`` gives five seeded
 90% subsets instead (``topic_names_<source>_90pct``), a mean less at the mercy of one run.
 
+``--tuning OUT.json [--against BASE.json]`` checks a change to the naming rule the way it is tuned:
+the 26 tuning seeds (never the benchmark's 0-2), each seed's top-1 with int8 and fp32 vectors and its
+names written to OUT.json, and, against a file the code before the change wrote, the paired
+difference per measure (mean +- standard error over the seeds) and how many names changed. Run the
+base from an export of the code before (``git archive``) with this repository's ``.venv`` on the
+command line, never ``make`` there: an editable install would follow it. About 35 s on 2 cores.
+
 Also timed: naming alone (the extra embedder pass over candidate phrases included, with the number
 of distinct phrases it embeds) against ``discover_topics`` without names. Writes ``benchmarks/results/topic_names_<source>.{json,md}``.
 """
@@ -41,6 +48,7 @@ of distinct phrases it embeds) against ``discover_topics`` without names. Writes
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -66,6 +74,7 @@ ABSENT_INTENTS = [
     "virtual_card_not_working", "wrong_exchange_rate_for_cash_withdrawal",
 ]
 VARIANTS = ["keywords", "central message", "names", "centroid"]
+TUNING_SEEDS = [10, 11, 12, 20, 21, 22, *range(30, 50)]  # what naming rules are tuned on; the benchmark's seeds are 0-2
 
 
 def fidelity(vectors: np.ndarray, intent_vectors: np.ndarray, targets: np.ndarray, sizes: np.ndarray) -> tuple[float, float]:
@@ -142,7 +151,22 @@ def evaluate(frame: pl.DataFrame, vectors: np.ndarray, seed: int, embedder: Any,
     out["names fp32 top1"], out["names fp32 top3"] = fidelity(
         np.asarray(fp32.encode(topics["label"].to_list()), dtype=np.float64), fp32_intents, targets, sizes)
     out["examples"] = [{"true_intent": t, "name": n} for t, n in zip(topics["true_intent"].to_list()[:15], topics["label"].to_list()[:15])]
+    out["names"] = topics["label"].to_list()
     return out
+
+
+def paired(base: dict[str, Any], head: dict[str, Any]) -> str:
+    """Paired differences of two ``--tuning`` runs (head - base): mean +- standard error per measure
+    over the seeds both hold, and how many names changed wording."""
+    seeds = sorted(set(base) & set(head), key=int)
+    lines = []
+    for key in ("int8", "fp32"):
+        d = np.array([head[s][key] - base[s][key] for s in seeds])
+        se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+        lines.append(f"{key} top-1 {d.mean():+.4f} +- {se:.4f} over {len(d)} seeds ({int((d > 0).sum())} up, {int((d < 0).sum())} down)")
+    changed = sum(a != b for s in seeds for a, b in zip(base[s]["names"], head[s]["names"]))
+    total = sum(len(base[s]["names"]) for s in seeds)
+    return "\n".join([*lines, f"names changed: {changed} of {total}"])
 
 
 def _ceilings(topics: pl.DataFrame, names: np.ndarray, x: np.ndarray, df: pl.DataFrame, intents: list[str],
@@ -166,6 +190,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fraction", type=float, default=None,
                         help="seeded subsets of this share of the rows (a set of at most 3,080 rows: several runs "
                              "instead of one); results go to topic_names_<source>_<percent>pct")
+    parser.add_argument("--tuning", metavar="OUT.json", default=None,
+                        help="a naming change's check instead of the benchmark: the 26 tuning seeds (10-12, 20-22, "
+                             "30-49), each seed's top-1 (int8 and fp32) and names written to OUT.json; nothing "
+                             "goes to benchmarks/results/")
+    parser.add_argument("--against", metavar="BASE.json", default=None,
+                        help="with --tuning: a file an earlier --tuning run wrote (the code before the change); "
+                             "prints the paired differences")
     args = parser.parse_args(argv)
     from taxonomy.embed import get_embedder
 
@@ -178,9 +209,21 @@ def main(argv: list[str] | None = None) -> None:
     fp32 = get_embedder("onnx-fp32")
     reference = (fp32, np.asarray(fp32.encode(intent_texts), dtype=np.float64))
     n_rows = min(ROWS, frame.height) if args.fraction is None else int(args.fraction * frame.height)
+    if args.tuning:
+        per_seed = {}
+        for seed in TUNING_SEEDS:
+            run = evaluate(frame, vectors, seed, embedder, intents, intent_vectors, reference, n_rows)
+            per_seed[str(seed)] = {"int8": run["names top1"], "fp32": run["names fp32 top1"], "names": run["names"]}
+        Path(args.tuning).write_text(json.dumps(per_seed, indent=1) + "\n")
+        means = {k: float(np.mean([r[k] for r in per_seed.values()])) for k in ("int8", "fp32")}
+        print(f"{len(per_seed)} tuning seeds: top-1 int8 {means['int8']:.4f}, fp32 {means['fp32']:.4f} -> {args.tuning}")
+        if args.against:
+            print(paired(json.loads(Path(args.against).read_text()), per_seed))
+        return
     runs = []
     for seed in range(args.repeats if frame.height > n_rows else 1):  # all of a smaller set's rows: once
         run = evaluate(frame, vectors, seed, embedder, intents, intent_vectors, reference, n_rows)
+        run.pop("names")  # every topic's name: for --tuning's comparisons, not the results page
         print({k: round(v, 3) if isinstance(v, float) else v for k, v in run.items() if k != "examples"}, flush=True)
         runs.append(run)
     stamp_end(info)

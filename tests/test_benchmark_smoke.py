@@ -20,3 +20,17 @@ def test_pipeline_scale_runs_cold_and_rerun(tmp_path: Path) -> None:
     page = to_markdown({"machine": {"date_utc": "-", "cpu": "-", "usable_cores": 2, "python": "-", "versions": {}},
                         "settings": {}, "targets": {}, "sizes": [record], "growth": growth([record])})
     assert "| 120 |" in page
+
+
+def test_topic_names_tuning_pairs_seeds_by_seed() -> None:
+    """``topic_names_banking77 --tuning ... --against ...``: head minus base per seed, over the seeds
+    both runs hold, and the names that changed wording."""
+    from benchmarks.topic_names_banking77 import paired
+
+    base = {"10": {"int8": 0.70, "fp32": 0.72, "names": ["A", "B"]}, "11": {"int8": 0.80, "fp32": 0.80, "names": ["C"]},
+            "12": {"int8": 0.5, "fp32": 0.5, "names": ["D"]}}
+    head = {"10": {"int8": 0.72, "fp32": 0.72, "names": ["A", "B2"]}, "11": {"int8": 0.82, "fp32": 0.79, "names": ["C"]}}
+    report = paired(base, head).splitlines()
+    assert report[0] == "int8 top-1 +0.0200 +- 0.0000 over 2 seeds (2 up, 0 down)"
+    assert report[1] == "fp32 top-1 -0.0050 +- 0.0050 over 2 seeds (0 up, 1 down)"
+    assert report[2] == "names changed: 1 of 3"
