@@ -160,13 +160,13 @@ def _main_tier(counts: np.ndarray | None) -> int | None:
     return None if counts is None else max(range(len(TIERS)), key=lambda t: (counts[t], t))
 
 
-def _naming_members(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray:
-    """The rows of a topic (``members``) its name must speak for: those of its main tier
-    (:func:`_main_tier`) when rows carry one, so that a topic of hotel cancellations that also holds
-    questions about the cancellation policy is named by a cancellation, not by a question its tier
-    contradicts; else all of them."""
-    main = _main_tier(_tier_counts(members, tiers))
-    return members if main is None else members[tiers[members] == main]
+def _naming_members(members: np.ndarray, tiers: np.ndarray | None, counts: np.ndarray | None) -> np.ndarray:
+    """The rows of a topic (``members``, with their ``counts``: :func:`_tier_counts`) its name must
+    speak for: those of its main tier (:func:`_main_tier`) when rows carry one, so that a topic of
+    hotel cancellations that also holds questions about the cancellation policy is named by a
+    cancellation, not by a question its tier contradicts; else all of them."""
+    main = _main_tier(counts)
+    return members if main is None or tiers is None else members[tiers[members] == main]
 
 
 def _labels(
@@ -204,7 +204,7 @@ def _labels(
     # ones nearest it first): a name must point back at it rather than at the whole topic, and a
     # question of another tier that sits near it ("Who is the owner of our workspace?" in a topic of
     # ownership transfers) never names it.
-    speak = {i: _naming_members(members[i], tiers) for i in todo}
+    speak = {i: _naming_members(members[i], tiers, counts[i]) for i in todo}
     aim = {i: _normalise(x[speak[i]].astype(np.float64).sum(axis=0, keepdims=True))[0] for i in todo}
     central = [[texts[r] for r in _examples(x, speak[i], aim[i], CENTRAL)] for i in todo]
     english = [j for j, i in enumerate(todo) if embedder_covers(languages[i])]

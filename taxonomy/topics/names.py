@@ -95,9 +95,9 @@ def _word_case(word: str) -> str:
     """"i" -> "I"; a function word typed in capitals ("IS", "WHY") -> lower case (an acronym stays)."""
     if word == "i" or word.startswith(("i'", "i’")):
         return "I" + word[1:]
-    bare = word.strip("?,.!;:")
-    lower = bare.lower()
-    return word.lower() if len(bare) > 1 and bare.isupper() and lower in FUNCTION and lower not in _ACRONYMS else word
+    core = word.strip("?,.!;:")
+    lower = core.lower()
+    return word.lower() if len(core) > 1 and core.isupper() and lower in FUNCTION and lower not in _ACRONYMS else word
 
 
 def _sentence_case(text: str) -> str:
