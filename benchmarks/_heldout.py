@@ -23,12 +23,13 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from taxonomy.tiers.head import FittedHead, TrainSettings, sample_weights
+from taxonomy.tiers.head import FittedHead, TrainSettings, sample_weights, softmax
 from taxonomy.tiers.train import (
     DEFAULT_MODELS_DIR,
     fit_on,
@@ -111,25 +112,47 @@ def model_under_test(sources: set[str] | None = None, models_dir: str | None = N
     cache = _cache_dir(version, path, recorded)
     if not all((cache / s / "config.json").exists() for s in trained_on):
         embeddings = _embeddings_of(data, None)
-        check_reproduced(shipped, fit_on(data, np.arange(len(data.texts)), embeddings, settings), version)
+        check_reproduced(shipped, fit_on(data, np.arange(len(data.texts)), embeddings, settings), version, data.texts, embeddings)
         for s, head in _fit_held_out(data, embeddings, settings).items():
             save_head(head, cache / s, {"version": f"{version} without {s}", "held_out_source": s})
     held_out = {s: load_head(cache / s)[0] for s in trained_on if sources is None or s in sources}
     return ModelUnderTest(version, shipped, held_out, trained_on)
 
 
-def check_reproduced(shipped: FittedHead, refit: FittedHead, version: str) -> None:
+REPRODUCED_AGREEMENT = 0.995  # share of training rows whose tier the refit must give as the artifact does
+REPRODUCED_MEAN_GAP = 0.02  # largest mean over training rows of the biggest probability difference
+
+
+def check_reproduced(shipped: FittedHead, refit: FittedHead, version: str, texts: list[str] | None = None,
+                     embeddings: np.ndarray | None = None) -> None:
     """The artifact must be what today's training code makes of its data and settings, or heads
     trained "the same way without a source" would be another model's.
 
+    On the CPU that trained it the refit gives its weights back exactly. On another CPU the torch
+    embeddings of the training texts differ in their last bits and the refit drifts (v6's card: weights
+    up to 0.30 apart); that is accepted, with a note, when the vocabulary is the same and, on the
+    training rows (``texts``, ``embeddings``), the refit gives ``REPRODUCED_AGREEMENT`` of them the
+    artifact's tier and its probabilities differ by at most ``REPRODUCED_MEAN_GAP`` on average (v6 on an
+    Intel Xeon: 99.80% and 0.0055).
+
     Raises:
-        SystemExit: when the refit's vocabulary or weights differ from the artifact's.
+        SystemExit: when the refit's vocabulary differs, or its weights differ and its predictions do not agree.
     """
     same = shipped.features.terms_ == refit.features.terms_ and shipped.coef.shape == refit.coef.shape
     gap = float(np.abs(shipped.coef - refit.coef).max()) if same else float("inf")
-    if not same or gap > 1e-4 * max(float(np.abs(shipped.coef).max()), 1.0):
+    if gap <= 1e-4 * max(float(np.abs(shipped.coef).max()), 1.0):
+        return
+    agree, mean_gap = 0.0, 1.0
+    if same and texts is not None and embeddings is not None:
+        a, b = softmax(shipped.logits(texts, embeddings)), softmax(refit.logits(texts, embeddings))
+        agree, mean_gap = float(np.mean(a.argmax(axis=1) == b.argmax(axis=1))), float(np.abs(a - b).max(axis=1).mean())
+    if agree < REPRODUCED_AGREEMENT or mean_gap > REPRODUCED_MEAN_GAP:
         raise SystemExit(f"{version}: refitting it with today's training code on its data and settings does not give its "
-                         f"weights back (largest difference {gap:.3g}); its held-out heads would be another model's")
+                         f"weights back (largest difference {gap:.3g}; tiers agree on {agree:.2%} of the training rows, "
+                         f"probabilities {mean_gap:.3f} apart on average); its held-out heads would be another model's")
+    print(f"note: {version} refitted on this machine drifts (weights up to {gap:.3g} apart, the same tier on "
+          f"{agree:.2%} of the training rows, probabilities {mean_gap:.4f} apart on average): held-out heads are "
+          "this machine's refits", file=sys.stderr)
 
 
 def _fit_held_out(data, embeddings: np.ndarray, settings: TrainSettings) -> dict[str, FittedHead]:  # noqa: ANN001

@@ -8,7 +8,8 @@ Stages and the partitions they own (all under the output root, or under
    (``run`` first embeds every customer with :func:`~taxonomy.enrich.embed_customer_days`, each with
    every core, then tiers them in worker processes, each finding its vectors in the cache)
 3. :func:`analyse_customer`: topics over the trailing window (see :mod:`taxonomy.window`) -> ``analysis/as_of=/customer_id=/``
-   (staged conversations with topics), ``analysis_topics/`` and ``topic_state/`` (centroids that keep
+   (staged conversations with topics, each model tier read in its topic's context:
+   :mod:`taxonomy.tiers.context`), ``analysis_topics/`` and ``topic_state/`` (centroids that keep
    topic ids stable from one day to the next)
 4. :func:`publish`: peer rates, scores, validation -> ``conversations/``, ``topics/``, ``scores/``,
    ``trends/`` partitioned ``as_of=/customer_id=/``
@@ -129,6 +130,7 @@ def analyse_customer(
     """
     from taxonomy.language import lower_unsupported_confidence
     from taxonomy.review import pin_human_tiers
+    from taxonomy.tiers.context import tiers_in_context
     from taxonomy.topics import discover_topics
 
     cfg = resolve_config(config_path, window_days=window_days)
@@ -148,7 +150,8 @@ def analyse_customer(
     previous = previous_topic_state(store, customer_id, as_of, embedder_version)
     result = discover_topics(df, embeddings, previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
     staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left", maintain_order="left")
-    staged, reviewed = pin_human_tiers(store, customer_id, lower_unsupported_confidence(staged), embeddings, result.centroids, cfg)
+    staged = tiers_in_context(lower_unsupported_confidence(staged))
+    staged, reviewed = pin_human_tiers(store, customer_id, staged, embeddings, result.centroids, cfg)
     stamp = {FINGERPRINT: fingerprint}
     store.write_partition(result.topics, store.partition("analysis_topics", **keys), metadata=stamp)
     store.write_partition(result.centroids, store.partition("topic_state", **keys),

@@ -34,3 +34,22 @@ def test_topic_names_tuning_pairs_seeds_by_seed() -> None:
     assert report[0] == "int8 top-1 +0.0200 +- 0.0000 over 2 seeds (2 up, 0 down)"
     assert report[1] == "fp32 top-1 -0.0050 +- 0.0050 over 2 seeds (0 up, 1 down)"
     assert report[2] == "names changed: 1 of 3"
+
+
+def test_tiers_in_context_scores_and_page() -> None:
+    """``benchmarks.tiers_in_context`` needs the tier corpus (not in CI): its scoring and page, on a stand-in."""
+    import numpy as np
+
+    from benchmarks.tiers_in_context import _markdown, macro_f1
+
+    gold = np.array(["informational", "action_led", "action_led"])  # no personalized row: not charged a zero for it
+    assert macro_f1(gold, gold) == 1.0
+    assert macro_f1(gold, np.array(["informational", "informational", "action_led"])) == (2 / 3 + 2 / 3) / 2
+    scores = {"0.0": 0.5, "0.5": 0.6}
+    page = _markdown({"machine": {"date_utc": "-", "cpu": "-", "usable_cores": 2, "python": "-", "versions": {}},
+                      "model_under_test": {"description": "stand-in"}, "shipped_weight": 0.5, "seconds": 1.0,
+                      "weights": [0.0, 0.5], "means": {"v4's 7 real sources": scores},
+                      "per_source": {"snips": {"kind": "trained", "rows": 3, "macro_f1": scores}},
+                      "queues": {"snips/q1": {"source": "snips", "rows": 3, "topics": 1, "macro_f1": scores}}})
+    assert "| snips | trained | 3 | 0.5 | 0.6 |" in page
+    assert "| **mean, v4's 7 real sources** |  |  | 0.5 | 0.6 |" in page

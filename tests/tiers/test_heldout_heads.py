@@ -63,3 +63,20 @@ def test_an_artifact_todays_training_code_does_not_rebuild_is_refused() -> None:
     check_reproduced(shipped, fit_on(data, rows, x, TrainSettings(max_iter=300, use_corpus=False)), "v9")
     with pytest.raises(SystemExit, match="does not give its weights back"):
         check_reproduced(shipped, fit_on(data, rows, x, TrainSettings(C=0.5, max_iter=300, use_corpus=False)), "v9")
+
+
+def test_a_refit_that_drifts_on_another_cpu_is_accepted_only_while_its_tiers_agree(capsys: pytest.CaptureFixture) -> None:
+    data, x = _data()
+    rows = np.arange(len(data.texts))
+    settings = TrainSettings(max_iter=300, use_corpus=False)
+    shipped = fit_on(data, rows, x, settings)
+    # another CPU: the same training vectors, off in their last digits
+    drift = x + 1e-3 * np.random.default_rng(2).standard_normal(x.shape)
+    check_reproduced(shipped, fit_on(data, rows, drift, settings), "v9", data.texts, x)
+    assert "drifts" in capsys.readouterr().err
+    # the tiers of a fifth of the rows changed: another model, however its vocabulary matches
+    flipped = np.array(data.tiers, dtype=object)
+    flipped[::5] = np.array(TIERS, dtype=object)[[(TIERS.index(t) + 1) % 3 for t in flipped[::5]]]
+    other = TrainingData(data.texts, flipped, data.sources, data.industries, data.intents, data.groups, data.kinds)
+    with pytest.raises(SystemExit, match="tiers agree on"):
+        check_reproduced(shipped, fit_on(other, rows, x, settings), "v9", data.texts, x)

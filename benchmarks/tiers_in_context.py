@@ -1,0 +1,112 @@
+"""Does reading a message's tier in its topic's context help on queues the model has not seen?
+``python -m benchmarks.tiers_in_context``
+
+Every queue of :mod:`benchmarks._queues` (real phrasing; each scored by a head of the CURRENT tier
+model that never saw the queue's source, see :mod:`benchmarks._heldout`) goes through the real topic
+stage (:func:`benchmarks._queues.topic_rows`) and then :func:`taxonomy.tiers.context.tiers_in_context`,
+the step the analyse stage runs, at several topic weights (0: each message alone, as ``taxonomy
+classify`` and the model card's leave-one-source-out figures score it). Macro-F1 per source is over
+all of its queues' rows, against the gold tiers of the reviewed mappings, over the tiers the source
+has. No label is used to form topics or to mix probabilities.
+
+The shipped weight (``TOPIC_WEIGHT``, 0.5) was chosen before this benchmark existed, on a probe of
+the training sources only (each source as one queue, the same out-of-source probabilities); the
+evaluation-only sources, which no model version is trained on, are the check on that choice.
+Hours and volume shares do not move at any weight: they sum ``p_<tier>``, which this step leaves as
+they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from benchmarks._common import machine, machine_markdown, markdown_table, stamp_end, write_results
+from benchmarks._queues import load_queues, topic_rows
+from taxonomy.schema import TIERS
+from taxonomy.tiers.context import TOPIC_WEIGHT, tiers_in_context
+
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+REAL7 = ("banking77", "hint3", "hwu64", "multidogo", "sgd", "snips", "star")  # the model card's "v4's 7 real sources"
+OWN = ("seed",)  # written by us: reported, never in a mean
+
+
+def macro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-F1 over the tiers present in ``gold`` (as :mod:`taxonomy.tiers.evaluate` scores)."""
+    present = [t for t in TIERS if (gold == t).any()]
+    return float(f1_score(gold, pred, labels=present, average="macro", zero_division=0))
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    info = machine(["polars", "numpy", "scikit-learn", "onnxruntime"])
+    t0 = time.perf_counter()
+    queues, model = load_queues()
+    trained = set(model.trained_on)
+    gold: dict[str, list[np.ndarray]] = {}
+    pred: dict[float, dict[str, list[np.ndarray]]] = {w: {} for w in WEIGHTS}
+    per_queue = {}
+    for queue in queues:
+        rows, topics = topic_rows(queue)
+        gold.setdefault(queue.source, []).append(np.array(rows["gold"].to_list()))
+        scores = {}
+        for w in WEIGHTS:
+            tiers = np.array(tiers_in_context(rows, w)["tier"].to_list())
+            pred[w].setdefault(queue.source, []).append(tiers)
+            scores[str(w)] = round(macro_f1(gold[queue.source][-1], tiers), 4)
+        per_queue[queue.name] = {"source": queue.source, "rows": len(queue.texts), "topics": topics.topics.height,
+                                 "macro_f1": scores}
+    per_source = {}
+    for source in sorted(gold):
+        g = np.concatenate(gold[source])
+        per_source[source] = {
+            "rows": int(len(g)), "kind": "own" if source in OWN else ("trained" if source in trained else "evaluation_only"),
+            "macro_f1": {str(w): round(macro_f1(g, np.concatenate(pred[w][source])), 4) for w in WEIGHTS},
+        }
+
+    def mean(sources: list[str], w: float) -> float | None:
+        values = [per_source[s]["macro_f1"][str(w)] for s in sources if s in per_source]
+        return round(float(np.mean(values)), 4) if values else None
+
+    groups = {
+        "v4's 7 real sources": [s for s in REAL7],
+        "all real training sources": sorted(s for s, v in per_source.items() if v["kind"] == "trained"),
+        "evaluation-only sources": sorted(s for s, v in per_source.items() if v["kind"] == "evaluation_only"),
+    }
+    means = {name: {str(w): mean(sources, w) for w in WEIGHTS} for name, sources in groups.items()}
+    data = {"machine": stamp_end(info), "seconds": round(time.perf_counter() - t0, 1),
+            "model_under_test": {"version": model.version, "description": model.describe()},
+            "shipped_weight": TOPIC_WEIGHT, "weights": list(WEIGHTS), "groups": groups, "means": means,
+            "per_source": per_source, "queues": per_queue}
+    json_path, md_path = write_results("tiers_in_context", data, _markdown(data))
+    w = str(TOPIC_WEIGHT)
+    for name, values in means.items():
+        print(f"{name}: macro-F1 {values['0.0']} alone -> {values[w]} in context (weight {w})")
+    print(f"wrote {json_path} and {md_path}")
+
+
+def _markdown(d: dict) -> str:
+    weights = [str(w) for w in d["weights"]]
+    head = ["source", "kind", "rows", *[f"weight {w}" for w in weights]]
+    rows = [[s, v["kind"], v["rows"], *[v["macro_f1"][w] for w in weights]] for s, v in d["per_source"].items()]
+    rows += [[f"**mean, {name}**", "", "", *[values[w] for w in weights]] for name, values in d["means"].items()]
+    queue_rows = [[name, q["source"], q["rows"], q["topics"], *[q["macro_f1"][w] for w in weights]]
+                  for name, q in d["queues"].items()]
+    return "\n\n".join([
+        "# A message's tier read in its topic's context, on queues the model has not seen",
+        machine_markdown(d["machine"]),
+        f"- Model under test: {d['model_under_test']['description']}",
+        f"- Shipped topic weight: {d['shipped_weight']} (`taxonomy.tiers.context.TOPIC_WEIGHT`); {d['seconds']} s",
+        __doc__.split("\n\n", 1)[1].strip(),
+        "## Macro-F1 per source (all its queues' rows)",
+        markdown_table(head, rows),
+        "## Per queue",
+        markdown_table(["queue", "source", "rows", "topics", *[f"weight {w}" for w in weights]], queue_rows),
+    ])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""A message's tier read in its topic's context (taxonomy/tiers/context.py) and the analyse stage using it."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from taxonomy.config import Config
+from taxonomy.pipeline import run
+from taxonomy.samples import write_sample
+from taxonomy.schema import TIERS
+from taxonomy.tiers.context import TOPIC_WEIGHT, tiers_in_context
+
+
+def _frame(rows: list[tuple[str | None, str, list[float] | None]]) -> pl.DataFrame:
+    """(topic_id, tier_source, probabilities) per row; tier and confidence as the model gives them."""
+    p = [r[2] for r in rows]
+    return pl.DataFrame({
+        "conversation_id": [f"c{i}" for i in range(len(rows))],
+        "topic_id": [r[0] for r in rows],
+        "tier": [None if q is None else TIERS[int(np.argmax(q))] for q in p],
+        "tier_confidence": [None if q is None else max(q) for q in p],
+        **{f"p_{t}": [None if q is None else q[i] for q in p] for i, t in enumerate(TIERS)},
+        "tier_source": [r[1] for r in rows],
+    }, schema_overrides={"topic_id": pl.String, "tier": pl.String, "tier_confidence": pl.Float64,
+                         **{f"p_{t}": pl.Float64 for t in TIERS}})
+
+
+def test_a_message_its_topic_disagrees_with_takes_the_topics_tier() -> None:
+    leaning_info = [0.45, 0.15, 0.40]  # alone: informational, narrowly
+    action = [0.05, 0.05, 0.90]
+    frame = _frame([("t1", "model", leaning_info), ("t1", "model", action), ("t1", "model", action),
+                    ("t2", "model", leaning_info)])
+    out = tiers_in_context(frame)
+    assert out["tier"].to_list() == ["action_led", "action_led", "action_led", "informational"]
+    mean = (np.array(leaning_info) + 2 * np.array(action)) / 3
+    q = (1 - TOPIC_WEIGHT) * np.array(leaning_info) + TOPIC_WEIGHT * mean
+    assert out["tier_confidence"][0] == pytest.approx(q.max())
+    # the probabilities stay the model's for the message alone: shares and intervals sum them
+    for t in TIERS:
+        assert out[f"p_{t}"].to_list() == frame[f"p_{t}"].to_list()
+    assert out.columns == frame.columns
+
+
+def test_pinned_blank_and_topicless_rows_are_left_alone_and_do_not_count() -> None:
+    info = [0.80, 0.10, 0.10]
+    narrow = [0.40, 0.35, 0.25]
+    frame = _frame([
+        ("t1", "model", narrow),
+        ("t1", "override", [0.0, 1.0, 0.0]),  # a pinned personalized row: not part of the topic's mean
+        ("t1", "review", [0.0, 1.0, 0.0]),
+        ("t1", "model", info),
+        (None, "model", [0.1, 0.2, 0.7]),  # no topic
+        ("t1", "model", None),  # blank text: no tier
+    ])
+    out = tiers_in_context(frame)
+    assert out["tier"].to_list() == ["informational", "personalized", "personalized", "informational", "action_led", None]
+    assert out["tier_confidence"][1:3].to_list() == [1.0, 1.0]
+    assert out["tier_confidence"][4] == 0.7
+    assert out["tier_confidence"][5] is None
+
+
+def test_weight_zero_changes_nothing_and_a_bad_weight_is_refused() -> None:
+    frame = _frame([("t1", "model", [0.45, 0.15, 0.40]), ("t1", "model", [0.05, 0.05, 0.90])])
+    assert tiers_in_context(frame, 0.0).equals(frame)
+    assert tiers_in_context(frame, 1.0)["tier"].to_list() == ["action_led", "action_led"]
+    assert tiers_in_context(frame.head(0)).height == 0
+    with pytest.raises(ValueError, match="weight"):
+        tiers_in_context(frame, 1.5)
+
+
+def test_the_published_tiers_are_the_topic_context_ones(tmp_path: Path) -> None:
+    write_sample(str(tmp_path / "landing"), customers=2, conversations=600, days=7, seed=3)
+    cfg = dataclasses.replace(Config(), window_days=7)
+    result = run(str(tmp_path / "landing"), str(tmp_path / "out"), config=cfg, progress=False)
+    as_of: date = result.as_of
+    def read(dataset: str) -> pl.DataFrame:
+        parts = sorted((tmp_path / "out" / dataset / f"as_of={as_of}").glob("customer_id=*/part-0.parquet"))
+        frames = [pl.read_parquet(p).with_columns(pl.lit(p.parent.name.split("=", 1)[1]).alias("customer_id")) for p in parts]
+        return pl.concat(frames, how="diagonal").sort("customer_id", "conversation_id")
+
+    staged = read("analysis")  # the analyse stage's output, with the model's probabilities
+    assert read("conversations").select("conversation_id", "tier").equals(staged.select("conversation_id", "tier"))
+    conversations = staged.filter(pl.col("tier_source") == "model")
+    p = conversations.select([f"p_{t}" for t in TIERS]).to_numpy()
+    mean = conversations.select([pl.col(f"p_{t}").mean().over("customer_id", "topic_id") for t in TIERS]).to_numpy()
+    q = (1 - TOPIC_WEIGHT) * p + TOPIC_WEIGHT * mean
+    assert conversations["tier"].to_list() == [TIERS[i] for i in q.argmax(axis=1)]
+    assert np.allclose(conversations["tier_confidence"].to_numpy(), q.max(axis=1))
+    assert (q.argmax(axis=1) != p.argmax(axis=1)).sum() > 0  # the context did move some messages
