@@ -25,6 +25,7 @@ import re
 import polars as pl
 
 TIERS: tuple[str, ...] = ("informational", "personalized", "action_led")
+OTHER_TOPIC_ID = "other"  # the topic of small mixed requests (taxonomy.topics.cluster); no shared context
 # The automation lever each tier needs (TIERS.md: knowledge content, data connectors, procedures).
 TIER_LEVERS: dict[str, str] = {
     "informational": "knowledge_content",

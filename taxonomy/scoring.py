@@ -55,12 +55,11 @@ import numpy as np
 import polars as pl
 
 from taxonomy.config import ScoringConfig
-from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TIER_LEVERS, TIERS, TOPICS_OUT, TRENDS_OUT, conform, empty
+from taxonomy.schema import CONVERSATIONS_OUT, OTHER_TOPIC_ID, SCORES_OUT, TIER_LEVERS, TIERS, TOPICS_OUT, TRENDS_OUT, conform, empty
 
 __all__ = ["ScoreResult", "achievable_rates", "customer_tier_stats", "score_customer"]
 
 DAYS_PER_MONTH = 30.0
-OTHER_TOPIC_ID = "other"  # taxonomy.topics.cluster.OTHER_TOPIC_ID (not imported: scoring needs no scipy)
 TIER_STATS_SCHEMA: dict[str, pl.DataType] = {
     "tier": pl.String(),
     "conversations": pl.Int64(),

@@ -13,7 +13,8 @@ only which tier each conversation is listed under (and the counts built on that:
 tier, weekly trends by tier, peers' automation rate per tier).
 
 Rows pinned by an override or a review, rows without a tier (blank text) and rows without a topic
-are left as they are, and do not count in a topic's mean.
+or in the ``"other"`` topic (small mixed requests: no shared context) are left as they are, and do
+not count in a topic's mean.
 
 Measured leave-one-source-out (``python -m benchmarks.tiers_in_context``: queues from sources the
 head never saw, topics by the real topic stage): see ``benchmarks/results/tiers_in_context.md``.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from taxonomy.schema import TIERS
+from taxonomy.schema import OTHER_TOPIC_ID, TIERS
 
 TOPIC_WEIGHT = 0.5  # share of the topic's mean in a message's tier probabilities (0: the message alone)
 
@@ -38,7 +39,8 @@ def tiers_in_context(frame: pl.DataFrame, weight: float = TOPIC_WEIGHT) -> pl.Da
         weight: The topic mean's share (0 leaves every row as it is, 1 gives each topic one tier).
 
     Returns:
-        ``frame`` with ``tier`` and ``tier_confidence`` replaced on model rows that have a topic;
+        ``frame`` with ``tier`` and ``tier_confidence`` replaced on model rows that have a topic
+        other than ``"other"``;
         same rows, same order, same columns.
     """
     if not 0.0 <= weight <= 1.0:
@@ -46,7 +48,8 @@ def tiers_in_context(frame: pl.DataFrame, weight: float = TOPIC_WEIGHT) -> pl.Da
     needed = {"topic_id", "tier", "tier_source", "tier_confidence", *(f"p_{t}" for t in TIERS)}
     if frame.height == 0 or weight == 0.0 or not needed <= set(frame.columns):
         return frame
-    model = ((pl.col("tier_source") == "model") & pl.col("tier").is_not_null() & pl.col("topic_id").is_not_null()
+    model = ((pl.col("tier_source") == "model") & pl.col("tier").is_not_null()
+             & pl.col("topic_id").is_not_null() & (pl.col("topic_id") != OTHER_TOPIC_ID)
              & pl.all_horizontal([pl.col(f"p_{t}").is_not_null() for t in TIERS]))
     mixed = [((1.0 - weight) * pl.col(f"p_{t}") + weight * pl.col(f"p_{t}").filter(model).mean().over("topic_id"))
              .alias(f"_q_{t}") for t in TIERS]

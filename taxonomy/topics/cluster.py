@@ -35,8 +35,8 @@ from scipy.cluster.hierarchy import linkage
 from scipy.sparse import csr_matrix
 from taxonomy.config import TopicsConfig
 from taxonomy.embed import DIM
+from taxonomy.schema import OTHER_TOPIC_ID
 
-OTHER_TOPIC_ID = "other"
 OTHER_LABEL = "other (small mixed requests)"
 TOPIC_ID_RE = re.compile(r"^t(\d+)$")
 N_EXAMPLES = 5

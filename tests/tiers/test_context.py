@@ -57,12 +57,16 @@ def test_pinned_blank_and_topicless_rows_are_left_alone_and_do_not_count() -> No
         ("t1", "model", info),
         (None, "model", [0.1, 0.2, 0.7]),  # no topic
         ("t1", "model", None),  # blank text: no tier
+        ("other", "model", [0.1, 0.45, 0.45]),  # the small mixed requests share no context
+        ("other", "model", [0.0, 0.0, 1.0]),
     ])
     out = tiers_in_context(frame)
-    assert out["tier"].to_list() == ["informational", "personalized", "personalized", "informational", "action_led", None]
+    assert out["tier"].to_list() == ["informational", "personalized", "personalized", "informational", "action_led", None,
+                                     "personalized", "action_led"]
     assert out["tier_confidence"][1:3].to_list() == [1.0, 1.0]
     assert out["tier_confidence"][4] == 0.7
     assert out["tier_confidence"][5] is None
+    assert out["tier_confidence"][6] == 0.45
 
 
 def test_weight_zero_changes_nothing_and_a_bad_weight_is_refused() -> None:
@@ -86,10 +90,13 @@ def test_the_published_tiers_are_the_topic_context_ones(tmp_path: Path) -> None:
 
     staged = read("analysis")  # the analyse stage's output, with the model's probabilities
     assert read("conversations").select("conversation_id", "tier").equals(staged.select("conversation_id", "tier"))
-    conversations = staged.filter(pl.col("tier_source") == "model")
+    conversations = staged.filter((pl.col("tier_source") == "model") & (pl.col("topic_id") != "other"))
     p = conversations.select([f"p_{t}" for t in TIERS]).to_numpy()
     mean = conversations.select([pl.col(f"p_{t}").mean().over("customer_id", "topic_id") for t in TIERS]).to_numpy()
     q = (1 - TOPIC_WEIGHT) * p + TOPIC_WEIGHT * mean
+    other = staged.filter((pl.col("tier_source") == "model") & (pl.col("topic_id") == "other"))
+    alone = other.select([f"p_{t}" for t in TIERS]).to_numpy()
+    assert other["tier"].to_list() == [TIERS[i] for i in alone.argmax(axis=1)]  # small mixed requests: no context
     assert conversations["tier"].to_list() == [TIERS[i] for i in q.argmax(axis=1)]
     assert np.allclose(conversations["tier_confidence"].to_numpy(), q.max(axis=1))
     assert (q.argmax(axis=1) != p.argmax(axis=1)).sum() > 0  # the context did move some messages
