@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "classify",
         help="add a tier (informational / personalized / action_led) to every row of a file",
         description="Classify each row's text into a tier. Keeps every input column and adds tier, "
-        "tier_confidence, p_informational, p_personalized, p_action_led and model_version.",
+        "tier_confidence, p_informational, p_personalized, p_action_led and model_version. Each row is "
+        "read alone: `taxonomy run` reads each tier in its topic's context as well (README: \"A "
+        "conversation's tier\"), so a few of its tiers differ from these.",
     )
     p.add_argument("--input", required=True, metavar="FILE", help="CSV, JSONL or Parquet file")
     p.add_argument("--output", required=True, metavar="FILE.parquet", help="where to write the result")
