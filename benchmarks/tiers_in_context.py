@@ -22,22 +22,14 @@ import argparse
 import time
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from benchmarks._common import machine, machine_markdown, markdown_table, stamp_end, write_results
 from benchmarks._queues import load_queues, topic_rows
-from taxonomy.schema import TIERS
 from taxonomy.tiers.context import TOPIC_WEIGHT, tiers_in_context
+from taxonomy.tiers.evaluate import OWN_SOURCES, macro_f1
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 REAL7 = ("banking77", "hint3", "hwu64", "multidogo", "sgd", "snips", "star")  # the model card's "v4's 7 real sources"
-OWN = ("seed",)  # written by us: reported, never in a mean
-
-
-def macro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
-    """Macro-F1 over the tiers present in ``gold`` (as :mod:`taxonomy.tiers.evaluate` scores)."""
-    present = [t for t in TIERS if (gold == t).any()]
-    return float(f1_score(gold, pred, labels=present, average="macro", zero_division=0))
 
 
 def main() -> None:
@@ -63,7 +55,7 @@ def main() -> None:
     for source in sorted(gold):
         g = np.concatenate(gold[source])
         per_source[source] = {
-            "rows": int(len(g)), "kind": "own" if source in OWN else ("trained" if source in trained else "evaluation_only"),
+            "rows": int(len(g)), "kind": "own" if source in OWN_SOURCES else ("trained" if source in trained else "evaluation_only"),
             "macro_f1": {str(w): round(macro_f1(g, np.concatenate(pred[w][source])), 4) for w in WEIGHTS},
         }
 
@@ -72,7 +64,7 @@ def main() -> None:
         return round(float(np.mean(values)), 4) if values else None
 
     groups = {
-        "v4's 7 real sources": [s for s in REAL7],
+        "v4's 7 real sources": list(REAL7),
         "all real training sources": sorted(s for s, v in per_source.items() if v["kind"] == "trained"),
         "evaluation-only sources": sorted(s for s, v in per_source.items() if v["kind"] == "evaluation_only"),
     }

@@ -28,13 +28,19 @@ OWN_SOURCES = ("seed",)  # written by us: reported, not in the real-source mean
 WORST_INTENTS = 5
 
 
-def _scores(truth: np.ndarray, pred: np.ndarray) -> dict:
+def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float | None:
     """Macro-F1 over the tiers present in ``truth`` (a source without personalized rows is not
-    charged a zero for it), accuracy, and the full confusion matrix."""
+    charged a zero for it); None when ``truth`` is empty."""
     present = [t for t in TIERS if (truth == t).any()]
+    return float(f1_score(truth, pred, labels=present, average="macro", zero_division=0)) if present else None
+
+
+def _scores(truth: np.ndarray, pred: np.ndarray) -> dict:
+    """:func:`macro_f1`, accuracy, and the full confusion matrix."""
+    f1 = macro_f1(truth, pred)
     return {
         "n": int(len(truth)),
-        "macro_f1": round(float(f1_score(truth, pred, labels=present, average="macro", zero_division=0)), 4) if present else None,
+        "macro_f1": round(f1, 4) if f1 is not None else None,
         "accuracy": round(float(np.mean(truth == pred)), 4) if len(truth) else None,
         "confusion": {"labels": list(TIERS), "rows_true_cols_pred": confusion_matrix(truth, pred, labels=list(TIERS)).tolist()},
     }
