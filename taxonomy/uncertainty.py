@@ -17,9 +17,11 @@ Rows pinned by a person (``tier_source`` ``review`` or ``override`` with a one-h
 tier uncertainty. Rows a review *inferred* (the untiered messages of a topic the reviewer split,
 :mod:`taxonomy.review.match`: ``tier_source`` ``review`` with probabilities that are not one-hot)
 are neither pinned nor the model's: per draw, topic ``k``'s inferred hours ``v_k`` are spread as
-``r_sk ~ Dirichlet(SPLIT_SAMPLE * n_k)``, ``n_k`` their hours-weighted mean probabilities (the
-reviewer's mix, as well known as a sample of the ``SPLIT_SAMPLE`` messages the sheet shows per
-topic; no model confusion: a person set that mix).
+``r_sk ~ Dirichlet(SPLIT_EFFECTIVE * n_k)``, ``n_k`` their hours-weighted mean probabilities (the
+reviewer's mix; no model confusion: a person set that mix). The mix is as well known as a sample
+of ``SPLIT_EFFECTIVE`` messages, fewer than the ``SPLIT_SAMPLE`` the sheet shows: each tiered
+message stands for the hours of the rows nearest it, and those hours are uneven, so the 8 weigh
+like about 5 (``benchmarks/review_coverage.py``).
 Each draw gives hours shares ``(pinned hours + sum_k u_k q_sk + sum_k v_k r_sk) / H`` and a potential
 ``sum_t rate_t share_t``; the 5th and 95th percentiles are the interval, widened if needed to hold
 the published point estimate. The calibration (``C``, both strengths) lives in
@@ -49,6 +51,11 @@ LEVEL = 0.90
 DRAWS = 1000  # 5th/95th percentiles from 50 draws each side; ~3x cheaper than 2000 at the same coverage
 SEED = 14
 SPLIT_SAMPLE = 8  # messages the review sheet shows per topic (taxonomy.review.sheet.MESSAGES_PER_TOPIC)
+# How many random messages a split topic's inferred mix is worth: the effective sample size
+# (sum w)^2 / sum w^2 of the hours w each tiered message stands for (taxonomy.review.match), median
+# 4.9 (10th-90th percentile 2.8-6.5) over the 159 split topics of 21 real queues
+# (benchmarks/results/review_coverage.md). Measured on the weights alone, not tuned on coverage.
+SPLIT_EFFECTIVE = 5.0
 ONE_HOT = 1.0 - 1e-9
 
 
@@ -195,7 +202,7 @@ def _inferred_draws(inputs: TopicUncertainty, draws: int) -> np.ndarray:
         return np.zeros((draws, len(TIERS)))
     rng = np.random.default_rng(SEED + 1)
     n = inputs.inferred_hours[live] / v[live, None]
-    r = _dirichlet(rng, np.broadcast_to(SPLIT_SAMPLE * n, (draws, *n.shape)))
+    r = _dirichlet(rng, np.broadcast_to(SPLIT_EFFECTIVE * n, (draws, *n.shape)))
     return np.matmul(v[live][None, None, :], r)[:, 0, :]
 
 

@@ -53,3 +53,35 @@ def test_tiers_in_context_scores_and_page() -> None:
                       "queues": {"snips/q1": {"source": "snips", "rows": 3, "topics": 1, "macro_f1": scores}}})
     assert "| snips | trained | 3 | 0.5 | 0.6 |" in page
     assert "| **mean, v4's 7 real sources** |  |  | 0.5 | 0.6 |" in page
+
+
+def test_review_coverage_reviews_every_topic_and_scores_the_intervals() -> None:
+    """``benchmarks.review_coverage`` needs the tier corpus (not in CI): its simulated full review and
+    coverage, on a stand-in queue of two topics, one pure and one mixed."""
+    import numpy as np
+    import polars as pl
+
+    from benchmarks.review_coverage import coverage, reviewed, summary
+    from taxonomy.schema import EMBEDDING_DIM, TIERS
+    from taxonomy.uncertainty import UncertaintyParams
+
+    rng = np.random.default_rng(0)
+    n = 60
+    topic = ["t0001"] * 30 + ["t0002"] * 30
+    gold = ["informational"] * 30 + ["personalized"] * 15 + ["action_led"] * 15
+    x = rng.standard_normal((n, EMBEDDING_DIM)).astype(np.float32)
+    p = rng.dirichlet([1, 1, 1], size=n)
+    df = pl.DataFrame({"conversation_id": [f"c{i:03d}" for i in range(n)], "text": [f"message {i}" for i in range(n)],
+                       "topic_id": topic, "tier": np.array(TIERS)[p.argmax(axis=1)].tolist(), "tier_source": ["model"] * n,
+                       "handle_time_seconds": rng.uniform(60, 900, n), **{f"p_{t}": p[:, i] for i, t in enumerate(TIERS)},
+                       "gold": gold})
+    frame, effective = reviewed(df, x)
+    assert frame["tier_source"].to_list() == ["review"] * n
+    assert frame.filter(pl.col("topic_id") == "t0001")["p_informational"].to_list() == [1.0] * 30  # pure: one tier
+    mixed = frame.filter(pl.col("topic_id") == "t0002")
+    assert mixed["p_informational"].mean() < 0.1  # the reviewer's tiers, shown and inferred
+    assert 0 < (mixed["p_personalized"] == 1.0).sum() + (mixed["p_action_led"] == 1.0).sum() <= 8  # the shown ones
+    assert len(effective) == 1 and 1.0 <= effective[0] <= 8.0
+    pairs = coverage([("q", frame)], UncertaintyParams(), {"informational": 0.8, "personalized": 0.5, "action_led": 0.2})
+    assert [p["tier"] for p in pairs] == list(TIERS) and pairs[0]["inside"]
+    assert summary(pairs)["pairs"] == 3

@@ -86,3 +86,25 @@ def test_held_out_check_is_what_the_coverage_benchmark_shipped() -> None:
     assert check == shipped["held_out"] and 0.0 <= check["coverage"] <= 1.0 and check["checks"] > 0
     assert held_out_check("tier-clf-v2") is None  # calibrated before the check was recorded: nothing claimed
     assert held_out_check("a-version-without-an-entry") is None and held_out_check(None) is None
+
+
+def test_a_split_topics_inferred_mix_is_as_well_known_as_its_effective_sample() -> None:
+    """One topic, all of it inferred by a split review at a 50/50 mix: its informational share is
+    drawn from Beta(SPLIT_EFFECTIVE / 2, SPLIT_EFFECTIVE / 2), not as if all 8 shown messages were a
+    random sample (the nearest-message weights make them worth about 5)."""
+    from scipy.stats import beta
+
+    from taxonomy.uncertainty import SPLIT_EFFECTIVE, SPLIT_SAMPLE
+
+    assert SPLIT_EFFECTIVE < SPLIT_SAMPLE
+    n = 200
+    p = np.tile([0.5, 0.5 - 1e-4, 1e-4], (n, 1))  # inferred: never one-hot
+    rows = pl.DataFrame({"topic_id": ["t0001"] * n, "tier": ["informational"] * n, "tier_source": ["review"] * n,
+                         "handle_time_seconds": [600.0] * n, **{f"p_{t}": p[:, i] for i, t in enumerate(TIERS)}})
+    out = interval_fields(rows, RATES, {})
+    a = SPLIT_EFFECTIVE * 0.5
+    lo, hi = beta.ppf([0.05, 0.95], a, SPLIT_EFFECTIVE - a)
+    assert abs(out["handle_time_share_informational_low"] - lo) < 0.03
+    assert abs(out["handle_time_share_informational_high"] - hi) < 0.03
+    eight = beta.ppf([0.05, 0.95], 4, 4)
+    assert out["handle_time_share_informational_high"] - out["handle_time_share_informational_low"] > eight[1] - eight[0] + 0.05
