@@ -20,7 +20,10 @@ Also measured: the effective sample size ``(sum w)^2 / sum w^2`` of each split t
 messages, ``w`` the hours each stands for (the rows nearest it). It sets
 ``taxonomy.uncertainty.SPLIT_EFFECTIVE`` from the weights alone, never from coverage; the
 intervals are reported at that value and, for comparison, as if the shown messages were a random
-sample (``SPLIT_SAMPLE``). Writes ``benchmarks/results/review_coverage.{json,md}``.
+sample (``SPLIT_SAMPLE``). Writes ``benchmarks/results/review_coverage.{json,md}`` and records the
+shipped intervals' check as ``after_review`` in the CURRENT model's entry of
+``models/tier-classifier/uncertainty.json``, which the customer page and ``taxonomy run`` quote for a
+customer whose hours are partly reviewed.
 """
 
 from __future__ import annotations
@@ -126,6 +129,23 @@ def main(argv: list[str] | None = None) -> None:
             "runs": runs}
     write_results("review_coverage", data, _markdown(data))
     print(_markdown(data))
+    shipped_run = next(iter(runs.values()))
+    _ship(model.version, {"coverage": round(shipped_run["coverage"], 4), "checks": shipped_run["pairs"], "queues": len(frames),
+                          "mean_width": round(shipped_run["mean_width"], 4)})
+
+
+def _ship(version: str, check: dict) -> None:
+    """Record the check as ``after_review`` in the model version's calibration entry (written by
+    ``benchmarks.uncertainty_coverage``; a version without one is left alone), for the pages to quote
+    beside a reviewed customer's intervals (``taxonomy.uncertainty.held_out_check``)."""
+    import json
+
+    table = json.loads(uncertainty.CALIBRATION_FILE.read_text(encoding="utf-8")) if uncertainty.CALIBRATION_FILE.exists() else {}
+    if version not in table:
+        print(f"{uncertainty.CALIBRATION_FILE}: no entry for {version} (run benchmarks.uncertainty_coverage first); nothing recorded")
+        return
+    table[version]["after_review"] = check
+    uncertainty.CALIBRATION_FILE.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _markdown(d: dict) -> str:

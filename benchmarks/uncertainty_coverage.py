@@ -172,7 +172,8 @@ def _ship(version: str, entry: dict) -> None:
     from taxonomy.uncertainty import CALIBRATION_FILE
 
     table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.exists() else {}
-    table[version] = {**entry, "model_version": version}
+    kept = {"after_review": table[version]["after_review"]} if "after_review" in table.get(version, {}) else {}
+    table[version] = {**entry, **kept, "model_version": version}  # after_review: benchmarks.review_coverage writes it
     table.setdefault("default", table[version])
     CALIBRATION_FILE.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 

@@ -205,10 +205,13 @@ def print_run_summary(result: RunResult) -> None:
         f" {'by volume':>9} {'current':>8} {'gap':>8}  top topic to automate"
     )
     versions: list[str] = []
+    reviewed: list[str] = []
     for cid in result.customers:
         s = read_published(store, "scores", result.as_of, cid).row(0, named=True)
         if s["model_version"] not in versions:
             versions.append(s["model_version"])
+        if s.get("reviewed_hours_share"):
+            reviewed.append(f"{cid} {100 * s['reviewed_hours_share']:.0f}%")
         topics = read_published(store, "topics", result.as_of, cid).sort("rank")
         top = topics.row(0, named=True)["label"] if topics.height else "-"
         top = _clip(top, 40)
@@ -224,6 +227,11 @@ def print_run_summary(result: RunResult) -> None:
         if check:
             print(f"  measured on queues from {check['sources']} sources {version} never saw, such intervals held the"
                   f" true hours share in {100 * check['coverage']:.0f}% of {check['checks']} checks.")
+        after = held_out_check(version, after_review=True)
+        if after and reviewed:
+            print(f"  hours reviewed by a person: {', '.join(reviewed)}. A topic reviewed as one tier counts as wholly that"
+                  f" tier: on such queues reviewed in full, the intervals held the true share in only"
+                  f" {100 * after['coverage']:.0f}% of {after['checks']} checks.")
     for cid, why in result.failed.items():
         print(f"  {cid:<20} FAILED: {why}")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())

@@ -87,12 +87,15 @@ def calibration(model_version: str | None = None) -> UncertaintyParams:
                              tuple(tuple(float(v) for v in row) for row in entry["confusion"]))
 
 
-def held_out_check(model_version: str | None) -> dict | None:
+def held_out_check(model_version: str | None, *, after_review: bool = False) -> dict | None:
     """How the intervals of a tier model version fared on sources it never saw, as
     ``benchmarks.uncertainty_coverage`` measured them leave-one-source-out: ``coverage`` (share of
     (queue, tier) checks whose true hours share fell inside), ``checks``, ``sources``, ``mean_width``.
+    With ``after_review``: the same queues with every topic reviewed, as ``benchmarks.review_coverage``
+    measured them (``coverage``, ``checks``, ``queues``, ``mean_width``). Intervals after a review are
+    narrower and hold less often: a topic reviewed as one tier counts as wholly that tier.
     ``None`` when that version's entry records no such check (the page then claims nothing more)."""
-    check = (_calibration_table().get(model_version or "") or {}).get("held_out")
+    check = (_calibration_table().get(model_version or "") or {}).get("after_review" if after_review else "held_out")
     return dict(check) if check else None
 
 

@@ -86,6 +86,30 @@ def test_held_out_check_is_what_the_coverage_benchmark_shipped() -> None:
     assert check == shipped["held_out"] and 0.0 <= check["coverage"] <= 1.0 and check["checks"] > 0
     assert held_out_check("tier-clf-v2") is None  # calibrated before the check was recorded: nothing claimed
     assert held_out_check("a-version-without-an-entry") is None and held_out_check(None) is None
+    after = held_out_check(current_version(), after_review=True)  # benchmarks.review_coverage's check
+    assert after == shipped["after_review"] and after["coverage"] < check["coverage"] and after["mean_width"] < check["mean_width"]
+    assert held_out_check("tier-clf-v5", after_review=True) is None
+
+
+def test_recalibrating_keeps_the_after_review_check(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``benchmarks.uncertainty_coverage`` rewrites a version's entry; the ``after_review`` check that
+    ``benchmarks.review_coverage`` recorded in it stays."""
+    import json
+
+    import taxonomy.uncertainty as uncertainty
+    from benchmarks.review_coverage import _ship as ship_after_review
+    from benchmarks.uncertainty_coverage import _ship
+
+    path = tmp_path / "uncertainty.json"
+    monkeypatch.setattr(uncertainty, "CALIBRATION_FILE", path)
+    _ship("m1", {"concentration": 1.0, "held_out": {"coverage": 0.9}})
+    ship_after_review("m1", {"coverage": 0.7, "checks": 3})
+    ship_after_review("m2", {"coverage": 0.5, "checks": 3})  # no calibration entry: nothing recorded
+    _ship("m1", {"concentration": 2.0, "held_out": {"coverage": 0.8}})
+    table = json.loads(path.read_text())
+    assert table["m1"] == {"concentration": 2.0, "held_out": {"coverage": 0.8}, "after_review": {"coverage": 0.7, "checks": 3},
+                           "model_version": "m1"}
+    assert "m2" not in table
 
 
 def test_a_split_topics_inferred_mix_is_as_well_known_as_its_effective_sample() -> None:

@@ -172,7 +172,7 @@ def customer_context(data: CustomerData) -> dict[str, Any]:
     return {
         "customer_id": data.customer_id, "s": s, "to_win_hours": hours_to_win(data.topics), "ladder": ladder(s),
         "languages": languages, "mix": mix, "charts": chart_html, "topics": topic_rows(data), "rates_note": rates_note,
-        "intervals": interval_texts(s), "interval_check": interval_check(s.get("model_version")),
+        "intervals": interval_texts(s), "interval_check": interval_check(s.get("model_version"), num(s.get("reviewed_hours_share"))),
     }
 
 

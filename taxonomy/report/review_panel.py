@@ -30,16 +30,24 @@ def interval_texts(s: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def interval_check(model_version: str | None) -> str | None:
+def interval_check(model_version: str | None, reviewed: float | None = None) -> str | None:
     """What the intervals' "90%" was measured to be on sources the tier model never saw, in words
-    (``taxonomy.uncertainty.held_out_check``); None when the model version records no such check."""
+    (``taxonomy.uncertainty.held_out_check``); None when the model version records no such check.
+    Where a person has reviewed some of the hours (``reviewed``: ``reviewed_hours_share``), it adds
+    what intervals after a review held: they are narrower and hold less often."""
     from taxonomy.uncertainty import held_out_check
 
     check = held_out_check(model_version)
     if not check:
         return None
-    return (f"Checked on queues from {check['sources']} sources the tier model was never trained on, intervals "
+    text = (f"Checked on queues from {check['sources']} sources the tier model was never trained on, intervals "
             f"like these held the true hours share in {100 * check['coverage']:.0f}% of {check['checks']} checks.")
+    after = held_out_check(model_version, after_review=True)
+    if after and reviewed:
+        text += (f" {100 * reviewed:.0f}% of these hours are reviewed, and a topic reviewed as one tier counts as wholly"
+                 f" that tier: on the same kind of queues reviewed in full, the intervals held the true share in only"
+                 f" {100 * after['coverage']:.0f}% of {after['checks']} checks.")
+    return text
 
 
 def width(s: dict[str, Any]) -> float | None:

@@ -185,3 +185,32 @@ def test_cockpit_shows_intervals_reviewed_share_and_top_rows(analysed: tuple, tm
     assert rows[0]["label"] in customer  # the sheet's first row is the page's first row
     portfolio = Path(pages[-1]).read_text()
     assert len(re.findall(r"\d+ pts wide", portfolio)) == 2 and 'data-field="reviewed">0.0%' in portfolio
+
+
+def test_after_a_review_the_page_and_run_summary_quote_what_reviewed_intervals_held(analysed: tuple, tmp_path: Path,
+                                                                                    capsys) -> None:
+    """Reviewed intervals are narrower and hold less often (a topic reviewed as one tier counts as
+    wholly that tier): where hours are reviewed, the page and ``taxonomy run`` quote that check too."""
+    from taxonomy.cli import print_run_summary
+    from taxonomy.report import render_reports
+    from taxonomy.uncertainty import held_out_check
+
+    landing, out, cfg = analysed
+    rows = _sheet(out, tmp_path / "sheet.csv")
+    for r in rows:
+        r["tier"] = "personalized"
+    _save(rows, tmp_path / "sheet.csv")
+    assert main(["review", "--output", str(out), "--customer", "acme", "--apply", str(tmp_path / "sheet.csv")]) == 0
+    capsys.readouterr()
+    result = run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
+    after = held_out_check(_published(out, "scores").row(0, named=True)["model_version"], after_review=True)
+    assert after, "the shipped tier model records how its intervals fared after a full review"
+    quoted = f"held the true share in only {100 * after['coverage']:.0f}% of {after['checks']} checks"
+    print_run_summary(result)
+    printed = capsys.readouterr().out
+    assert "hours reviewed by a person: acme 100%." in printed and quoted in printed and "beta" not in printed.split("reviewed by")[1]
+    pages = {str(p): Path(p).read_text() for p in render_reports(str(out))}
+    acme = next(text for name, text in pages.items() if "customer_id=acme" in name)
+    beta = next(text for name, text in pages.items() if "customer_id=beta" in name)
+    assert "100% of these hours are reviewed" in acme and quoted in acme
+    assert "of these hours are reviewed" not in beta and quoted not in beta  # nothing reviewed: the model's check alone
