@@ -270,6 +270,12 @@ def _pts(value: object, digits: int = 1) -> str:
     return points(num(value), digits)
 
 
+def _apart(value: object, digits: int = 1) -> str:
+    """How far apart two shares are, in points and unsigned (an absolute error): ``7.7 pts``."""
+    number = num(value)
+    return "n/a" if number is None else f"{100 * abs(number):.{digits}f} pts"
+
+
 def _hours(value: object, digits: int | None = None) -> str:
     """Hours with one decimal under 100 (``digits`` fixes the decimals: 0 for an estimate whose
     interval is many hours wide)."""
@@ -296,7 +302,7 @@ def environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, pts=_pts, hours=_hours, count_fmt=_count)
+    env.filters.update(pct=_pct, pts=_pts, apart=_apart, hours=_hours, count_fmt=_count)
     return env
 
 

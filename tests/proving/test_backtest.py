@@ -195,6 +195,7 @@ def test_pages_show_predicted_vs_achieved(knowledge_shipped: tuple[Store, dict, 
     assert f"{100 * c['achieved_potential']:.1f}%" in customer and "levers shipped: Informational" in customer
     # the error is a difference of two percentages: points, unsigned, never "%"
     assert f'data-field="absolute_error">{100 * c["absolute_error"]:.1f} pts<' in customer
+    assert f'data-field="absolute_error">{100 * c["absolute_error"]:.1f} pts<' in portfolio
     assert 'data-backtest="rising"' in portfolio and 'id="chart-calibration"' in portfolio
     older = render_reports(store.root, as_of=PREDICTED_AT)  # no back-test as of the prediction date
     assert 'id="backtest"' not in Path(older[0]).read_text() and "chart-calibration" not in Path(older[-1]).read_text()
