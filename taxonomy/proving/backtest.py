@@ -338,13 +338,18 @@ def _pct(v: float | None) -> str:
     return "  n/a" if v is None else f"{100 * v:5.1f}%"
 
 
+def _apart(v: float | None) -> str:
+    """An absolute difference of two shares, in points."""
+    return "n/a" if v is None else f"{100 * v:.1f} pts"
+
+
 def format_backtest(frame: pl.DataFrame, top: int = 10) -> str:
     """A back-test as readable text: the summary, the tiers, and the biggest topics."""
     c = frame.filter(pl.col("level") == "customer").row(0, named=True)
     lines = [
         f"{c['customer_id']}: predicted as of {c['predicted_at']}, achieved in the window ending {c['as_of'] - timedelta(days=1)}",
         (f"  potential predicted {_pct(c['predicted_potential'])}  achieved {_pct(c['achieved_potential'])}"
-         f"  error {_pct(c['absolute_error'])}  (predicted for the levers shipped: {_pct(c['predicted_potential_shipped'])})"),
+         f"  error {_apart(c['absolute_error'])}  (predicted for the levers shipped: {_pct(c['predicted_potential_shipped'])})"),
         f"  levers shipped: {', '.join(c['levers_shipped'] or []) or 'none'}",
         f"    {'tier':<14} {'predicted':>9} {'before':>7} {'achieved':>8} {'convs':>6}",
     ]

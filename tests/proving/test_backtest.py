@@ -111,6 +111,8 @@ def test_topics_by_stable_id(knowledge_shipped: tuple[Store, dict, pl.DataFrame]
             assert t["achieved_rate"] == 0.0
     text = format_backtest(frame)
     assert "levers shipped: informational" in text and "rising" in text
+    c = frame.filter(pl.col("level") == "customer").row(0, named=True)
+    assert f"  error {100 * c['absolute_error']:.1f} pts  (" in text  # a difference of shares: points
 
 
 def test_split_vanished_and_new_topics_are_reported() -> None:
