@@ -3,8 +3,8 @@
 Per topic, by its tier (TIERS.md: the lever each tier needs):
 
 - ``informational``: the questions help-centre content must answer: the topic's distinct request
-  phrasings (first whole request of each message, near-duplicates merged, most asked first, up to
-  5, fewer when the topic is asked in fewer ways);
+  phrasings (first whole request of each message, near-duplicates merged, requests asked as
+  questions first, then most asked first, up to 5, fewer when the topic is asked in fewer ways);
 - ``personalized``: the records the assistant must read (order, refund, booking, balance...: the
   record words the requests use, most mentioned first) and the questions it must answer from them;
 - ``action_led``: the action (the verb most requests use and what they ask it done to, e.g. "cancel
@@ -264,7 +264,9 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
     """
     texts = evenly(texts, MAX_READ)
-    questions = distinct_questions(texts, keywords=keywords, boilerplate=boilerplate)
+    # Help-centre content and an assistant reading records answer questions: those come first.
+    questions = distinct_questions(texts, keywords=keywords, boilerplate=boilerplate,
+                                   questions_first=tier in ("informational", "personalized"))
     records = records_needed(texts)
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}
     hours = _hours(hours_to_win)

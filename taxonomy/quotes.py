@@ -122,8 +122,19 @@ def request_sentence(text: str, topic_words: frozenset[str] = frozenset(), engli
     return None
 
 
+# How a question starts when it does not end in "?" ("Does the blender come with a warranty").
+_QUESTION_START = frozenset({"how", "what", "what's", "where", "when", "why", "which", "who", "can", "could", "do", "does",
+                             "did", "is", "are", "was", "were", "will", "would", "should", "may", "have", "has"})
+
+
+def is_question(sentence: str) -> bool:
+    """Whether a request is asked as a question (ends in "?", or opens like one)."""
+    first = lower_words(sentence)[:1]
+    return sentence.rstrip().endswith("?") or bool(first and first[0] in _QUESTION_START)
+
+
 def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: list[str] | None = None,
-                       boilerplate: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+                       boilerplate: dict[str, tuple[str, ...]] | None = None, questions_first: bool = False) -> list[str]:
     """The topic's distinct request phrasings, most asked first: near-duplicates (Jaccard >= 0.6 of
     their telling words, a word one typo away counting as the same) are merged into the phrasing
     seen most often.
@@ -133,6 +144,11 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
     never cut); when that gives fewer than ``MIN_QUESTIONS`` (a loose topic), the other whole requests
     with a keyword's word fill up (a topic asked in one way quotes one request, not the small talk
     around it); any whole request only when none uses a keyword; still without any personal detail.
+    With ``questions_first`` (what help-centre content or an assistant reading records must answer),
+    requests asked as questions (:func:`is_question`) come before the others at each step ("Does
+    the blender come with a warranty?" before "Came with a torn blender" in a topic that holds both),
+    and where none of the chosen requests is a question, the tier's questions that use no keyword
+    replace them (the keywords are the whole topic's, and its other tier can set them).
     Never the customer's ``boilerplate`` (:func:`common_sentences`). A capitalised word many of
     the messages use is kept as the business's (or, in German, a noun:
     :func:`taxonomy.wording.shared_words`); one fewer use is one end-user's name, in any language: a
@@ -148,18 +164,30 @@ def distinct_questions(texts: list[str], limit: int = MAX_QUESTIONS, keywords: l
         if request:
             found[request] += n
     strict = Counter({s: n for s, n in found.items() if all(support[w] >= floor for w in telling(s))})
-    chosen = _distinct(strict, [], limit)
+    chosen = _distinct(strict, [], limit, questions_first)
     if len(chosen) < MIN_QUESTIONS:  # the topic's words, never the small talk ("My colleague told me...")
-        chosen = _distinct(found, chosen, MIN_QUESTIONS)
+        chosen = _distinct(found, chosen, MIN_QUESTIONS, questions_first)
     if not chosen:  # a topic none of whose requests uses its keywords: its requests as they are
-        chosen = _distinct(Counter(s for s in (request_sentence(t, boilerplate=boilerplate, shared=shared) for t in texts) if s), chosen, MIN_QUESTIONS)
+        chosen = _distinct(Counter(s for s in (request_sentence(t, boilerplate=boilerplate, shared=shared) for t in texts) if s),
+                           chosen, MIN_QUESTIONS, questions_first)
+    if questions_first and not any(is_question(s) for s, _ in chosen):
+        # The keywords are the whole topic's: where its other tier set them ("came torn" in a topic of
+        # product questions and damaged-item complaints), this tier's questions use none of them.
+        asked: Counter[str] = Counter()
+        for text, n in Counter(texts).items():
+            request = request_sentence(text, boilerplate=boilerplate, shared=shared)
+            if request and is_question(request) and all(support[w] >= floor for w in telling(request)):
+                asked[request] += n
+        chosen = _distinct(asked, [], limit) or chosen
     return [s for s, _ in chosen]
 
 
-def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: int) -> list[tuple[str, set[str]]]:
-    """``chosen`` plus the most frequent of ``counts`` that are not near-duplicates, up to ``limit``."""
+def _distinct(counts: Counter[str], chosen: list[tuple[str, set[str]]], limit: int,
+              questions_first: bool = False) -> list[tuple[str, set[str]]]:
+    """``chosen`` plus the most frequent of ``counts`` that are not near-duplicates, up to ``limit``
+    (questions before the others with ``questions_first``)."""
     chosen = list(chosen)
-    for sentence, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    for sentence, _ in sorted(counts.items(), key=lambda kv: (questions_first and not is_question(kv[0]), -kv[1], kv[0])):
         if len(chosen) >= limit:
             break
         said = set(telling(sentence)) - _SMALL_TALK or set(lower_words(sentence))

@@ -304,3 +304,23 @@ def test_other_languages_quote_and_name_no_end_users_name_or_booking_code() -> N
     assert "Kowalski" not in central_name(german, shared=shared_words(german))
     spanish = ["¿Está confirmada mi reserva LXHKVJ?", "¿Está confirmada mi reserva QWERTY?", "¿Cuál es la política?"] * 2
     assert not any("LXHKVJ" in q or "QWERTY" in q for q in distinct_questions(spanish))
+
+
+def test_help_centre_answers_quote_the_tiers_questions_not_the_other_tiers_keywords() -> None:
+    """A topic of product questions and damaged-item complaints: its keywords are the complaints'
+    ("came torn", "photos"), but the help-centre text of its informational messages quotes their
+    questions; one complaint the model read as informational is not what a help-centre page answers."""
+    products = ["wool jumper", "backpack", "blender", "rain jacket", "phone case"]
+    informational = [f"Hi, how does the {p} fit, should I size up?" for p in products] \
+        + [f"Will the {p} be back in stock in medium?" for p in products[:3]] \
+        + [f"Does the {p} come with a warranty?" for p in products[:3]] \
+        + [f"Order #{1000 + i} came with a torn {p}. I have photos." for i, p in enumerate(products)]
+    keywords = ["came", "came torn", "torn", "photos", "need exchange", "wrong colour"]
+    out = topic_actions("informational", "How does the wool jumper fit", informational, 3.0, 0.1, keywords)
+    assert out["nba_questions"] and all(q.endswith("?") for q in out["nba_questions"])
+    assert not any("torn" in q for q in out["nba_questions"])
+    before = distinct_questions(informational, keywords=keywords)  # quoting by keywords alone: the complaints
+    assert before and all("torn" in q for q in before)
+    # an action-led text keeps quoting requests whatever their form
+    complaints = [t for t in informational if "torn" in t]
+    assert any("torn" in q for q in topic_actions("action_led", "Came with a torn backpack", complaints, 3.0, 0.1, keywords)["nba_questions"])
