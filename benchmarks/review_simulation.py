@@ -12,7 +12,8 @@ Queues:
   seeded synthetic handle times of :mod:`benchmarks._queues`; tiered by the CURRENT model's head
   trained the same way **without any Banking77 row** (:mod:`benchmarks._heldout`), so the model is
   as wrong as on an unseen industry.
-- **The bundled sample** (``examples/landing/``, 5 customers), tiered by the shipped model; gold
+- **The bundled sample** (``examples/landing/``, 5 customers, run with ``examples/config.yaml`` as ``make demo``
+  runs it), tiered by the shipped model; gold
   tiers from the generator (``taxonomy.samples.iter_conversations(truth=True)``).
 
 A split topic's untiered messages take the model's probabilities shifted to the tiered messages'
@@ -43,7 +44,7 @@ import polars as pl
 
 from benchmarks._common import BANKING77, machine, machine_markdown, markdown_table, stamp_end, write_results
 from benchmarks._queues import handle_times
-from taxonomy.config import Config
+from taxonomy.config import Config, resolve_config
 from taxonomy.schema import TIERS
 
 PURE = 0.9  # a topic with more than 1 in 10 of its hours in another tier is split (the reviewer sees them)
@@ -215,9 +216,12 @@ def main() -> None:
         sample_gold: dict[str, dict[str, str]] = {}
         for row in iter_conversations(truth=True):
             sample_gold.setdefault(row["customer_id"], {})[str(row["conversation_id"])] = row["true_tier"]
-        landing = Path(__file__).resolve().parents[1] / "examples" / "landing"
+        examples = Path(__file__).resolve().parents[1] / "examples"
         customers = sorted(sample_gold)
-        sample = simulate(landing, work / "sample-out", customers, date(2026, 11, 23), sample_gold, cfg, work)
+        # The sample as `make demo` runs it: examples/config.yaml reads shopwave's handle time from its
+        # Zendesk custom field (without it that customer has none, and its shares are by volume).
+        sample_cfg = dataclasses.replace(resolve_config(str(examples / "config.yaml")), workers=1)
+        sample = simulate(examples / "landing", work / "sample-out", customers, date(2026, 11, 23), sample_gold, sample_cfg, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     data = {"machine": stamp_end(info), "seconds": round(time.perf_counter() - started, 1),
