@@ -26,6 +26,9 @@ import polars as pl
 
 TIERS: tuple[str, ...] = ("informational", "personalized", "action_led")
 OTHER_TOPIC_ID = "other"  # the topic of small mixed requests (taxonomy.topics.cluster); no shared context
+# Share of a topic's mean in a message's tier probabilities when its tier is read in context
+# (taxonomy.tiers.context; taxonomy.topics names a topic for the tier read that way). 0: the message alone.
+TOPIC_WEIGHT = 0.5
 # The automation lever each tier needs (TIERS.md: knowledge content, data connectors, procedures).
 TIER_LEVERS: dict[str, str] = {
     "informational": "knowledge_content",

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from taxonomy.schema import OTHER_TOPIC_ID, TIERS
+from taxonomy.schema import OTHER_TOPIC_ID, TIERS, TOPIC_WEIGHT
 
-TOPIC_WEIGHT = 0.5  # share of the topic's mean in a message's tier probabilities (0: the message alone)
+__all__ = ["TOPIC_WEIGHT", "tiers_in_context"]
 
 
 def tiers_in_context(frame: pl.DataFrame, weight: float = TOPIC_WEIGHT) -> pl.DataFrame:

@@ -10,8 +10,9 @@ Languages (issue 16): rows in a language the embedder covers are clustered as ab
 other language are grouped per language (:mod:`taxonomy.topics.languages`), so no topic mixes
 languages, and ids only match a previous topic of the same language. Names
 (:mod:`taxonomy.topics.names`) are chosen at the centroid of the messages of the topic's main tier
-where rows carry tiers, and are kept from the previous run while the topic stays within ``NAME_KEEP``
-cosine of the centroid it was named at and keeps the main tier it was named for; otherwise it is
+where rows carry tiers (read in the topic's context where rows carry probabilities, as the
+analyse stage publishes them), and are kept from the previous run while the topic stays within
+``NAME_KEEP`` cosine of the centroid it was named at and keeps the main tier it was named for; otherwise it is
 named again.
 """
 
@@ -37,7 +38,7 @@ from taxonomy.topics.cluster import (
     cluster_embeddings,
 )
 from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers, language_name
-from taxonomy.schema import TIERS
+from taxonomy.schema import TIERS, TOPIC_WEIGHT
 from taxonomy.topics.labels import ctfidf_keywords
 from taxonomy.topics.languages import cluster_language
 from taxonomy.topics.names import CENTRAL, Embed, central_name, name_topics
@@ -153,6 +154,19 @@ def _tier_counts(members: np.ndarray, tiers: np.ndarray | None) -> np.ndarray | 
     return counts if counts.any() else None
 
 
+def _in_context(tiers: np.ndarray, labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Each row's tier read in its topic's context, as published (:mod:`taxonomy.tiers.context`), so a
+    topic is named for the tier it is published under. ``other`` rows keep theirs."""
+    out = tiers.copy()
+    usable = (tiers >= 0) & np.isfinite(proba).all(axis=1)
+    for c in np.unique(labels[labels >= 0]):
+        rows = np.flatnonzero((labels == c) & usable)
+        if len(rows):
+            q = (1.0 - TOPIC_WEIGHT) * proba[rows] + TOPIC_WEIGHT * proba[rows].mean(axis=0)
+            out[rows] = q.argmax(axis=1)
+    return out
+
+
 def _main_tier(counts: np.ndarray | None) -> int | None:
     """The index in ``TIERS`` of the tier most of a topic's rows have (``counts``:
     :func:`_tier_counts`), a tie to the heavier lever, as :mod:`taxonomy.scoring` gives a topic its
@@ -166,13 +180,14 @@ def _naming_members(members: np.ndarray, tiers: np.ndarray | None, counts: np.nd
     hotel cancellations that also holds questions about the cancellation policy is named by a
     cancellation, not by a question its tier contradicts; else all of them."""
     main = _main_tier(counts)
-    return members if main is None or tiers is None else members[tiers[members] == main]
+    speaking = members if main is None or tiers is None else members[tiers[members] == main]
+    return speaking if len(speaking) else members
 
 
 def _labels(
     x: np.ndarray, labels: np.ndarray, clusters: list[int], languages: list[str], ids: list[str],
     centroids: np.ndarray, texts: list[str], previous: pl.DataFrame | None, embed: Embed | None,
-    tiers: np.ndarray | None = None,
+    tiers: np.ndarray | None = None, published: np.ndarray | None = None,
 ) -> tuple[list[str], np.ndarray, list[str | None]]:
     """Each cluster's name, the centroid it was named at and the tier it was named for: kept from the
     previous run while the topic stays close to that centroid and the tier still has ``TIER_KEEP``
@@ -180,13 +195,14 @@ def _labels(
     tier's messages (:func:`_naming_members`; embedder-language topics by :func:`name_topics`, told
     apart from each other; other languages from their central message). A topic of seat selections and questions
     about dogs on board whose seat selections split off barely moves, but its tier turns from
-    action-led to informational: the name it kept would contradict the tier beside it."""
+    action-led to informational: the name it kept would contradict the tier beside it. The main tier
+    is counted on ``published`` (:func:`_in_context`) where given, its speakers by their own ``tiers``."""
     prev = _state(previous)
     kept: dict[str, tuple[str, np.ndarray, str | None]] = {}
     for row in prev.filter(pl.col("label").is_not_null() & pl.col("label_centroid").is_not_null()).iter_rows(named=True):
         kept[row["topic_id"]] = (row["label"], np.asarray(row["label_centroid"], dtype=np.float64), row["label_tier"])
     members = {i: np.flatnonzero(labels == clusters[i]) for i in range(len(clusters))}
-    counts = [_tier_counts(members[i], tiers) for i in range(len(clusters))]
+    counts = [_tier_counts(members[i], tiers if published is None else published) for i in range(len(clusters))]
     names: list[str] = [""] * len(clusters)
     named_at = centroids.copy()
     named_for = [None if c is None else TIERS[_main_tier(c)] for c in counts]
@@ -296,7 +312,8 @@ def discover_topics(
     Args:
         df: At least ``conversation_id`` (unique) and ``text``; ``language`` (ISO 639-1, null =
             the embedder's language) if known; ``tier`` if known (a topic is then named at the
-            centroid of its main tier's messages). Row i belongs to ``embeddings[i]``.
+            centroid of its main tier's messages; with ``p_<tier>``, tiers read in the topic's
+            context, as published). Row i belongs to ``embeddings[i]``.
         embeddings: ``(len(df), 384)`` float vectors (normalised here anyway).
         previous: This customer's ``TopicResult.centroids`` from the last run, or None.
         config: ``min_topic_size``, ``max_topics``, ``seed``, ``cohesion``, ``match_threshold``.
@@ -334,7 +351,11 @@ def discover_topics(
     if "tier" in df.columns:
         index = {t: i for i, t in enumerate(TIERS)}
         tiers = np.array([index.get(t, -1) for t in df["tier"].gather(order).to_list()], dtype=np.int64)
-    names, named_at, named_for = _labels(x, labels, clusters, languages, ids, centroids, texts, previous, embed, tiers)
+    published = None
+    if tiers is not None and all(f"p_{t}" in df.columns for t in TIERS):
+        published = _in_context(tiers, labels, df.select([pl.col(f"p_{t}").cast(pl.Float64) for t in TIERS]).to_numpy()[order])
+    names, named_at, named_for = _labels(x, labels, clusters, languages, ids, centroids, texts, previous, embed, tiers,
+                                         published)
     topics = _describe_topics(x, labels, clusters, centroids, topic_of, conv_ids, texts, names, languages)
     assigned = np.array([topic_of.get(int(c), OTHER_TOPIC_ID) for c in labels], dtype=object)
     inverse = np.empty_like(order)

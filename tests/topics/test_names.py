@@ -392,3 +392,26 @@ def test_a_complaint_about_how_it_goes_never_names_a_topic() -> None:
     centroid = x.mean(axis=0, keepdims=True) / np.linalg.norm(x.mean(axis=0))
     [name] = name_topics([topic], centroid, [topic], EMBEDDER.encode)
     assert "beneficiar" in name.lower() and "frustrated" not in name.lower(), name
+
+
+def test_a_topic_is_named_for_the_tier_it_is_published_under_read_in_context() -> None:
+    """20 cancellations the model reads as barely action-led alone (0.45 against 0.40), 20 clear
+    policy questions: alone, the tie goes to action_led; read in the topic's context, as the analyse
+    stage publishes tiers (taxonomy.tiers.context), the cancellations lean informational and so does
+    the topic. Its name is then one of the questions, and speaks for the rows that are informational
+    on their own (the cancellations never name it)."""
+    from taxonomy.schema import TIERS
+    from taxonomy.tiers.context import tiers_in_context
+
+    df, x = hotel_topic(5, 10)
+    cancel = np.array([t == "action_led" for t in df["tier"].to_list()])
+    p = np.where(cancel[:, None], [0.40, 0.15, 0.45], [0.95, 0.03, 0.02])
+    df = df.with_columns(*[pl.Series(f"p_{t}", p[:, i]) for i, t in enumerate(TIERS)])
+    assert discover_topics(df.drop([f"p_{t}" for t in TIERS]), x, embed=EMBEDDER.encode).topics["label"][0] == "Cancel my hotel booking"
+    named = discover_topics(df, x, embed=EMBEDDER.encode)
+    assert named.topics["label"][0] == "What is your cancellation policy for hotel bookings?"
+    assert named.centroids["label_tier"][0] == "informational"
+    published = tiers_in_context(df.join(named.assignments, on="conversation_id").with_columns(
+        pl.lit("model").alias("tier_source"), pl.lit(0.5).alias("tier_confidence")))
+    hotel = published.filter(pl.col("topic_id") == named.topics["topic_id"][0])
+    assert (hotel["tier"] == "informational").sum() > (hotel["tier"] == "action_led").sum()  # as published
