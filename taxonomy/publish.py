@@ -265,6 +265,12 @@ def _pts(value: float | None, digits: int = 0) -> str:
     return f"{text.lstrip('+-') if float(text) == 0 else text} pts"
 
 
+def _apart(value: float | None, digits: int = 1) -> str:
+    """How far apart two shares are, in points and unsigned (an absolute error): ``7.7 pts``. The
+    report pages' ``apart`` filter and ``taxonomy backtest`` too."""
+    return "n/a" if value is None else f"{100 * abs(value):.{digits}f} pts"
+
+
 def _interval(s: dict, name: str) -> str:
     """A score and its 90% interval, e.g. ``45% (38–52%)``."""
     from taxonomy.uncertainty import format_interval

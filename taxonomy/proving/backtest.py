@@ -32,6 +32,7 @@ import polars as pl
 
 from taxonomy import __version__ as PIPELINE_VERSION
 from taxonomy.errors import TaxonomyError
+from taxonomy.publish import _apart
 from taxonomy.schema import (
     BACKTEST_OUT,
     CONVERSATIONS_OUT,
@@ -336,11 +337,6 @@ def _inputs_stamp(store: Store, cid: str, predicted_at: date, achieved_at: date)
 
 def _pct(v: float | None) -> str:
     return "  n/a" if v is None else f"{100 * v:5.1f}%"
-
-
-def _apart(v: float | None) -> str:
-    """An absolute difference of two shares, in points."""
-    return "n/a" if v is None else f"{100 * v:.1f} pts"
 
 
 def format_backtest(frame: pl.DataFrame, top: int = 10) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from taxonomy.publish import _apart as apart
 from taxonomy.publish import _pts as points
 from taxonomy.schema import TIERS
 
@@ -271,9 +272,7 @@ def _pts(value: object, digits: int = 1) -> str:
 
 
 def _apart(value: object, digits: int = 1) -> str:
-    """How far apart two shares are, in points and unsigned (an absolute error): ``7.7 pts``."""
-    number = num(value)
-    return "n/a" if number is None else f"{100 * abs(number):.{digits}f} pts"
+    return apart(num(value), digits)
 
 
 def _hours(value: object, digits: int | None = None) -> str:
