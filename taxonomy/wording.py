@@ -3,7 +3,7 @@
 A CSM reads a topic's name and the questions of its next best action as the customer's request, so
 nothing here ever ends mid-clause ("Hasn't my money transfer", "Is my booking..."): the units are
 
-- **sentences** of a message, greeting and closing removed;
+- **sentences** of a message, greeting and closing removed, a run-on split before "My" / "Our" + a word;
 - **clauses** of a sentence (split at commas, semicolons, "but" / "because"), minus a
   leading "and" / "so" / "please" and never a dependent clause on its own ("If I travel abroad");
 - a clause's **request core**: the clause without its request preamble ("How can I exchange
@@ -17,7 +17,7 @@ One end-user's details never pass (a redaction placeholder, a token with a digit
 English a capitalised name inside the sentence): each leaves with the phrase that carries it ("I
 haven't received a confirmation email for booking XX7B5V" -> "I haven't received a confirmation
 email", "Is my booking <REF> confirmed?" -> "Is my booking confirmed?"), or the unit is dropped when
-no whole request is left (:func:`private_free`). Long sentences, run-ons and customers' typos stay as
+no whole request is left (:func:`private_free`). Long sentences and customers' typos stay as
 they were written: nothing here rewrites a request, it only chooses whole ones.
 """
 
@@ -33,14 +33,14 @@ GREETING_RE = re.compile(r"^(?:(?:hi|hello|hey|hiya|dear|good morning|good after
                          r"(?:\s+(?:there(?=[\s]*[,.!?])|team|support|guys|all|folks|everyone))*[\s,.!?]*)+"
                          r"(?:[A-Z][a-z]+\s*,\s*)?", re.IGNORECASE)  # "Hi Alex, ..." drops the agent's name too
 CLOSING_RE = re.compile(r"\s+(?:kind regards|best|cheers|thanks|thank you|many thanks|ty)\b.*$", re.IGNORECASE)
-_CLOSING_ONLY_RE = re.compile(r"^(?:kind regards|best regards|regards|best|cheers|thanks|thank you|many thanks|ty|"
-                              r"thx|br)\b", re.IGNORECASE)
+_CLOSING_ONLY_RE = re.compile(r"^(?:kind regards|best regards|regards|best|cheers|thanks|thank you|many thanks|ty|thx|br)\b", re.I)
 PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 # A token with a digit (a booking reference, an order number) or a capitalised word inside a sentence
 # (a person's or place's name) belongs to one end-user.
 PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=[\w,]\s)(?!I\b|I')[A-Z][a-z]+")
 NUMBER_RE = re.compile(r"\S*\d\S*")
-SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-z\d])(?<!\bin|\bof|\bto|\bon|\bat|\bby)(?<!\bfor)(?<!\bfrom|\bwith)"
+                         r"\s+(?=(?:My|Our)\s+(?:[a-z]|[A-Z]{2,}\b))")
 # Not at colons and dashes: "Account holder: ..." and "Running shoes - what size?" are no requests alone.
 # "cause" is "because" only before a subject ("I can't log in cause my password expired"), never the
 # verb ("Why did using an ATM cause me to be charged?").

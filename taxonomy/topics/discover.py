@@ -41,7 +41,7 @@ from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers, language_name
 from taxonomy.schema import TIERS, TOPIC_WEIGHT
 from taxonomy.topics.labels import ctfidf_keywords
 from taxonomy.topics.languages import cluster_language
-from taxonomy.topics.names import CENTRAL, Embed, central_name, name_topics
+from taxonomy.topics.names import CENTRAL, NO_TEXT, Embed, central_name, name_topics
 from taxonomy.wording import shared_words
 
 # A matched topic keeps its name while its centroid stays this close to the one it was named at.
@@ -234,8 +234,8 @@ def _labels(
         found = name_topics([[texts[r] for r in members[i]] for i in rows],
                             np.stack([aim[i] for i in rows]), [central[j] for j in english], embed, others=others,
                             others_texts=others_texts, center=center)
-        for i, name in zip(rows, found):
-            names[i] = name
+        for i, name in zip(rows, found):  # no whole request of its main tier: the topic's nearest one of any tier
+            names[i] = name if name != NO_TEXT else central_name([texts[r] for r in _examples(x, members[i], aim[i], CENTRAL)])
     for j, i in enumerate(todo):
         if not embedder_covers(languages[i]):  # English rules: a capitalised word few messages use is a name
             shared = shared_words([texts[r] for r in members[i]])

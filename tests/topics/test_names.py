@@ -415,3 +415,30 @@ def test_a_topic_is_named_for_the_tier_it_is_published_under_read_in_context() -
         pl.lit("model").alias("tier_source"), pl.lit(0.5).alias("tier_confidence")))
     hotel = published.filter(pl.col("topic_id") == named.topics["topic_id"][0])
     assert (hotel["tier"] == "informational").sum() > (hotel["tier"] == "action_led").sum()  # as published
+
+
+def test_a_topic_whose_main_tier_holds_no_whole_request_is_named_by_its_nearest_one() -> None:
+    """The main tier's messages only give their details ("Send it to <ADDRESS>"): the topic is named
+    by its nearest whole request of any tier, never "(no text)". acme-bank's topic of messages that
+    end on "My IBAN is <IBAN>" was published as "(no text)" beside its five requests."""
+    details = ["Send it to <ADDRESS> please", "My IBAN is <IBAN>.", "Can you send it to <ADDRESS> ASAP"]
+    asks = ["Has my transfer arrived?", "Has the transfer arrived yet?"]
+    texts = details * 4 + asks * 2
+    tiers = ["action_led"] * 12 + ["personalized"] * 4
+    df = pl.DataFrame({"conversation_id": [f"c{i:03d}" for i in range(len(texts))], "text": texts, "tier": tiers})
+    x = EMBEDDER.encode(["transfer"])[0][None, :] + 0.3 * EMBEDDER.encode(texts)
+    named = discover_topics(df, x / np.linalg.norm(x, axis=1, keepdims=True), embed=EMBEDDER.encode)
+    assert named.topics["conversations"].to_list() == [16]
+    assert named.topics["label"][0] in ("Has my transfer arrived?", "Has the transfer arrived yet?")
+
+
+def test_a_run_on_sentence_is_split_before_my() -> None:
+    """"Activate my card My IBAN is <IBAN>." holds a whole request before its run-on detail; a title
+    ("Change My Bank Account") and a phrase after a preposition ("in My area") stay whole."""
+    from taxonomy.wording import sentences
+
+    assert sentences("hello? Activate my card My IBAN is <IBAN>.") == ["Activate my card", "My IBAN is <IBAN>."]
+    assert message_name("Hey I tried activating my card and it didn't work My IBAN is <IBAN>.") == \
+        "I tried activating my card and it didn't work"
+    assert sentences("Change My Bank Account") == ["Change My Bank Account"]
+    assert sentences("ask a restaurant in My area") == ["ask a restaurant in My area"]
