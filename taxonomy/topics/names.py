@@ -33,10 +33,12 @@ Offline, with the packaged embedder (KeyBERT-style candidates, a discriminative 
    top-1 (0.728 to 0.752 measured with fp32 vectors); HWU64 and HINT3 move within +-0.012 either
    way by run and measure (``benchmarks/README.md``).
 
-The same input gives the same names (scores rounded, ties to the earlier candidate). Only this
-customer's texts are read (one customer's topics are named from its messages only). With no
-embedder, or no candidate (small topics), the name is the first whole request of the most central
-messages (:func:`central_name`).
+The chosen name's words are then written as most of the topic's messages write them ("Does loopdesk
+integrate with slack?" -> "Does LoopDesk integrate with Slack?"; the embedder is uncased, so the
+choice and its fidelity are unchanged). The same input gives the same names (scores rounded, ties
+to the earlier candidate). Only this customer's texts are read (one customer's topics are named
+from its messages only). With no embedder, or no candidate (small topics), the name is the first
+whole request of the most central messages (:func:`central_name`).
 
 Cost: one extra embedder pass over at most ``SHORTLIST`` short phrases per named topic (centring
 adds two small matrix operations), and the boilerplate count reads at most
@@ -259,7 +261,7 @@ def name_topics(
     """
     names = [central_name(t) for t in central_texts]
     if embed is None or not texts_by_topic:
-        return names
+        return [_recased(n, t) for n, t in zip(names, texts_by_topic)] if texts_by_topic else names
     seen: dict[str, list[str]] = {}
     wanted = {_key(u) for central in central_texts for text in central[:CENTRAL] for u in _whole(text, seen)
               if len(u.split()) <= MAX_NAME_WORDS}
@@ -267,7 +269,7 @@ def name_topics(
     shortlists = [_units(texts, central, spread, seen) for texts, central in zip(texts_by_topic, central_texts)]
     phrases = sorted({p for short in shortlists for p in short})
     if not phrases:
-        return names
+        return [_recased(n, t) for n, t in zip(names, texts_by_topic)]
     vectors = np.asarray(embed(phrases), dtype=np.float64)
     row = {p: i for i, p in enumerate(phrases)}
     every = centroids if others is None or not len(others) else np.vstack([centroids, others])
@@ -279,7 +281,30 @@ def name_topics(
             top = z.max(axis=1)
             own = z[:, k] - top - np.log(np.exp(z - top[:, None]).sum(axis=1))
             names[k] = short[int(np.argmax(np.round(own, 6)))]
-    return names
+    return [_recased(n, t) for n, t in zip(names, texts_by_topic)]
+
+
+_MID_WORD_RE = re.compile(r"(?<=[\w,] )[^\W\d_][\w'’-]*")  # a word inside a sentence, as typed
+
+
+def _recased(name: str, texts: list[str]) -> str:
+    """``name`` with each word that is no function word written as the topic's messages (at most
+    ``SPREAD_READ`` of them) most often write it inside a sentence, where that is not in lower
+    case: a candidate holding a capitalised word few messages use is one end-user's, so the name
+    often comes from a message typed in lower case ("Does loopdesk integrate with slack?" ->
+    "Does LoopDesk integrate with Slack?"). The embedder reads no case: the choice is unchanged."""
+    forms: dict[str, Counter[str]] = {}
+    for text in evenly(texts, SPREAD_READ):
+        for m in _MID_WORD_RE.finditer(text):
+            forms.setdefault(m.group().lower(), Counter())[m.group()] += 1
+
+    def fix(m: re.Match[str]) -> str:
+        word, seen_as = m.group(), forms.get(m.group().lower())
+        if not seen_as or word.lower() in FUNCTION:
+            return word
+        best, n = max(seen_as.items(), key=lambda kv: (kv[1], kv[0] == word, kv[0]))
+        return best if best != best.lower() and n > seen_as.get(word, 0) else word
+    return re.sub(r"[^\W\d_][\w'’-]*", fix, name)
 
 
 def _centred(vectors: np.ndarray, center: np.ndarray) -> np.ndarray:

@@ -442,3 +442,19 @@ def test_a_run_on_sentence_is_split_before_my() -> None:
         "I tried activating my card and it didn't work"
     assert sentences("Change My Bank Account") == ["Change My Bank Account"]
     assert sentences("ask a restaurant in My area") == ["ask a restaurant in My area"]
+
+
+def test_a_name_writes_the_business_words_as_most_messages_do() -> None:
+    """A sentence with a capitalised word few messages use is dropped as one end-user's, so a topic's
+    name often comes from a message typed in lower case: "Does loopdesk integrate with slack?" named
+    loopdesk's topic on the bundled sample. Each word is written as most of the topic's messages
+    write it inside a sentence; a function word (a run-on "Please") and a word typed in lower case
+    by most stay as they are, and the choice itself is unchanged (the embedder reads no case)."""
+    topic = ["Does LoopDesk integrate with Slack?", "Does LoopDesk integrate with Slack? Please help",
+             "does loopdesk integrate with slack", "Is there a Slack integration for LoopDesk?", "does loopdesk work with slack"]
+    x = EMBEDDER.encode(topic)
+    centroid = x.mean(axis=0, keepdims=True) / np.linalg.norm(x.mean(axis=0))
+    lower = [t.lower() for t in topic]
+    [plain] = name_topics([lower], centroid, [lower], EMBEDDER.encode)
+    [name] = name_topics([topic], centroid, [lower], EMBEDDER.encode)
+    assert plain.lower() == name.lower() and "LoopDesk" in name and "Slack" in name, (plain, name)
