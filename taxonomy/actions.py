@@ -12,7 +12,10 @@ Per topic, by its tier (TIERS.md: the lever each tier needs):
   windows, identity, amounts, ...) and the share of the customer's hours still to win that sits in
   the topic.
 
-Each text says the agent hours per month to win. Everything comes from this customer's own
+Each text says the agent hours per month its lever could still win: those of the topic's conversations
+of its tier (``nba_hours_to_win``), not the whole topic's, and names the hours the topic's other tiers hold
+where one holds ``REST_SHARE`` of the topic's or more (a topic of jeans-fit questions whose returns hold
+most of the hours gets help-centre answers for the questions and a word on the returns). Everything comes from this customer's own
 (redacted) messages of the topic, at most ``MAX_READ`` of them (:func:`taxonomy.wording.evenly`: the
 cost per topic stays bounded at scale, and shares of a sample that size rank phrasings, records and
 checks as the whole topic would); a quoted request is always a whole sentence or clause of a message,
@@ -22,6 +25,7 @@ without an end-user's detail or what the customer's end-users write whatever the
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from functools import lru_cache
@@ -35,6 +39,10 @@ from taxonomy.quotes import (
     split_sentences,
 )
 from taxonomy.wording import PLACEHOLDER_RE, clauses, evenly
+
+# Another tier's hours in a topic are named in its action from this share of the topic's hours to win.
+REST_SHARE = 0.25
+_NEEDS = {"informational": "help-centre content", "personalized": "data connectors", "action_led": "a procedure"}
 
 # Record -> words that name it in a request.
 RECORDS: dict[str, tuple[str, ...]] = {
@@ -254,8 +262,8 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         texts: The topic's (redacted) messages of that tier, this customer's only (``MAX_READ`` of them are read).
             The text quotes requests of that tier: the name, chosen among all the topic's messages, can be
             another tier's phrasing ("Is the jeans machine washable?" in a topic of exchange requests).
-        hours_to_win: Agent hours per month automation could still take in the topic.
-        hours_share: The topic's share of the customer's hours still to win.
+        hours_to_win: Agent hours per month automation could still take in the topic's conversations of ``tier``.
+        hours_share: Their share of the customer's hours still to win.
         keywords: The topic's keywords: quoted questions must use one of their words.
         boilerplate: What the customer's end-users write whatever they ask
             (:func:`taxonomy.quotes.common_sentences` over all its topics): never quoted.
@@ -297,3 +305,56 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         text = f'Review "{label}" requests ({hours}).'
     out["next_best_action"] = text
     return out
+
+
+def other_tiers(tier: str, label: str, win: dict[str, float], texts: dict[str, list[str]]) -> str:
+    """Sentences on the topic's other tiers that hold ``REST_SHARE`` or more of its hours to win
+    (``win``: hours per month by tier), most hours first, each with what its requests ask (the
+    action of action-led ones, the records personalized ones read: ``texts`` by tier); "" when none does."""
+    out = []
+    for t, h in sorted(win.items(), key=lambda kv: (-kv[1], kv[0])):
+        if t == tier or h < REST_SHARE * sum(win.values()) or round(h, 1) <= 0:
+            continue
+        what = main_action(evenly(texts.get(t, []), MAX_READ), label) if t == "action_led" else None
+        if t == "personalized":
+            what = ", ".join(records_needed(evenly(texts.get(t, []), MAX_READ))) or None
+        said = "" if what in (None, label) else (f' ("{what}")' if t == "action_led" else f" (reading the {what} records)")
+        out.append(f"Its {t.replace('_', '-')} requests{said} hold ~{h:.1f} agent hours/month more: they need {_NEEDS[t]}.")
+    return " ".join(out)
+
+
+def add_actions(records: list[dict]) -> None:
+    """Each topic record's next best action (:func:`topic_actions`) and language, in place.
+
+    A record holds ``tier``, ``label``, ``keywords``, ``hours_to_win`` (the whole topic's), ``_win``
+    (each tier's part of it; None without handle time), and ``_texts`` / ``_tiers`` (its
+    conversations, popped). The action quotes the conversations of the topic's tier only (a
+    help-centre answer is not an exchange) and says their hours (``nba_hours_to_win``); ``hours_share``
+    stays the whole topic's share of the customer's hours to win.
+    """
+    from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
+    from taxonomy.quotes import common_sentences
+
+    total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order
+    quoted, every = [], []
+    for r in records:
+        r["hours_share"] = max(r["hours_to_win"] or 0.0, 0.0) / total if total > 0 and r["hours_to_win"] is not None else None
+        r["language"] = r.get("language") or DEFAULT_LANGUAGE
+        r["language_supported"] = embedder_covers(r["language"])
+        texts, tiers = r.pop("_texts", None) or [], r.pop("_tiers", None) or []
+        by_tier: dict[str, list[str]] = {}
+        for text, tier in zip(texts, tiers):
+            if text and tier:
+                by_tier.setdefault(tier, []).append(text)
+        quoted.append(by_tier)
+        every.append([t for t in texts if t])
+    boilerplate = common_sentences(every)  # what the customer's end-users write whatever they ask
+    for r, by_tier in zip(records, quoted):
+        win = r.pop("_win", None)
+        own = r["hours_to_win"] if win is None or r["hours_to_win"] is None else win.get(r["tier"], 0.0)
+        r["nba_hours_to_win"] = own if r["tier"] else None
+        if r["tier"]:
+            share = None if own is None or total <= 0 else max(own, 0.0) / total
+            r.update(topic_actions(r["tier"], r["label"], by_tier.get(r["tier"], []), own, share, r.get("keywords"), boilerplate))
+            rest = other_tiers(r["tier"], r["label"], win, by_tier) if win else ""
+            r["next_best_action"] += f" {rest}" if rest else ""

@@ -133,6 +133,7 @@ TOPICS_OUT: dict[str, pl.DataType] = {
     "nba_checks": pl.List(pl.String()),  # action-led: checks the requests mention
     "nba_action": pl.String(),  # action-led: the action to automate
     "hours_share": pl.Float64(),  # share of the customer's hours to win that sits in this topic
+    "nba_hours_to_win": pl.Float64(),  # of hours_to_win, the part in the conversations of the topic's tier (its lever's)
 }
 SCORES_OUT: dict[str, pl.DataType] = {
     "customer_id": pl.String(),

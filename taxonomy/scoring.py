@@ -25,7 +25,8 @@ Definitions (one customer, one window; "hours" figures use only rows with a hand
 - Topics: ``hours_to_win`` = hours per month automation could still take in the topic:
   handle time x rate(tier) over its conversations not already automated, scaled to 30 days.
   Topics are ranked by it; ``action_kind`` is the lever of the topic's majority tier, and its next
-  best action quotes the topic's conversations of that tier only (:func:`add_actions`).
+  best action quotes the topic's conversations of that tier only and says the hours they hold
+  (:func:`taxonomy.actions.add_actions`).
 - Rows without handle time count in every volume figure and in no hours figure;
   ``missing_handle_time_share`` says how many there were. With no handle time at all the
   hours-based figures are null.
@@ -54,6 +55,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from taxonomy.actions import add_actions
 from taxonomy.config import ScoringConfig
 from taxonomy.schema import CONVERSATIONS_OUT, OTHER_TOPIC_ID, SCORES_OUT, TIER_LEVERS, TIERS, TOPICS_OUT, TRENDS_OUT, conform, empty
 
@@ -314,6 +316,7 @@ def score_topics(rows: pl.DataFrame, topics: pl.DataFrame, *, customer_id: str, 
         pl.col("ht").is_not_null().any().alias("_has_ht"),
         (pl.col("ht") * pl.col("rate")).sum().alias("_potential_seconds"),
         (pl.col("ht") * pl.col("rate")).filter(not_automated).sum().alias("_win_seconds"),
+        *[(pl.col("ht") * pl.col("rate")).filter(not_automated & (pl.col("tier") == t)).sum().alias(f"_win_{t}") for t in TIERS],
         pl.col("automated").is_not_null().sum().alias("_with_outcome"),
         pl.col("automated").fill_null(False).sum().alias("_automated"),
     )
@@ -339,6 +342,7 @@ def _topic_record(row: dict, n: int, total_ht: float | None, customer_id: str, p
     tier = max(TIERS, key=lambda t: (counts[t], TIERS.index(t))) if any(counts.values()) else None
     has_ht = bool(row["_has_ht"])
     hours = row["_win_seconds"] / 3600.0 * per_month if has_ht else None
+    win = {t: row.pop(f"_win_{t}") / 3600.0 * per_month for t in TIERS}  # each tier's share of ``hours``
     label = row.get("label") or row["topic_id"]
     kind = TIER_LEVERS.get(tier) if tier else None
     return {
@@ -349,32 +353,9 @@ def _topic_record(row: dict, n: int, total_ht: float | None, customer_id: str, p
         "handle_time_share": _share(row["handle_time_seconds"], total_ht) if has_ht else None,
         "current_automation_rate": _share(row["_automated"], row["_with_outcome"]),
         "automation_potential": _share(row["_potential_seconds"], row["handle_time_seconds"]) if has_ht else None,
-        "hours_to_win": hours, "action_kind": kind,
+        "hours_to_win": hours, "action_kind": kind, "_win": win if has_ht else None,
         "next_best_action": next_best_action(label, kind, hours) if kind else None,
     }
-
-
-def add_actions(records: list[dict]) -> None:
-    """Next best actions with their structure (:mod:`taxonomy.actions`), and each topic's language."""
-    from taxonomy.actions import topic_actions
-    from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
-    from taxonomy.quotes import common_sentences
-
-    total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order
-    quoted, every = [], []
-    for r in records:
-        r["hours_share"] = max(r["hours_to_win"] or 0.0, 0.0) / total if total > 0 and r["hours_to_win"] is not None else None
-        r["language"] = r.get("language") or DEFAULT_LANGUAGE
-        r["language_supported"] = embedder_covers(r["language"])
-        texts, tiers = r.pop("_texts", None) or [], r.pop("_tiers", None) or []
-        # Quoting the conversations of the topic's tier only (a help-centre answer is not an exchange).
-        quoted.append([t for t, tier in zip(texts, tiers) if t and tier == r["tier"]] if r["tier"] else [])
-        every.append([t for t in texts if t])
-    boilerplate = common_sentences(every)  # what the customer's end-users write whatever they ask
-    for r, texts in zip(records, quoted):
-        if r["tier"]:
-            r.update(topic_actions(r["tier"], r["label"], texts, r["hours_to_win"], r["hours_share"], r.get("keywords"),
-                                   boilerplate))
 
 
 def weekly_trends(rows: pl.DataFrame, *, customer_id: str) -> pl.DataFrame:

@@ -265,3 +265,30 @@ def test_next_actions_leave_out_what_the_customers_end_users_write_whatever_they
     add_actions(records)  # the sentence is in all five topics: said whatever the request
     assert [[q.rstrip("?") for q in r["nba_questions"]] for r in records] == [[ask.rstrip("?")] for ask in asks]
     assert not any("colleague" in r["next_best_action"] for r in records)
+
+
+def test_a_mixed_topics_action_claims_only_its_tiers_hours_and_names_the_rest() -> None:
+    """The same topic: its six size-chart questions hold 6 of its 96 agent minutes. The help-centre
+    action used to claim the whole topic's hours to win; it claims the questions' hours
+    (``nba_hours_to_win``), and names the exchanges' hours and what they ask beside it."""
+    rows = [("informational", "t0001", 60.0, None)] * 6 + [("action_led", "t0001", 1800.0, None)] * 3
+    frame = conversations(rows).with_columns(pl.Series("text", [
+        "Where do I find the size chart for the rain jacket?", "How does the rain jacket fit, should I size up?"] * 3 + [
+        "The rain jacket came in the wrong colour, please exchange it.",
+        "The rain jacket came in the wrong colour, I need to exchange it.",
+        "The rain jacket came in the wrong size, please exchange it."]))
+    topic = score_customer(frame, topics_frame({"t0001": "rain jacket"}), RATES, "default", customer_id="acme",
+                           model_version="m1", pipeline_version="p1", run_id="r1", **WINDOW).topics.row(0, named=True)
+    per_month = 30 / 28
+    own = 6 * 60 * RATES["informational"] / 3600 * per_month
+    rest = 3 * 1800 * RATES["action_led"] / 3600 * per_month
+    assert topic["hours_to_win"] == pytest.approx(own + rest) and topic["nba_hours_to_win"] == pytest.approx(own)
+    action = topic["next_best_action"]
+    assert action.startswith("Publish help-centre answers") and f"~{own:.1f} agent hours/month to win" in action
+    assert f'Its action-led requests ("exchange") hold ~{rest:.1f} agent hours/month more: they need a procedure.' in action
+    # A tier holding under a quarter of the topic's hours to win is not named.
+    small = conversations(rows[:6] + [("action_led", "t0001", 10.0, None)]).with_columns(
+        pl.Series("text", ["Is the rain jacket true to size?"] * 6 + ["Please exchange the rain jacket."]))
+    quiet = score_customer(small, topics_frame({"t0001": "rain jacket"}), RATES, "default", customer_id="acme",
+                           model_version="m1", pipeline_version="p1", run_id="r1", **WINDOW).topics.row(0, named=True)
+    assert "Its action-led" not in quiet["next_best_action"] and quiet["nba_hours_to_win"] < quiet["hours_to_win"]
