@@ -39,8 +39,8 @@ PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 # (a person's or place's name) belongs to one end-user.
 PERSONAL_RE = re.compile(r"\S*\d\S*|(?<=[\w,]\s)(?!I\b|I')[A-Z][a-z]+")
 NUMBER_RE = re.compile(r"\S*\d\S*")
-SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-z\d])(?<!\bin|\bof|\bto|\bon|\bat|\bby)(?<!\bfor)(?<!\bfrom|\bwith)"
-                         r"\s+(?=(?:My|Our)\s+(?:[a-z]|[A-Z]{2,}\b))")
+SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+|\s(?=(?:My|Our)\s(?:[a-z]|[A-Z]{2,}\b))(?<=[a-z\d]\s)"  # the lookahead first: cheap
+                         r"(?<!\bin\s|\bof\s|\bto\s|\bon\s|\bat\s|\bby\s)(?<!\bfor\s)(?<!\bfrom\s|\bwith\s)")
 # Not at colons and dashes: "Account holder: ..." and "Running shoes - what size?" are no requests alone.
 # "cause" is "because" only before a subject ("I can't log in cause my password expired"), never the
 # verb ("Why did using an ATM cause me to be charged?").

@@ -284,7 +284,7 @@ def name_topics(
     return [_recased(n, t) for n, t in zip(names, texts_by_topic)]
 
 
-_MID_WORD_RE = re.compile(r"(?<=[\w,] )[^\W\d_][\w'’-]*")  # a word inside a sentence, as typed
+_WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
 
 
 def _recased(name: str, texts: list[str]) -> str:
@@ -293,10 +293,15 @@ def _recased(name: str, texts: list[str]) -> str:
     case: a candidate holding a capitalised word few messages use is one end-user's, so the name
     often comes from a message typed in lower case ("Does loopdesk integrate with slack?" ->
     "Does LoopDesk integrate with Slack?"). The embedder reads no case: the choice is unchanged."""
+    wanted = sorted({w.lower() for w in _WORD_RE.findall(name)} - FUNCTION)
+    if not wanted or not texts:
+        return name
+    # One pass over the sample for the name's own words only, each after a word (or comma) and a space.
+    found = re.finditer(r"(?<=[\w,] )(?:" + "|".join(map(re.escape, wanted)) + r")(?![\w'’-])",
+                        "\n".join(evenly(texts, SPREAD_READ)), re.IGNORECASE)
     forms: dict[str, Counter[str]] = {}
-    for text in evenly(texts, SPREAD_READ):
-        for m in _MID_WORD_RE.finditer(text):
-            forms.setdefault(m.group().lower(), Counter())[m.group()] += 1
+    for m in found:
+        forms.setdefault(m.group().lower(), Counter())[m.group()] += 1
 
     def fix(m: re.Match[str]) -> str:
         word, seen_as = m.group(), forms.get(m.group().lower())
@@ -304,7 +309,7 @@ def _recased(name: str, texts: list[str]) -> str:
             return word
         best, n = max(seen_as.items(), key=lambda kv: (kv[1], kv[0] == word, kv[0]))
         return best if best != best.lower() and n > seen_as.get(word, 0) else word
-    return re.sub(r"[^\W\d_][\w'’-]*", fix, name)
+    return _WORD_RE.sub(fix, name)
 
 
 def _centred(vectors: np.ndarray, center: np.ndarray) -> np.ndarray:
