@@ -30,10 +30,12 @@ import re
 from collections import Counter
 from functools import lru_cache
 
+from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
 from taxonomy.quotes import (
     MAX_READ,
     MIN_MENTION_SHARE,
     MIN_SUPPORT,
+    common_sentences,
     distinct_questions,
     lower_words,
     split_sentences,
@@ -315,10 +317,13 @@ def other_tiers(tier: str, label: str, win: dict[str, float], texts: dict[str, l
     for t, h in sorted(win.items(), key=lambda kv: (-kv[1], kv[0])):
         if t == tier or h < REST_SHARE * sum(win.values()) or round(h, 1) <= 0:
             continue
-        what = main_action(evenly(texts.get(t, []), MAX_READ), label) if t == "action_led" else None
-        if t == "personalized":
-            what = ", ".join(records_needed(evenly(texts.get(t, []), MAX_READ))) or None
-        said = "" if what in (None, label) else (f' ("{what}")' if t == "action_led" else f" (reading the {what} records)")
+        asked = evenly(texts.get(t, []), MAX_READ)
+        if t == "action_led":
+            action = main_action(asked, label)
+            said = "" if action == label else f' ("{action}")'
+        else:
+            records = ", ".join(records_needed(asked)) if t == "personalized" else ""
+            said = f" (reading the {records} records)" if records else ""
         out.append(f"Its {t.replace('_', '-')} requests{said} hold ~{h:.1f} agent hours/month more: they need {_NEEDS[t]}.")
     return " ".join(out)
 
@@ -332,9 +337,6 @@ def add_actions(records: list[dict]) -> None:
     help-centre answer is not an exchange) and says their hours (``nba_hours_to_win``); ``hours_share``
     stays the whole topic's share of the customer's hours to win.
     """
-    from taxonomy.language import DEFAULT_LANGUAGE, embedder_covers
-    from taxonomy.quotes import common_sentences
-
     total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order
     quoted, every = [], []
     for r in records:

@@ -47,7 +47,6 @@ The rate used for each tier is written too (``achievable_rate_<tier>``).
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -55,7 +54,6 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from taxonomy.actions import add_actions
 from taxonomy.config import ScoringConfig
 from taxonomy.schema import CONVERSATIONS_OUT, OTHER_TOPIC_ID, SCORES_OUT, TIER_LEVERS, TIERS, TOPICS_OUT, TRENDS_OUT, conform, empty
 
@@ -306,6 +304,8 @@ def score_topics(rows: pl.DataFrame, topics: pl.DataFrame, *, customer_id: str, 
     Returns:
         A frame conformed to ``TOPICS_OUT``, one row per topic with conversations.
     """
+    from taxonomy.actions import add_actions  # imports scikit-learn (wording): only when topics are scored
+
     n = rows.height
     total_ht = rows["ht"].sum() if rows["ht"].is_not_null().any() else None
     not_automated = pl.col("automated").fill_null(False).not_()

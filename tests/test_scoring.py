@@ -255,7 +255,7 @@ def test_a_mixed_topics_action_quotes_only_its_tiers_requests() -> None:
 
 
 def test_next_actions_leave_out_what_the_customers_end_users_write_whatever_they_ask() -> None:
-    from taxonomy.scoring import add_actions
+    from taxonomy.actions import add_actions
 
     asks = ["Where is my refund?", "Why is my transfer pending?", "What is my card limit?", "Where is my order?",
             "Why was my payment declined?"]

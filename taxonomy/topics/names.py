@@ -261,7 +261,7 @@ def name_topics(
     """
     names = [central_name(t) for t in central_texts]
     if embed is None or not texts_by_topic:
-        return [_recased(n, t) for n, t in zip(names, texts_by_topic)] if texts_by_topic else names
+        return _recased_all(names, texts_by_topic)
     seen: dict[str, list[str]] = {}
     wanted = {_key(u) for central in central_texts for text in central[:CENTRAL] for u in _whole(text, seen)
               if len(u.split()) <= MAX_NAME_WORDS}
@@ -269,7 +269,7 @@ def name_topics(
     shortlists = [_units(texts, central, spread, seen) for texts, central in zip(texts_by_topic, central_texts)]
     phrases = sorted({p for short in shortlists for p in short})
     if not phrases:
-        return [_recased(n, t) for n, t in zip(names, texts_by_topic)]
+        return _recased_all(names, texts_by_topic)
     vectors = np.asarray(embed(phrases), dtype=np.float64)
     row = {p: i for i, p in enumerate(phrases)}
     every = centroids if others is None or not len(others) else np.vstack([centroids, others])
@@ -281,10 +281,15 @@ def name_topics(
             top = z.max(axis=1)
             own = z[:, k] - top - np.log(np.exp(z - top[:, None]).sum(axis=1))
             names[k] = short[int(np.argmax(np.round(own, 6)))]
-    return [_recased(n, t) for n, t in zip(names, texts_by_topic)]
+    return _recased_all(names, texts_by_topic)
 
 
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def _recased_all(names: list[str], texts_by_topic: list[list[str]]) -> list[str]:
+    """:func:`_recased` for each topic (names as they are when no topic's messages are given)."""
+    return [_recased(n, t) for n, t in zip(names, texts_by_topic)] if texts_by_topic else names
 
 
 def _recased(name: str, texts: list[str]) -> str:
