@@ -8,8 +8,9 @@ Stages and the partitions they own (all under the output root, or under
    (``run`` first embeds every customer with :func:`~taxonomy.enrich.embed_customer_days`, each with
    every core, then tiers them in worker processes, each finding its vectors in the cache)
 3. :func:`analyse_customer`: topics over the trailing window (see :mod:`taxonomy.window`) -> ``analysis/as_of=/customer_id=/``
-   (staged conversations with topics, each model tier read in its topic's context:
-   :mod:`taxonomy.tiers.context`), ``analysis_topics/`` and ``topic_state/`` (centroids that keep
+   (staged conversations with topics, each model tier read through the window's own correction,
+   :mod:`taxonomy.tiers.adapt`, and in its topic's context, :mod:`taxonomy.tiers.context`),
+   ``analysis_topics/`` and ``topic_state/`` (centroids that keep
    topic ids stable from one day to the next)
 4. :func:`publish`: peer rates, scores, validation -> ``conversations/``, ``topics/``, ``scores/``,
    ``trends/`` partitioned ``as_of=/customer_id=/``
@@ -26,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+import polars as pl
 
 from taxonomy.config import Config, load_config, resolve_config
 from taxonomy.enrich import embed_customer_days, embedder, enrich_customer, enrich_customer_days, enrich_frame  # noqa: F401
 from taxonomy.errors import TaxonomyError
 from taxonomy.parallel import ordered_map, pool, resolve_workers
-from taxonomy.schema import TIER_COLUMNS
+from taxonomy.schema import TIER_COLUMNS, TIERS
 from taxonomy.storage import PART_FILE, Store, open_store, validate_customer_id
 from taxonomy.window import FINGERPRINT, analysis_fingerprint, load_window, previous_topic_state, window_bounds
 
@@ -130,7 +132,9 @@ def analyse_customer(
     """
     from taxonomy.language import lower_unsupported_confidence
     from taxonomy.review import pin_human_tiers
+    from taxonomy.tiers.adapt import adapt_to_queue
     from taxonomy.tiers.context import tiers_in_context
+    from taxonomy.tiers.model import temperature_of
     from taxonomy.topics import discover_topics
 
     cfg = resolve_config(config_path, window_days=window_days)
@@ -148,9 +152,16 @@ def analyse_customer(
     embeddings = np.asarray(df.get_column("embedding").to_numpy(), dtype=np.float32).reshape(df.height, -1) \
         if df.height else np.zeros((0, 384), dtype=np.float32)
     previous = previous_topic_state(store, customer_id, as_of, embedder_version)
-    result = discover_topics(df, embeddings, previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
-    staged = df.drop("embedding").join(result.assignments, on="conversation_id", how="left", maintain_order="left")
+    # Tiers are listed as read through the window's own correction (taxonomy.tiers.adapt) and in
+    # their topic's context; the head's p_<tier> come back after: shares and intervals sum those.
+    listed, adapted = adapt_to_queue(df, embeddings, temperature_of)
+    result = discover_topics(listed, embeddings, previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
+    staged = listed.drop("embedding").join(result.assignments, on="conversation_id", how="left", maintain_order="left")
     staged = tiers_in_context(lower_unsupported_confidence(staged))
+    if adapted.any():
+        keep = pl.Series("_adapted", adapted)
+        staged = staged.with_columns(pl.when(keep).then(df.get_column(f"p_{t}")).otherwise(pl.col(f"p_{t}")).alias(f"p_{t}")
+                                     for t in TIERS)
     staged, reviewed = pin_human_tiers(store, customer_id, staged, embeddings, result.centroids, cfg)
     stamp = {FINGERPRINT: fingerprint}
     store.write_partition(result.topics, store.partition("analysis_topics", **keys), metadata=stamp)

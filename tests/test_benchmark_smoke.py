@@ -45,14 +45,19 @@ def test_tiers_in_context_scores_and_page() -> None:
     gold = np.array(["informational", "action_led", "action_led"])  # no personalized row: not charged a zero for it
     assert macro_f1(gold, gold) == 1.0
     assert macro_f1(gold, np.array(["informational", "informational", "action_led"])) == (2 / 3 + 2 / 3) / 2
-    scores = {"0.0": 0.5, "0.5": 0.6}
+    scores = {"0.0": 0.5, "0.5": 0.6, "adapted, weight 0.5": 0.7}
     page = _markdown({"machine": {"date_utc": "-", "cpu": "-", "usable_cores": 2, "python": "-", "versions": {}},
                       "model_under_test": {"description": "stand-in"}, "shipped_weight": 0.5, "seconds": 1.0,
-                      "weights": [0.0, 0.5], "means": {"v4's 7 real sources": scores},
+                      "adapt_seconds_per_queue": {"mean": 0.1, "max": 0.2},
+                      "weights": ["0.0", "0.5", "adapted, weight 0.5"], "means": {"v4's 7 real sources": scores},
                       "per_source": {"snips": {"kind": "trained", "rows": 3, "macro_f1": scores}},
+                      "whole_sources": {"snips": {"rows": 3, "alone": 0.5, "adapted": 0.7},
+                                        "mean, v4's 7 real sources": {"alone": 0.5, "adapted": 0.7}},
                       "queues": {"snips/q1": {"source": "snips", "rows": 3, "topics": 1, "macro_f1": scores}}})
-    assert "| snips | trained | 3 | 0.5 | 0.6 |" in page
-    assert "| **mean, v4's 7 real sources** |  |  | 0.5 | 0.6 |" in page
+    assert "| source | kind | rows | weight 0.0 | weight 0.5 | adapted, weight 0.5 |" in page
+    assert "| snips | trained | 3 | 0.5 | 0.6 | 0.7 |" in page
+    assert "| **mean, v4's 7 real sources** |  |  | 0.5 | 0.6 | 0.7 |" in page
+    assert "| snips | 3 | 0.5 | 0.7 |" in page and "| mean, v4's 7 real sources |  | 0.5 | 0.7 |" in page
 
 
 def test_review_coverage_reviews_every_topic_and_scores_the_intervals() -> None:

@@ -10,6 +10,8 @@ overrides and reviews pin tiers after the model (``tier_source``).
   honest evaluation (each training source held out in turn).
 - :mod:`~taxonomy.tiers.corpus`: the public tier corpus (built outside the repository).
 - :mod:`~taxonomy.tiers.shares`: tier shares of a queue from calibrated probabilities.
+- :mod:`~taxonomy.tiers.adapt`: a customer window's tiers read through a correction fitted on its
+  own confident rows, no label used (the analyse stage, before the context).
 - :mod:`~taxonomy.tiers.context`: a message's tier read in its topic's context (the analyse stage).
 - :mod:`~taxonomy.tiers.model`: the versioned artifact under ``models/tier-classifier/``, loading
   and predicting, ``taxonomy classify``.

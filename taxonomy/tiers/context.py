@@ -12,6 +12,9 @@ and sets ``tier`` (arg-max of ``q``) and ``tier_confidence`` (its largest value)
 only which tier each conversation is listed under (and the counts built on that: a topic's main
 tier, weekly trends by tier, peers' automation rate per tier).
 
+In the analyse stage ``p`` are the probabilities after the window's own correction
+(:mod:`taxonomy.tiers.adapt`, run first); the head's ``p_<tier>`` are put back afterwards.
+
 Rows pinned by an override or a review, rows without a tier (blank text) and rows without a topic
 or in the ``"other"`` topic (small mixed requests: no shared context) are left as they are, and do
 not count in a topic's mean.

@@ -14,7 +14,11 @@ from taxonomy.config import Config
 from taxonomy.pipeline import run
 from taxonomy.samples import write_sample
 from taxonomy.schema import TIERS
+from taxonomy.storage import Store
+from taxonomy.tiers.adapt import adapt_to_queue
 from taxonomy.tiers.context import TOPIC_WEIGHT, tiers_in_context
+from taxonomy.tiers.model import temperature_of
+from taxonomy.window import load_window
 
 
 def _frame(rows: list[tuple[str | None, str, list[float] | None]]) -> pl.DataFrame:
@@ -78,25 +82,45 @@ def test_weight_zero_changes_nothing_and_a_bad_weight_is_refused() -> None:
         tiers_in_context(frame, 1.5)
 
 
-def test_the_published_tiers_are_the_topic_context_ones(tmp_path: Path) -> None:
+def test_the_published_tiers_are_the_adapted_topic_context_ones(tmp_path: Path) -> None:
+    """The analyse stage lists each model row under the tier its window's correction
+    (taxonomy.tiers.adapt) and its topic's context give it, and keeps the head's p_<tier>."""
     write_sample(str(tmp_path / "landing"), customers=2, conversations=600, days=7, seed=3)
     cfg = dataclasses.replace(Config(), window_days=7)
     result = run(str(tmp_path / "landing"), str(tmp_path / "out"), config=cfg, progress=False)
     as_of: date = result.as_of
-    def read(dataset: str) -> pl.DataFrame:
-        parts = sorted((tmp_path / "out" / dataset / f"as_of={as_of}").glob("customer_id=*/part-0.parquet"))
-        frames = [pl.read_parquet(p).with_columns(pl.lit(p.parent.name.split("=", 1)[1]).alias("customer_id")) for p in parts]
-        return pl.concat(frames, how="diagonal").sort("customer_id", "conversation_id")
+    store = Store(str(tmp_path / "out"))
 
-    staged = read("analysis")  # the analyse stage's output, with the model's probabilities
-    assert read("conversations").select("conversation_id", "tier").equals(staged.select("conversation_id", "tier"))
-    conversations = staged.filter((pl.col("tier_source") == "model") & (pl.col("topic_id") != "other"))
-    p = conversations.select([f"p_{t}" for t in TIERS]).to_numpy()
-    mean = conversations.select([pl.col(f"p_{t}").mean().over("customer_id", "topic_id") for t in TIERS]).to_numpy()
-    q = (1 - TOPIC_WEIGHT) * p + TOPIC_WEIGHT * mean
-    other = staged.filter((pl.col("tier_source") == "model") & (pl.col("topic_id") == "other"))
-    alone = other.select([f"p_{t}" for t in TIERS]).to_numpy()
-    assert other["tier"].to_list() == [TIERS[i] for i in alone.argmax(axis=1)]  # small mixed requests: no context
-    assert conversations["tier"].to_list() == [TIERS[i] for i in q.argmax(axis=1)]
-    assert np.allclose(conversations["tier_confidence"].to_numpy(), q.max(axis=1))
-    assert (q.argmax(axis=1) != p.argmax(axis=1)).sum() > 0  # the context did move some messages
+    def read(dataset: str, customer: str) -> pl.DataFrame:
+        return pl.read_parquet(tmp_path / "out" / dataset / f"as_of={as_of}" / f"customer_id={customer}" / "part-0.parquet")
+
+    moved_by_adaptation = moved_by_context = 0
+    customers = sorted(p.name.split("=", 1)[1] for p in (tmp_path / "out" / "analysis" / f"as_of={as_of}").glob("customer_id=*"))
+    assert len(customers) == 2
+    for customer in customers:
+        window = load_window(store, customer, as_of, cfg.window_days)  # what the analyse stage read
+        staged = read("analysis", customer)  # its output, in the same row order
+        assert staged["conversation_id"].to_list() == window["conversation_id"].to_list()
+        assert read("conversations", customer).sort("conversation_id").select("conversation_id", "tier").equals(
+            staged.sort("conversation_id").select("conversation_id", "tier"))
+        probas = [f"p_{t}" for t in TIERS]
+        assert staged.select(probas).equals(window.select(probas))  # shares and intervals sum the head's
+        embeddings = np.asarray(window["embedding"].to_list(), dtype=np.float32)
+        listed, adapted = adapt_to_queue(window, embeddings, temperature_of)
+        assert adapted.any()
+        listed = listed.with_columns(staged["topic_id"])
+        head = window.select(probas).to_numpy().argmax(axis=1)
+        a = listed.select(probas).to_numpy()
+        moved_by_adaptation += int((a.argmax(axis=1) != head).sum())
+        model = (listed["tier_source"] == "model") & (listed["topic_id"] != "other")
+        conversations, adapted_rows = listed.filter(model), staged.filter(model)
+        p = conversations.select(probas).to_numpy()
+        mean = conversations.select([pl.col(f"p_{t}").mean().over("topic_id") for t in TIERS]).to_numpy()
+        q = (1 - TOPIC_WEIGHT) * p + TOPIC_WEIGHT * mean
+        assert adapted_rows["tier"].to_list() == [TIERS[i] for i in q.argmax(axis=1)]
+        assert np.allclose(adapted_rows["tier_confidence"].to_numpy(), q.max(axis=1))
+        other = (listed["tier_source"] == "model") & (listed["topic_id"] == "other")
+        alone = listed.filter(other).select(probas).to_numpy()  # small mixed requests: no context
+        assert staged.filter(other)["tier"].to_list() == [TIERS[i] for i in alone.argmax(axis=1)]
+        moved_by_context += int((q.argmax(axis=1) != p.argmax(axis=1)).sum())
+    assert moved_by_adaptation > 0 and moved_by_context > 0

@@ -67,6 +67,13 @@ def test_field_example_handle_time_share(tmp_path: Path) -> None:
     scores = store.read_partition(store.partition("scores", as_of=AS_OF, customer_id="field"))
     share = scores["handle_time_share_action_led"][0]
     assert share == pytest.approx(0.375, abs=0.01), share
+    # listed tiers (adapted to the queue, then in context: taxonomy.tiers.adapt) say the same
+    listed = store.read_partition(store.partition("conversations", as_of=AS_OF, customer_id="field")).sort("conversation_id")
+    tier_of = dict(zip(listed["conversation_id"].to_list(), listed["tier"].to_list()))
+    how_tos = [tier_of[f"field-{i}"] for i in range(100)]
+    disputes = [tier_of[f"field-{i}"] for i in range(100, 110)]
+    assert how_tos == ["informational"] * 100, [(HOW_TOS[i % 10], t) for i, t in enumerate(how_tos) if t != "informational"]
+    assert disputes.count("action_led") >= 9, list(zip(DISPUTES, disputes))
 
 
 @pytest.mark.model

@@ -1,0 +1,154 @@
+"""A customer's tiers read with a correction learnt from its own queue, without a label (issue 13).
+
+The head is trained on public sources; every customer words its requests its own way, and the head
+reads a queue from an industry it never saw far worse than its own sources. The queue itself
+carries the missing information: the messages the head reads with confidence show how this
+customer words each tier. The analyse stage therefore fits, per customer window, a small
+correction on top of the head (self-training):
+
+1. ``L0``: the head's un-tempered logits, recovered from the stored ``p_<tier>``
+   (:func:`taxonomy.tiers.shares.untempered`), so no text is re-read.
+2. The rows whose un-tempered top probability is at least ``THRESHOLD`` become pseudo-labelled rows,
+   each labelled with its predicted tier; each tier's rows get the same total weight.
+3. ``softmax(L0 + X W^T + b)`` is fitted on them (cross-entropy, ``LAMBDA * |W|^2 + LAMBDA_BIAS *
+   |b|^2``; ``X`` the message's embedding, ``W`` 3 x 384 from zero, L-BFGS, at most ``MAX_ITER``
+   iterations) and applied to every model-tiered row of the window, re-tempered with the head's
+   temperature.
+
+Nothing is shared between customers and nothing is stored: the correction lives only while the
+window is analysed. The fit is deterministic (L-BFGS from zero) and takes about 0.1 s for a
+2,500-row window.
+
+**What it changes.** Which tier each conversation is *listed* under (``tier``, and
+``tier_confidence``), and what is counted on that: the topic context
+(:mod:`taxonomy.tiers.context` mixes the adapted probabilities), a topic's main tier and name,
+next best actions, weekly trends by tier. It leaves ``p_<tier>`` as the head gave them: hours
+and volume shares and their intervals keep summing the head's probabilities, whose calibration
+and intervals are measured (:mod:`taxonomy.uncertainty`). The adapted ones are sharper, not
+calibrated: summed, they would move TIERS.md's field example from 0.368 to 0.347 (truth 0.375),
+because sharpening takes away the how-tos' leftover action-led mass that made up for one misread
+dispute.
+
+**Measured** on queues from sources the head never saw (``python -m benchmarks.tiers_in_context``,
+``models/tier-classifier/probes/queue-adaptation.md``): see ``benchmarks/results/tiers_in_context.md``.
+
+Rows left as they are: overridden or reviewed rows, rows without a tier (blank text), rows in a
+language the embedder does not cover (:func:`taxonomy.language.embedder_covers`), and every row of
+a window with fewer than ``MIN_CONFIDENT`` confident rows in at least two tiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+from scipy.optimize import minimize
+
+from taxonomy.language import embedder_covers
+from taxonomy.schema import TIERS
+from taxonomy.tiers.head import softmax
+
+THRESHOLD = 0.8
+# The probe measured 1e-4 on the head's embedding block, which is the embedding times 0.75
+# (tier-clf-v6's embedding_weight); on the embedding itself that is 1e-4 / 0.75**2.
+LAMBDA = 1e-4 / 0.75**2
+LAMBDA_BIAS = 1e-3
+MAX_ITER = 300
+MIN_CONFIDENT = 10  # confident rows needed in each of at least two tiers
+MAX_FIT_ROWS = 20_000  # confident rows fitted at most (evenly spaced), so a huge window stays fast
+
+__all__ = ["adapt_logits", "adapt_to_queue"]
+
+
+def adapt_logits(logits: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+    """One queue's logits with the correction fitted on its confident rows (module docstring).
+
+    Args:
+        logits: ``(n, 3)`` the head's un-tempered logits (``TIERS`` order), or their log
+            probabilities (the same up to a per-row shift).
+        embeddings: ``(n, d)`` the messages' sentence embeddings.
+
+    Returns:
+        ``(n, 3)`` adapted logits; ``logits`` unchanged when too few rows are confident
+        (``MIN_CONFIDENT`` in at least two tiers).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    proba = softmax(logits) if len(logits) else logits
+    confident = np.flatnonzero(proba.max(axis=1) >= THRESHOLD) if len(logits) else np.zeros(0, dtype=np.int64)
+    labels = proba[confident].argmax(axis=1)
+    if (np.bincount(labels, minlength=len(TIERS)) >= MIN_CONFIDENT).sum() < 2:
+        return logits
+    if len(confident) > MAX_FIT_ROWS:
+        confident = confident[np.linspace(0, len(confident) - 1, MAX_FIT_ROWS).astype(np.int64)]
+        labels = proba[confident].argmax(axis=1)
+    x = np.asarray(embeddings, dtype=np.float64)[confident]
+    base = logits[confident]
+    onehot = np.eye(len(TIERS))[labels]
+    weight = 1.0 / np.bincount(labels, minlength=len(TIERS))[labels]
+    weight /= weight.sum()
+    k, d = len(TIERS), x.shape[1]
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[: k * d].reshape(k, d), theta[k * d:]
+        p = softmax(base + x @ w.T + b)
+        loss = -(weight * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, None))).sum()
+        grad = (p - onehot) * weight[:, None]
+        return (loss + LAMBDA * (w * w).sum() + LAMBDA_BIAS * (b * b).sum(),
+                np.concatenate([(grad.T @ x + 2 * LAMBDA * w).ravel(), grad.sum(axis=0) + 2 * LAMBDA_BIAS * b]))
+
+    fit = minimize(objective, np.zeros(k * d + k), jac=True, method="L-BFGS-B", options={"maxiter": MAX_ITER})
+    w, b = fit.x[: k * d].reshape(k, d), fit.x[k * d:]
+    return logits + np.asarray(embeddings, dtype=np.float64) @ w.T + b
+
+
+def adapt_to_queue(
+    frame: pl.DataFrame, embeddings: np.ndarray, temperature_of: Callable[[str | None], float],
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """One customer window's model tiers read through the correction fitted on the window itself.
+
+    Args:
+        frame: The window (``tier``, ``tier_source``, ``tier_confidence``, ``p_<tier>``,
+            ``model_version``, ``language``; other columns are kept as they are).
+        embeddings: ``(frame.height, d)`` the rows' embeddings, in row order.
+        temperature_of: A model version's calibration temperature
+            (:func:`taxonomy.tiers.model.temperature_of`).
+
+    Returns:
+        ``frame`` with ``tier``, ``tier_confidence`` and ``p_<tier>`` replaced on the adapted rows
+        (probabilities re-tempered, as the head's are), and a boolean mask of those rows. The
+        caller puts the head's ``p_<tier>`` back once the tiers are listed (module docstring).
+    """
+    columns = [f"p_{t}" for t in TIERS]
+    n = frame.height
+    none = np.zeros(n, dtype=bool)
+    if not n or not {"tier", "tier_source", "tier_confidence", *columns} <= set(frame.columns):
+        return frame, none
+    proba = frame.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
+    usable = ((frame.get_column("tier_source") == "model").fill_null(False).to_numpy()
+              & frame.get_column("tier").is_not_null().to_numpy() & np.isfinite(proba).all(axis=1))
+    if "language" in frame.columns:
+        usable &= np.array([embedder_covers(c) for c in frame.get_column("language").to_list()], dtype=bool)
+    rows = np.flatnonzero(usable)
+    if not len(rows):
+        return frame, none
+    versions = frame.get_column("model_version").to_list() if "model_version" in frame.columns else [None] * n
+    temperature = np.array([float(temperature_of(versions[i])) for i in rows])
+    logits = np.log(np.clip(proba[rows], 1e-300, None)) * temperature[:, None]
+    adapted = adapt_logits(logits, np.asarray(embeddings)[rows])
+    if adapted is logits:
+        return frame, none
+    out = proba.copy()
+    out[rows] = softmax(adapted / temperature[:, None])
+    mask = none.copy()
+    mask[rows] = True
+    tier = np.array(frame.get_column("tier").to_list(), dtype=object)
+    tier[rows] = np.array(TIERS, dtype=object)[out[rows].argmax(axis=1)]
+    confidence = frame.get_column("tier_confidence").cast(pl.Float64).to_numpy().copy()
+    confidence[rows] = out[rows].max(axis=1)
+    dtypes = frame.schema
+    return frame.with_columns(
+        pl.Series("tier", tier.tolist(), dtype=dtypes["tier"]),
+        pl.Series("tier_confidence", confidence, dtype=dtypes["tier_confidence"]),
+        *[pl.Series(c, out[:, i], dtype=dtypes[c]) for i, c in enumerate(columns)],
+    ), mask
