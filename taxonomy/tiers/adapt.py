@@ -33,10 +33,10 @@ how-tos are 10 or more confident rows of one tier).
 **Measured** on queues from sources the head never saw (``python -m benchmarks.tiers_in_context``,
 ``benchmarks/results/tiers_in_context.md``; the probe that chose the settings:
 ``models/tier-classifier/probes/queue-adaptation.md``): each training source as one queue, macro-F1
-0.680 -> 0.705 (mean of v4's 7 real sources, messages alone); the 21 benchmark queues as the analyse
-stage lists them (adapted, then in context) 0.706 -> 0.720 over the same sources and 0.781 -> 0.809
+0.680 -> 0.706 (mean of v4's 7 real sources, messages alone); the 21 benchmark queues as the analyse
+stage lists them (adapted, then in context) 0.706 -> 0.721 over the same sources and 0.781 -> 0.808
 over the 5 evaluation-only sources no model is trained on. Two sources lose a little: STAR (0.667 ->
-0.660) and Braun 2017 (0.928 -> 0.920).
+0.659) and Braun 2017 (0.928 -> 0.918).
 
 **Settings** (chosen on the leave-one-source-out mean of the training sources, never on the
 evaluation-only ones): threshold 0.8 (0.7: 0.703, 0.9: 0.702), ``LAMBDA`` 1e-4 on the head's embedding block (1e-3: 0.694
