@@ -118,17 +118,21 @@ def load_queues() -> tuple[list[Queue], ModelUnderTest]:
 
 
 def topic_rows(queue: Queue) -> pl.DataFrame:
-    """The queue through the real topic stage, as scoring sees it (model tiers, probabilities)."""
+    """The queue through the real topic stage, as scoring sees it: model tiers and the un-tempered
+    probabilities of the head adapted to the queue (:func:`taxonomy.tiers.adapt.adapt_logits`, what
+    the analyse stage does before scoring sums them). ``queue.proba`` keeps the head's."""
     from taxonomy.schema import TIERS
+    from taxonomy.tiers.adapt import adapt_logits
     from taxonomy.topics import discover_topics
 
     ids = [f"c{i:06d}" for i in range(len(queue.texts))]
     df = pl.DataFrame({"conversation_id": ids, "text": queue.texts})
     topics = discover_topics(df, queue.vectors)
-    tier = np.array(TIERS)[queue.proba.argmax(axis=1)]
+    proba = softmax(adapt_logits(np.log(np.clip(queue.proba, 1e-300, None)), queue.vectors))
+    tier = np.array(TIERS)[proba.argmax(axis=1)]
     return df.join(topics.assignments, on="conversation_id", how="left", maintain_order="left").with_columns(
         pl.Series("tier", tier.tolist()), pl.lit("model").alias("tier_source"),
-        pl.Series("handle_time_seconds", queue.seconds), pl.Series("tier_confidence", queue.proba.max(axis=1)),
-        *[pl.Series(f"p_{t}", queue.proba[:, i]) for i, t in enumerate(TIERS)],
+        pl.Series("handle_time_seconds", queue.seconds), pl.Series("tier_confidence", proba.max(axis=1)),
+        *[pl.Series(f"p_{t}", proba[:, i]) for i, t in enumerate(TIERS)],
         pl.Series("gold", queue.tiers.tolist()),
     ), topics

@@ -1,9 +1,11 @@
 """Which probabilities should tier shares sum? The CURRENT tier model, by temperature.
 
-The product sums the head's un-tempered probabilities for tier shares (``taxonomy.tiers.shares.for_shares``);
-``p_<tier>`` in the outputs is calibrated (temperature fitted on leave-one-source-out logits). This
-benchmark measures the choice, for the summing temperatures 0.5, 0.75, 1 (shipped), 1.3, the
-calibrated one, and arg-max counting:
+The product sums un-tempered probabilities for tier shares (``taxonomy.tiers.shares.for_shares``);
+``p_<tier>`` in the outputs is calibrated (temperature fitted on leave-one-source-out logits). Since
+pipeline 0.2.5 they are the head's adapted to each customer window (:mod:`taxonomy.tiers.adapt`,
+"adapted (shipped)": the correction fitted on each queue below, then summed un-tempered). This
+benchmark measures the choice, for the head's own probabilities summed at temperatures 0.5, 0.75, 1
+(shipped before 0.2.5), 1.3, the calibrated one, arg-max counting, and the adapted ones:
 
 - **held-out sources**: the largest volume-share error of each source of the training data, every
   source predicted by a head trained without it (``taxonomy.tiers.train.leave_one_source_out`` on
@@ -29,14 +31,19 @@ import numpy as np
 
 from benchmarks._common import cached_vectors, machine, machine_markdown, markdown_table, stamp_end, write_results
 
-TEMPERATURES: tuple[float | str, ...] = (0.5, 0.75, 1.0, 1.3, "calibrated", "arg-max")
+TEMPERATURES: tuple[float | str, ...] = (0.5, 0.75, 1.0, 1.3, "calibrated", "arg-max", "adapted")
 OWN_SOURCES = ("seed",)  # written by us: reported, not in the mean
 
 
-def _shares(logits: np.ndarray, temperature: float | str, calibrated: float, weights: np.ndarray | None = None) -> np.ndarray:
+def _shares(logits: np.ndarray, temperature: float | str, calibrated: float, weights: np.ndarray | None = None,
+            vectors: np.ndarray | None = None) -> np.ndarray:
+    """One queue's shares (``vectors``: its embeddings, for the adapted head)."""
+    from taxonomy.tiers.adapt import adapt_logits
     from taxonomy.tiers.head import softmax
 
-    if temperature == "arg-max":
+    if temperature == "adapted":
+        p = softmax(adapt_logits(logits, vectors))
+    elif temperature == "arg-max":
         p = np.eye(logits.shape[1])[logits.argmax(axis=1)]
     else:
         p = softmax(logits / (calibrated if temperature == "calibrated" else float(temperature)))
@@ -55,13 +62,14 @@ def held_out_sources(head_temperature: float) -> dict:
     _, config = load_head(DEFAULT_MODELS_DIR / "tier-classifier" / version)
     settings = settings_of(config, version)
     data = load_training_data(use_corpus=settings.use_corpus, form_rules=settings.form_rules)
-    logits, folds = leave_one_source_out(data, _embeddings_of(data, None), settings)
+    embeddings = _embeddings_of(data, None)
+    logits, folds = leave_one_source_out(data, embeddings, settings)
     out = {}
     for t in TEMPERATURES:
         errors = {}
         for source, rows in sorted(folds.items()):
             truth = np.array([(data.tiers[rows] == tier).mean() for tier in TIERS])
-            errors[source] = round(float(np.abs(_shares(logits[rows], t, head_temperature) - truth).max()), 4)
+            errors[source] = round(float(np.abs(_shares(logits[rows], t, head_temperature, None, embeddings[rows]) - truth).max()), 4)
         real = [e for s, e in errors.items() if s not in OWN_SOURCES]
         out[str(t)] = {"per_source": errors, "mean_real": round(float(np.mean(real)), 4), "max_real": max(real),
                        "within_5_points": sum(e <= 0.05 for e in real), "real_sources": len(real)}
@@ -80,7 +88,8 @@ def bundled_sample(classifier, embedder) -> dict:  # noqa: ANN001
     seconds = np.array([r["handle_time_seconds"] or 0 for r in rows], dtype=np.float64)
     customers = np.array([r["customer_id"] for r in rows])
     vectors, _ = cached_vectors(embedder, [t[:2000] for t in texts])
-    logits = classifier.head.logits(texts, np.asarray(vectors))
+    vectors = np.asarray(vectors)
+    logits = classifier.head.logits(texts, vectors)
     out = {}
     for t in TEMPERATURES:
         errors = {}
@@ -88,7 +97,7 @@ def bundled_sample(classifier, embedder) -> dict:  # noqa: ANN001
             m = customers == c
             w = seconds[m] if seconds[m].sum() > 0 else np.ones(int(m.sum()))
             true = np.array([(w * (truth[m] == tier)).sum() for tier in TIERS]) / w.sum()
-            errors[c] = round(float(100 * np.abs(_shares(logits[m], t, classifier.head.temperature, w) - true).max()), 2)
+            errors[c] = round(float(100 * np.abs(_shares(logits[m], t, classifier.head.temperature, w, vectors[m]) - true).max()), 2)
         out[str(t)] = {"per_customer_points": errors, "mean_points": round(float(np.mean(list(errors.values()))), 2)}
     return {"conversations": len(rows), "by_temperature": out}
 
@@ -98,10 +107,11 @@ def field_example(classifier, embedder) -> dict:  # noqa: ANN001
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tiers"))
     from test_field_example import DISPUTES, HOW_TOS
 
-    texts = HOW_TOS + DISPUTES
-    logits = classifier.head.logits(texts, embedder.encode(texts))
-    weights = np.array([10 * 300] * len(HOW_TOS) + [1800] * len(DISPUTES), dtype=np.float64)  # 10 of each how-to
-    return {str(t): round(float(_shares(logits, t, classifier.head.temperature, weights)[2]), 4) for t in TEMPERATURES}
+    texts = [HOW_TOS[i % len(HOW_TOS)] for i in range(100)] + DISPUTES  # the queue as the test sends it
+    vectors = embedder.encode(texts)
+    logits = classifier.head.logits(texts, vectors)
+    weights = np.array([300] * 100 + [1800] * len(DISPUTES), dtype=np.float64)
+    return {str(t): round(float(_shares(logits, t, classifier.head.temperature, weights, vectors)[2]), 4) for t in TEMPERATURES}
 
 
 def main() -> None:
@@ -127,7 +137,8 @@ def main() -> None:
 def _markdown(d: dict) -> str:
     name = {str(t): (f"T {t}" if isinstance(t, float) else t) for t in TEMPERATURES}
     name["calibrated"] = f"calibrated (T {d['calibrated_temperature']})"
-    name["1.0"] = "T 1.0 (shipped)"
+    name["1.0"] = "T 1.0 (shipped before 0.2.5)"
+    name["adapted"] = "adapted to each queue, T 1.0 (shipped)"
     held, sample, field = d["held_out_sources"], d["bundled_sample"]["by_temperature"], d["field_example_action_led_share"]
     rows = [[name[k], held[k]["mean_real"], held[k]["max_real"], f"{held[k]['within_5_points']} of {held[k]['real_sources']}",
              sample[k]["mean_points"], field[k]] for k in held]

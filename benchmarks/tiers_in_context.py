@@ -59,7 +59,9 @@ def main() -> None:
         gold.setdefault(queue.source, []).append(np.array(rows["gold"].to_list()))
         temperature = model.head_for(queue.source).temperature
         tempered = softmax(np.log(np.clip(queue.proba, 1e-300, None)) / temperature)
-        rows = rows.with_columns(pl.Series(f"p_{t}", tempered[:, i]) for i, t in enumerate(TIERS))
+        rows = rows.with_columns(  # the head's own reading (topic_rows gives the adapted one)
+            pl.Series("tier", np.array(TIERS)[tempered.argmax(axis=1)].tolist()), pl.Series("tier_confidence", tempered.max(axis=1)),
+            *[pl.Series(f"p_{t}", tempered[:, i]) for i, t in enumerate(TIERS)])
         scores = {}
         for w in WEIGHTS:
             tiers = np.array(tiers_in_context(rows, w)["tier"].to_list())

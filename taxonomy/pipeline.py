@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
-import polars as pl
 
 from taxonomy.config import Config, load_config, resolve_config
 from taxonomy.enrich import embed_customer_days, embedder, enrich_customer, enrich_customer_days, enrich_frame  # noqa: F401
 from taxonomy.errors import TaxonomyError
 from taxonomy.parallel import ordered_map, pool, resolve_workers
-from taxonomy.schema import TIER_COLUMNS, TIERS
+from taxonomy.schema import TIER_COLUMNS
 from taxonomy.storage import PART_FILE, Store, open_store, validate_customer_id
 from taxonomy.window import FINGERPRINT, analysis_fingerprint, load_window, previous_topic_state, window_bounds
 
@@ -152,22 +151,19 @@ def analyse_customer(
     embeddings = np.asarray(df.get_column("embedding").to_numpy(), dtype=np.float32).reshape(df.height, -1) \
         if df.height else np.zeros((0, 384), dtype=np.float32)
     previous = previous_topic_state(store, customer_id, as_of, embedder_version)
-    # Tiers are listed as read through the window's own correction (taxonomy.tiers.adapt) and in
-    # their topic's context; the head's p_<tier> come back after: shares and intervals sum those.
-    # Naming counts a topic's main tier on the adapted probabilities (as it is listed) but lets only
-    # the messages the head itself reads in that tier speak for it: the correction pulls a topic's
-    # minority wording toward its majority's tier, which helps the counts (the bundled sample's
-    # tiers: 0.899 -> 0.910 macro-F1) but put "Who is the owner of our workspace?" among the speakers
-    # of a topic of ownership transfers (names read as their topic's tier: 176 of 185 that way,
-    # 177 this way).
-    listed, adapted = adapt_to_queue(df, embeddings, temperature_of)
-    result = discover_topics(listed.with_columns(df.get_column("tier")), embeddings, previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
-    staged = listed.drop("embedding").join(result.assignments, on="conversation_id", how="left", maintain_order="left")
+    # Each model row's probabilities are read through the window's own correction
+    # (taxonomy.tiers.adapt): its tier, and the shares and intervals that sum p_<tier>. Then each
+    # tier is read in its topic's context (taxonomy.tiers.context). Naming counts a topic's main tier
+    # as it is listed but lets only the messages the head itself reads in that tier speak for it:
+    # the correction pulls a topic's minority wording toward its majority's tier, which helps the
+    # counts (the bundled sample's tiers: 0.899 -> 0.910 macro-F1) but put "Who is the owner of our
+    # workspace?" among the speakers of a topic of ownership transfers (names the model reads as
+    # their topic's tier: 176 of 185 that way, 177 this way).
+    adapted, _ = adapt_to_queue(df, embeddings, temperature_of)
+    result = discover_topics(adapted.with_columns(df.get_column("tier")), embeddings,
+                             previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
+    staged = adapted.drop("embedding").join(result.assignments, on="conversation_id", how="left", maintain_order="left")
     staged = tiers_in_context(lower_unsupported_confidence(staged))
-    if adapted.any():
-        keep = pl.Series("_adapted", adapted)
-        staged = staged.with_columns(pl.when(keep).then(df.get_column(f"p_{t}")).otherwise(pl.col(f"p_{t}")).alias(f"p_{t}")
-                                     for t in TIERS)
     staged, reviewed = pin_human_tiers(store, customer_id, staged, embeddings, result.centroids, cfg)
     stamp = {FINGERPRINT: fingerprint}
     store.write_partition(result.topics, store.partition("analysis_topics", **keys), metadata=stamp)

@@ -19,20 +19,21 @@ Nothing is shared between customers and nothing is stored: the correction lives 
 window is analysed. The fit is deterministic (L-BFGS from zero) and takes about 0.1 s for a
 2,500-row window.
 
-**What it changes.** Which tier each conversation is *listed* under (``tier``, and
-``tier_confidence``), and what is counted on that: the topic context
-(:mod:`taxonomy.tiers.context` mixes the adapted probabilities), a topic's main tier and name,
-next best actions, weekly trends by tier. It leaves ``p_<tier>`` as the head gave them: hours
-and volume shares and their intervals keep summing the head's probabilities, whose calibration
-and intervals are measured (:mod:`taxonomy.uncertainty`). The adapted ones are sharper, not
-calibrated: summed, they took away the leftover mass that offsets misread messages (in the probe,
-without this module's two-tier rule, TIERS.md's field example went from 0.368 to 0.347 of hours
-action-led, truth 0.375; with it, the field example's 110 messages are left as they are: only its
-how-tos are 10 or more confident rows of one tier).
+**What it changes.** Every model-tiered row's ``p_<tier>`` in the analysis and the published
+conversations, and so everything built on them: the hours and volume shares and their intervals
+(:mod:`taxonomy.tiers.shares`, :mod:`taxonomy.uncertainty`, recalibrated for it in
+``models/tier-classifier/uncertainty.json``), the review sheet's tier mixes, the tier each
+conversation is listed under (after the topic context, :mod:`taxonomy.tiers.context`), a topic's main
+tier, next best actions and weekly trends by tier. The ``enriched/`` rows keep the head's own
+probabilities, and ``taxonomy classify`` scores messages one by one without it. TIERS.md's field
+example is not adapted (only its 100 how-tos are 10 or more confident rows of one tier) and reads
+0.368 of hours action-led as before; in the probe, without the two-tier rule, it went to 0.347.
 
-**Measured** on queues from sources the head never saw (``python -m benchmarks.tiers_in_context``,
-``benchmarks/results/tiers_in_context.md``; the probe that chose the settings:
-``models/tier-classifier/probes/queue-adaptation.md``): each training source as one queue, macro-F1
+**Measured** on queues from sources the head never saw (``python -m benchmarks.tiers_in_context``
+and ``benchmarks.tier_shares``, ``benchmarks/results/``; the probe that chose the settings:
+``models/tier-classifier/probes/queue-adaptation.md``). Shares: each training source as one queue,
+the largest volume-share error 0.125 -> 0.116 on average, 5 of 8 sources within 5 points (4
+before); the bundled sample's hours-share error 5.0 -> 4.1 points. Tiers: each training source as one queue, macro-F1
 0.680 -> 0.706 (mean of v4's 7 real sources, messages alone); the 21 benchmark queues as the analyse
 stage lists them (adapted, then in context) 0.706 -> 0.721 over the same sources and 0.781 -> 0.808
 over the 5 evaluation-only sources no model is trained on. Two sources lose a little: STAR (0.667 ->
@@ -127,8 +128,8 @@ def adapt_to_queue(
 
     Returns:
         ``frame`` with ``tier``, ``tier_confidence`` and ``p_<tier>`` replaced on the adapted rows
-        (probabilities re-tempered, as the head's are), and a boolean mask of those rows. The
-        caller puts the head's ``p_<tier>`` back once the tiers are listed (module docstring).
+        (probabilities re-tempered, as the head's are, so :func:`taxonomy.tiers.shares.for_shares`
+        un-tempers them the same way), and a boolean mask of those rows.
     """
     columns = [f"p_{t}" for t in TIERS]
     n = frame.height

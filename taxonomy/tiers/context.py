@@ -7,13 +7,13 @@ each model-tiered message's probabilities half and half with its topic's mean:
     q = (1 - TOPIC_WEIGHT) * p + TOPIC_WEIGHT * mean of p over the topic's model-tiered messages
 
 and sets ``tier`` (arg-max of ``q``) and ``tier_confidence`` (its largest value) from ``q``.
-``p_<tier>`` stay the model's probabilities for the message alone: shares and intervals sum them
-(:mod:`taxonomy.tiers.shares`, :mod:`taxonomy.uncertainty`), so no figure in hours or volume moves,
-only which tier each conversation is listed under (and the counts built on that: a topic's main
-tier, weekly trends by tier, peers' automation rate per tier).
+``p_<tier>`` stay the probabilities for the message alone: shares and intervals sum them
+(:mod:`taxonomy.tiers.shares`, :mod:`taxonomy.uncertainty`), so no figure in hours or volume moves
+here, only which tier each conversation is listed under (and the counts built on that: a topic's
+main tier, weekly trends by tier, peers' automation rate per tier).
 
 In the analyse stage ``p`` are the probabilities after the window's own correction
-(:mod:`taxonomy.tiers.adapt`, run first); the head's ``p_<tier>`` are put back afterwards.
+(:mod:`taxonomy.tiers.adapt`, run first).
 
 Rows pinned by an override or a review, rows without a tier (blank text) and rows without a topic
 or in the ``"other"`` topic (small mixed requests: no shared context) are left as they are, and do
