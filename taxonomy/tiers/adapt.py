@@ -12,12 +12,14 @@ correction on top of the head (self-training):
    each labelled with its predicted tier; each tier's rows get the same total weight.
 3. ``softmax(L0 + X W^T + b)`` is fitted on them (cross-entropy, ``LAMBDA * |W|^2 + LAMBDA_BIAS *
    |b|^2``; ``X`` the message's embedding, ``W`` 3 x 384 from zero, L-BFGS, at most ``MAX_ITER``
-   iterations) and applied to every model-tiered row of the window, re-tempered with the head's
-   temperature.
+   iterations) and applied to every model-tiered row of the window.
+4. Steps 2 and 3 run ``ROUNDS`` times: each round takes its pseudo-labels from the last round's
+   adapted probabilities and fits its correction from zero on top of ``L0``. The result is
+   re-tempered with the head's temperature.
 
 Nothing is shared between customers and nothing is stored: the correction lives only while the
-window is analysed. The fit is deterministic (L-BFGS from zero) and takes about 0.1 s for a
-2,500-row window.
+window is analysed. The fit is deterministic (L-BFGS from zero) and takes well under a second for
+a 2,500-row window (``benchmarks/results/tiers_in_context.md`` times it).
 
 **What it changes.** Every model-tiered row's ``p_<tier>`` in the analysis and the published
 conversations, and so everything built on them: the hours and volume shares and their intervals
@@ -42,7 +44,9 @@ over the 5 evaluation-only sources no model is trained on. Two sources lose a li
 **Settings** (chosen on the leave-one-source-out mean of the training sources, never on the
 evaluation-only ones): threshold 0.8 (0.7: 0.703, 0.9: 0.702), ``LAMBDA`` 1e-4 on the head's embedding block (1e-3: 0.694
 instead of 0.705), ``LAMBDA_BIAS`` 1e-2, which keeps the bias finite when a tier has no confident
-row (the mean: 0.7056 unpenalised, 0.7053 at 1e-4, 0.7050 at 1e-3, 0.7056 at 1e-2).
+row (the mean: 0.7056 unpenalised, 0.7053 at 1e-4, 0.7050 at 1e-3, 0.7056 at 1e-2), all with one
+round; ``ROUNDS`` 4, where one more round stops adding (1: 0.7055, 2: 0.7131, 3: 0.7167, 4: 0.7203,
+5: 0.7205, 6: 0.7196; STAR loses a little with each round, 0.740 at one, 0.730 at four).
 
 Rows left as they are: overridden or reviewed rows, rows without a tier (blank text), rows in a
 language the embedder does not cover (:func:`taxonomy.language.embedder_covers`), and every row of
@@ -67,6 +71,7 @@ THRESHOLD = 0.8
 LAMBDA = 1e-4 / 0.75**2
 LAMBDA_BIAS = 1e-2
 MAX_ITER = 300
+ROUNDS = 4  # self-training rounds, each refitted from zero on the last round's pseudo-labels
 MIN_CONFIDENT = 10  # confident rows needed in each of at least two tiers
 MAX_FIT_ROWS = 20_000  # confident rows fitted at most (evenly spaced), so a huge window stays fast
 
@@ -86,16 +91,27 @@ def adapt_logits(logits: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
         (``MIN_CONFIDENT`` in at least two tiers).
     """
     logits = np.asarray(logits, dtype=np.float64)
-    proba = softmax(logits) if len(logits) else logits
-    confident = np.flatnonzero(proba.max(axis=1) >= THRESHOLD) if len(logits) else np.zeros(0, dtype=np.int64)
+    x = np.asarray(embeddings, dtype=np.float64)
+    adapted = logits
+    for _ in range(ROUNDS):  # each round's pseudo-labels come from the last round's probabilities
+        correction = _fit(logits, x, softmax(adapted) if len(adapted) else adapted)
+        if correction is None:
+            break
+        adapted = logits + x @ correction[0].T + correction[1]
+    return adapted
+
+
+def _fit(logits: np.ndarray, x: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(W, b)`` fitted on top of ``logits`` to the rows ``proba`` is confident about, from zero; None
+    when too few rows are confident."""
+    confident = np.flatnonzero(proba.max(axis=1) >= THRESHOLD) if len(proba) else np.zeros(0, dtype=np.int64)
     labels = proba[confident].argmax(axis=1)
     if (np.bincount(labels, minlength=len(TIERS)) >= MIN_CONFIDENT).sum() < 2:
-        return logits
+        return None
     if len(confident) > MAX_FIT_ROWS:
         confident = confident[np.linspace(0, len(confident) - 1, MAX_FIT_ROWS).astype(np.int64)]
         labels = proba[confident].argmax(axis=1)
-    x = np.asarray(embeddings, dtype=np.float64)[confident]
-    base = logits[confident]
+    rows, base = x[confident], logits[confident]
     onehot = np.eye(len(TIERS))[labels]
     weight = 1.0 / np.bincount(labels, minlength=len(TIERS))[labels]
     weight /= weight.sum()
@@ -103,15 +119,14 @@ def adapt_logits(logits: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[: k * d].reshape(k, d), theta[k * d:]
-        p = softmax(base + x @ w.T + b)
+        p = softmax(base + rows @ w.T + b)
         loss = -(weight * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, None))).sum()
         grad = (p - onehot) * weight[:, None]
         return (loss + LAMBDA * (w * w).sum() + LAMBDA_BIAS * (b * b).sum(),
-                np.concatenate([(grad.T @ x + 2 * LAMBDA * w).ravel(), grad.sum(axis=0) + 2 * LAMBDA_BIAS * b]))
+                np.concatenate([(grad.T @ rows + 2 * LAMBDA * w).ravel(), grad.sum(axis=0) + 2 * LAMBDA_BIAS * b]))
 
     fit = minimize(objective, np.zeros(k * d + k), jac=True, method="L-BFGS-B", options={"maxiter": MAX_ITER})
-    w, b = fit.x[: k * d].reshape(k, d), fit.x[k * d:]
-    return logits + np.asarray(embeddings, dtype=np.float64) @ w.T + b
+    return fit.x[: k * d].reshape(k, d), fit.x[k * d:]
 
 
 def adapt_to_queue(

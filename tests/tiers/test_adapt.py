@@ -38,6 +38,17 @@ def test_the_correction_learns_the_queues_wording_from_its_confident_rows() -> N
     assert np.array_equal(adapt_logits(logits, x), adapted)  # deterministic
 
 
+def test_later_rounds_learn_from_the_earlier_rounds_pseudo_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    import taxonomy.tiers.adapt as adapt
+
+    gold, x, logits = _queue()
+    monkeypatch.setattr(adapt, "ROUNDS", 1)
+    one = (adapt_logits(logits, x).argmax(axis=1) == gold).mean()
+    monkeypatch.setattr(adapt, "ROUNDS", 4)
+    four = (adapt_logits(logits, x).argmax(axis=1) == gold).mean()
+    assert four > one + 0.01, (one, four)
+
+
 def test_too_few_confident_rows_or_one_confident_tier_leave_the_head_as_it_is() -> None:
     _, x, logits = _queue(n=60)
     flat = logits / 50.0  # nothing reaches the threshold
