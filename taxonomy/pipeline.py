@@ -156,9 +156,9 @@ def analyse_customer(
     # tier is read in its topic's context (taxonomy.tiers.context). Naming counts a topic's main tier
     # as it is listed but lets only the messages the head itself reads in that tier speak for it:
     # the correction pulls a topic's minority wording toward its majority's tier, which helps the
-    # counts (the bundled sample's tiers: 0.899 -> 0.910 macro-F1) but put "Who is the owner of our
-    # workspace?" among the speakers of a topic of ownership transfers (names the model reads as
-    # their topic's tier: 176 of 185 that way, 177 this way).
+    # counts (the bundled sample's tiers: 0.899 -> 0.918 macro-F1) but makes more of a topic's
+    # other-tier questions candidates for its name (the sample's names the model reads as their
+    # topic's tier: 176 of 185 with the adapted tiers as speakers, 180 with the head's).
     adapted, _ = adapt_to_queue(df, embeddings, temperature_of)
     result = discover_topics(adapted.with_columns(df.get_column("tier")), embeddings,
                              previous=previous, config=cfg.topics, embed=embedder(cfg).encode)

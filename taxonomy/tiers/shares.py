@@ -20,7 +20,7 @@ TIERS.md's field example reads 0.367 instead of 0.388 (truth 0.375). ``tier-clf-
 example; ``tier-clf-v6`` (1.65): 8.0 -> 5.0 points, 0.367 instead of 0.374
 (``benchmarks/results/tier_shares.md``). Since pipeline 0.2.5 the probabilities of a customer's
 window are the head's adapted to that window (:mod:`taxonomy.tiers.adapt`), un-tempered the same way:
-5.0 -> 4.1 points on the sample, held-out sources' mean largest error 0.125 -> 0.116.
+5.0 -> 4.2 points on the sample, held-out sources' mean largest error 0.125 -> 0.110.
 
 No model: :mod:`taxonomy.scoring` and the evaluation share it.
 """
