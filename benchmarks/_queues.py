@@ -117,10 +117,11 @@ def load_queues() -> tuple[list[Queue], ModelUnderTest]:
     return queues, model
 
 
-def topic_rows(queue: Queue) -> pl.DataFrame:
+def topic_rows(queue: Queue, adapted: bool = True) -> pl.DataFrame:
     """The queue through the real topic stage, as scoring sees it: model tiers and the un-tempered
     probabilities of the head adapted to the queue (:func:`taxonomy.tiers.adapt.adapt_logits`, what
-    the analyse stage does before scoring sums them). ``queue.proba`` keeps the head's."""
+    the analyse stage does before scoring sums them), or with ``adapted=False`` the head's own
+    (``queue.proba``)."""
     from taxonomy.schema import TIERS
     from taxonomy.tiers.adapt import adapt_logits
     from taxonomy.topics import discover_topics
@@ -128,7 +129,7 @@ def topic_rows(queue: Queue) -> pl.DataFrame:
     ids = [f"c{i:06d}" for i in range(len(queue.texts))]
     df = pl.DataFrame({"conversation_id": ids, "text": queue.texts})
     topics = discover_topics(df, queue.vectors)
-    proba = softmax(adapt_logits(np.log(np.clip(queue.proba, 1e-300, None)), queue.vectors))
+    proba = softmax(adapt_logits(np.log(np.clip(queue.proba, 1e-300, None)), queue.vectors)) if adapted else queue.proba
     tier = np.array(TIERS)[proba.argmax(axis=1)]
     return df.join(topics.assignments, on="conversation_id", how="left", maintain_order="left").with_columns(
         pl.Series("tier", tier.tolist()), pl.lit("model").alias("tier_source"),

@@ -55,11 +55,11 @@ def main() -> None:
     adapt_seconds: list[float] = []
     per_queue = {}
     for queue in queues:
-        rows, topics = topic_rows(queue)
+        rows, topics = topic_rows(queue, adapted=False)  # adapted below, as the analyse stage does
         gold.setdefault(queue.source, []).append(np.array(rows["gold"].to_list()))
         temperature = model.head_for(queue.source).temperature
         tempered = softmax(np.log(np.clip(queue.proba, 1e-300, None)) / temperature)
-        rows = rows.with_columns(  # the head's own reading (topic_rows gives the adapted one)
+        rows = rows.with_columns(  # tempered, as the analyse stage mixes them
             pl.Series("tier", np.array(TIERS)[tempered.argmax(axis=1)].tolist()), pl.Series("tier_confidence", tempered.max(axis=1)),
             *[pl.Series(f"p_{t}", tempered[:, i]) for i, t in enumerate(TIERS)])
         scores = {}
@@ -68,7 +68,7 @@ def main() -> None:
             pred[w].setdefault(queue.source, []).append(tiers)
             scores[str(w)] = round(macro_f1(gold[queue.source][-1], tiers), 4)
         start = time.perf_counter()
-        listed, _ = adapt_to_queue(rows, queue.vectors, lambda version: temperature)
+        listed = adapt_to_queue(rows, queue.vectors, lambda version: temperature)
         adapt_seconds.append(time.perf_counter() - start)
         for key, w in ADAPTED.items():
             tiers = np.array(tiers_in_context(listed, w)["tier"].to_list())

@@ -159,7 +159,7 @@ def analyse_customer(
     # counts (the bundled sample's tiers: 0.899 -> 0.918 macro-F1) but makes more of a topic's
     # other-tier questions candidates for its name (the sample's names the model reads as their
     # topic's tier: 176 of 185 with the adapted tiers as speakers, 180 with the head's).
-    adapted, _ = adapt_to_queue(df, embeddings, temperature_of)
+    adapted = adapt_to_queue(df, embeddings, temperature_of)
     result = discover_topics(adapted.with_columns(df.get_column("tier")), embeddings,
                              previous=previous, config=cfg.topics, embed=embedder(cfg).encode)
     staged = adapted.drop("embedding").join(result.assignments, on="conversation_id", how="left", maintain_order="left")

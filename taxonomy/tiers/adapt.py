@@ -136,7 +136,7 @@ def _fit(logits: np.ndarray, x: np.ndarray, proba: np.ndarray) -> tuple[np.ndarr
 
 def adapt_to_queue(
     frame: pl.DataFrame, embeddings: np.ndarray, temperature_of: Callable[[str | None], float],
-) -> tuple[pl.DataFrame, np.ndarray]:
+) -> pl.DataFrame:
     """One customer window's model tiers read through the correction fitted on the window itself.
 
     Args:
@@ -149,13 +149,12 @@ def adapt_to_queue(
     Returns:
         ``frame`` with ``tier``, ``tier_confidence`` and ``p_<tier>`` replaced on the adapted rows
         (probabilities re-tempered, as the head's are, so :func:`taxonomy.tiers.shares.for_shares`
-        un-tempers them the same way), and a boolean mask of those rows.
+        un-tempers them the same way); ``frame`` itself when no row is adapted.
     """
     columns = [f"p_{t}" for t in TIERS]
     n = frame.height
-    none = np.zeros(n, dtype=bool)
     if not n or not {"tier", "tier_source", "tier_confidence", *columns} <= set(frame.columns):
-        return frame, none
+        return frame
     proba = frame.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
     usable = ((frame.get_column("tier_source") == "model").fill_null(False).to_numpy()
               & frame.get_column("tier").is_not_null().to_numpy() & np.isfinite(proba).all(axis=1))
@@ -163,17 +162,15 @@ def adapt_to_queue(
         usable &= np.array([embedder_covers(c) for c in frame.get_column("language").to_list()], dtype=bool)
     rows = np.flatnonzero(usable)
     if not len(rows):
-        return frame, none
+        return frame
     versions = frame.get_column("model_version").to_list() if "model_version" in frame.columns else [None] * n
     temperature = np.array([float(temperature_of(versions[i])) for i in rows])
     logits = np.log(np.clip(proba[rows], 1e-300, None)) * temperature[:, None]
     adapted = adapt_logits(logits, np.asarray(embeddings)[rows])
     if adapted is logits:
-        return frame, none
+        return frame
     out = proba.copy()
     out[rows] = softmax(adapted / temperature[:, None])
-    mask = none.copy()
-    mask[rows] = True
     tier = np.array(frame.get_column("tier").to_list(), dtype=object)
     tier[rows] = np.array(TIERS, dtype=object)[out[rows].argmax(axis=1)]
     confidence = frame.get_column("tier_confidence").cast(pl.Float64).to_numpy().copy()
@@ -183,4 +180,4 @@ def adapt_to_queue(
         pl.Series("tier", tier.tolist(), dtype=dtypes["tier"]),
         pl.Series("tier_confidence", confidence, dtype=dtypes["tier_confidence"]),
         *[pl.Series(c, out[:, i], dtype=dtypes[c]) for i, c in enumerate(columns)],
-    ), mask
+    )

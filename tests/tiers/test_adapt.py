@@ -85,15 +85,16 @@ def test_a_window_is_adapted_on_its_model_rows_only_and_keeps_the_heads_temperat
         pl.when(pl.Series(french)).then(pl.lit("fr")).otherwise(pl.col("language")).alias("language"),
         pl.when(pl.Series(blank)).then(None).otherwise(pl.col("tier")).alias("tier"),
     )
-    out, mask = adapt_to_queue(frame, x, lambda version: 1.6 if version == "v-test" else 1.0)
+    out = adapt_to_queue(frame, x, lambda version: 1.6 if version == "v-test" else 1.0)
     assert out.columns == frame.columns and out.schema == frame.schema and out.height == frame.height
-    assert np.array_equal(mask, ~(pinned | french | blank))
+    mask = ~(pinned | french | blank)  # the model rows the embedder reads: the only ones adapted
     untouched = pl.Series(~mask)
     assert out.filter(untouched).equals(frame.filter(untouched))
     # the adapted rows: the correction fitted on these rows' un-tempered logits, re-tempered
     expected = softmax(adapt_logits(logits[mask], x[mask]) / 1.6)
     got = out.filter(pl.Series(mask)).select([f"p_{t}" for t in TIERS]).to_numpy()
     assert np.allclose(got, expected, atol=1e-9)
+    assert not np.allclose(got, frame.filter(pl.Series(mask)).select([f"p_{t}" for t in TIERS]).to_numpy())
     assert out.filter(pl.Series(mask))["tier"].to_list() == [TIERS[i] for i in expected.argmax(axis=1)]
     assert np.allclose(out.filter(pl.Series(mask))["tier_confidence"].to_numpy(), expected.max(axis=1))
     before = (np.array(frame["tier"].to_list(), dtype=object)[mask] == np.array(TIERS, dtype=object)[gold[mask]]).mean()
@@ -105,5 +106,4 @@ def test_a_window_is_adapted_on_its_model_rows_only_and_keeps_the_heads_temperat
 def test_a_frame_without_the_tier_columns_comes_back_as_it_is(drop: str) -> None:
     _, x, logits = _queue(n=100)
     frame = _frame(logits, 1.0).drop(drop)
-    out, mask = adapt_to_queue(frame, x, lambda version: 1.0)
-    assert out is frame and not mask.any()
+    assert adapt_to_queue(frame, x, lambda version: 1.0) is frame
