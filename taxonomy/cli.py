@@ -64,9 +64,11 @@ def dispatch(args: argparse.Namespace) -> int:
         print_report(report)
         return 0
     if args.command == "classify":
-        from taxonomy.tiers import classify_file
+        from taxonomy.tiers.classify import classify_file, classify_summary
 
-        classify_file(args.input, args.output, text_column=args.text_column)
+        done = classify_file(args.input, args.output, text_column=args.text_column, queue_column=args.queue_column,
+                             alone=args.alone)
+        print(classify_summary(done, args.output))
         return 0
     if args.command == "train-tiers":
         from taxonomy.tiers import train_and_save

@@ -67,13 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
         "classify",
         help="add a tier (informational / personalized / action_led) to every row of a file",
         description="Classify each row's text into a tier. Keeps every input column and adds tier, "
-        "tier_confidence, p_informational, p_personalized, p_action_led and model_version. Each row is "
-        "read alone: `taxonomy run` reads each tier in its topic's context as well (README: \"A "
-        "conversation's tier\"), so a few of its tiers differ from these.",
+        "tier_confidence, p_informational, p_personalized, p_action_led, model_version, language and tier_note. "
+        "The rows are read as a queue, as `taxonomy run` reads a customer's window: the model's tiers are "
+        "corrected by what the queue's own confident rows show of its wording, separately for each customer "
+        "(--queue-column, default customer_id where the file has it; else the whole file is one queue). "
+        "Topics are not formed here, so a few tiers still differ from what `taxonomy run` lists (README: "
+        "\"A conversation's tier\").",
     )
     p.add_argument("--input", required=True, metavar="FILE", help="CSV, JSONL or Parquet file")
     p.add_argument("--output", required=True, metavar="FILE.parquet", help="where to write the result")
     p.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    p.add_argument("--queue-column", metavar="COLUMN",
+                   help="rows with the same value are one queue, adapted on its own (default: customer_id if the "
+                   "file has it, else the whole file is one queue)")
+    p.add_argument("--alone", action="store_true",
+                   help="read each row alone: the model's own probabilities, no correction from the queue")
 
     p = sub.add_parser(
         "train-tiers",

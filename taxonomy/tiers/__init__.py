@@ -14,7 +14,9 @@ overrides and reviews pin tiers after the model (``tier_source``).
   own confident rows, no label used (the analyse stage, before the context).
 - :mod:`~taxonomy.tiers.context`: a message's tier read in its topic's context (the analyse stage).
 - :mod:`~taxonomy.tiers.model`: the versioned artifact under ``models/tier-classifier/``, loading
-  and predicting, ``taxonomy classify``.
+  and predicting.
+- :mod:`~taxonomy.tiers.classify`: ``taxonomy classify``, a file's rows read as a queue (adapted per
+  customer) or each alone.
 - :mod:`~taxonomy.tiers.overrides`: per-customer tier overrides (topic or text pattern).
 - :mod:`~taxonomy.tiers.reviewed`: the labelled store of reviewed messages (``train-tiers --reviews``):
   embeddings only, leave-one-customer-out figures.
@@ -22,11 +24,11 @@ overrides and reviews pin tiers after the model (``tier_source``).
 
 from __future__ import annotations
 
+from taxonomy.tiers.classify import classify_file
 from taxonomy.tiers.model import (
     EMPTY_TEXT_NOTE,
     MODEL_NAME,
     TierClassifier,
-    classify_file,
     current_version,
     load_classifier,
     train_and_save,

@@ -27,7 +27,8 @@ conversations, and so everything built on them: the hours and volume shares and 
 ``models/tier-classifier/uncertainty.json``), the review sheet's tier mixes, the tier each
 conversation is listed under (after the topic context, :mod:`taxonomy.tiers.context`), a topic's main
 tier, next best actions and weekly trends by tier. The ``enriched/`` rows keep the head's own
-probabilities, and ``taxonomy classify`` scores messages one by one without it. TIERS.md's field
+probabilities. ``taxonomy classify`` adapts each customer's rows of a file the same way
+(:mod:`taxonomy.tiers.classify`; ``--alone`` reads rows one by one). TIERS.md's field
 example is not adapted (only its 100 how-tos are 10 or more confident rows of one tier) and reads
 0.368 of hours action-led as before; in the probe, without the two-tier rule, it went to 0.347.
 

@@ -21,7 +21,7 @@ not count in a topic's mean.
 
 Measured leave-one-source-out (``python -m benchmarks.tiers_in_context``: queues from sources the
 head never saw, topics by the real topic stage): see ``benchmarks/results/tiers_in_context.md``.
-``taxonomy classify`` scores messages one by one, with no topic, and so without this step.
+``taxonomy classify`` forms no topics, and so goes without this step.
 """
 
 from __future__ import annotations

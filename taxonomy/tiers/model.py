@@ -4,12 +4,13 @@ Public contract:
 
 - :func:`load_classifier` -> :class:`TierClassifier` (cached per process), whose
   :meth:`~TierClassifier.predict` adds the ``schema.TIER_COLUMNS`` to texts + embeddings;
-- :func:`classify_file` (``taxonomy classify``): a CSV/JSONL/Parquet file in, Parquet out;
+- :func:`taxonomy.tiers.classify.classify_file` (``taxonomy classify``): a CSV/JSONL/Parquet file in,
+  Parquet out;
 - :func:`train_and_save` (``taxonomy train-tiers``): rebuilds ``models/tier-classifier/<version>/``;
 - :func:`load_overrides` / :func:`apply_overrides`: per-customer pins (see :mod:`taxonomy.tiers.overrides`).
 
 Empty or whitespace-only texts are not guessed at: their tier, confidence and probabilities are
-null, and :func:`classify_file` says why in ``tier_note``.
+null, and ``taxonomy classify`` says why in ``tier_note``.
 """
 
 from __future__ import annotations
@@ -151,78 +152,6 @@ def load_classifier(version: str | None = None, models_dir: str | None = None) -
             raise TaxonomyError(f"tier model is unreadable ({exc})", file=str(path)) from None
         _CACHE[key] = TierClassifier(head, version)
     return _CACHE[key]
-
-
-def _read_table(path: str) -> pl.DataFrame:
-    suffix = Path(path).suffix.lower()
-    if not Path(path).exists():
-        raise TaxonomyError("input file not found", file=path)
-    try:
-        if suffix == ".csv":
-            return pl.read_csv(path, infer_schema_length=0)  # every column as text: nothing coerced
-        if suffix in {".jsonl", ".ndjson"}:
-            return pl.read_ndjson(path)
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        if suffix != ".parquet":
-            _raise_on_bad_row(path, suffix)
-        raise TaxonomyError(f"cannot read the file ({exc.__class__.__name__}: {str(exc)[:200]})", file=path) from None
-    raise TaxonomyError("unsupported format: use .csv, .jsonl/.ndjson or .parquet", file=path)
-
-
-def _raise_on_bad_row(path: str, suffix: str) -> None:
-    """Name the first row ingestion would quarantine: a CSV row whose width differs from the
-    header's, a JSON Lines line that is not valid JSON or not an object (rows in = rows out, so
-    ``classify`` stops there rather than guess which value is the text)."""
-    from taxonomy.ingest.formats import decode_text, iter_json_objects, read_csv_by_row
-    from taxonomy.ingest.records import ERROR_KEY, not_an_object
-
-    text = decode_text(Path(path).read_bytes(), path)
-    if suffix == ".csv":
-        records = read_csv_by_row(text, path).records
-    else:
-        records = [{**not_an_object(v), "source_row": line}
-                   for line, v in iter_json_objects(text, path, prefer_lines=True) if not isinstance(v, dict)]
-    for rec in records:
-        if ERROR_KEY in rec:
-            raise TaxonomyError(rec[ERROR_KEY][1], file=path, row=rec["source_row"])
-
-
-def classify_file(input_path: str, output_path: str, text_column: str = "text") -> None:
-    """Classify every row of a file and write Parquet with the input columns plus the tier columns.
-
-    Adds ``tier``, ``tier_confidence``, ``p_informational``, ``p_personalized``, ``p_action_led``,
-    ``model_version`` and ``tier_note`` (null, or why a row got no tier: empty text). Input columns
-    of the same names are replaced. Rows in = rows out, in order.
-
-    Raises:
-        TaxonomyError: unreadable or unsupported input, or a missing text column.
-    """
-    from taxonomy import embed
-    from taxonomy.config import load_config
-
-    cfg = load_config()  # the configured embedding backend (onnx by default; torch for a GPU)
-    df = _read_table(input_path)
-    if text_column not in df.columns:
-        raise TaxonomyError(f"no column {text_column!r} (columns: {', '.join(df.columns)[:300]})", file=input_path, field=text_column)
-    if df.schema[text_column] not in (pl.String, pl.Null):
-        df = df.with_columns(pl.col(text_column).cast(pl.String))
-    texts = [t if isinstance(t, str) else "" for t in df.get_column(text_column).to_list()]
-    classifier = load_classifier()
-    live = [i for i, t in enumerate(texts) if t.strip()]
-    embeddings = np.zeros((len(texts), 384), dtype=np.float32)
-    if live:
-        embedder = embed.get_embedder(cfg.embedding_backend, batch_size=cfg.embedding_batch_size, device=cfg.device)
-        embeddings[live] = embedder.encode([texts[i][:MAX_EMBED_CHARS] for i in live])
-    tiers = classifier.predict(texts, embeddings).drop("tier_source")
-    note = pl.Series("tier_note", [None if t.strip() else EMPTY_TEXT_NOTE for t in texts], dtype=pl.String)
-    added = [*tiers.columns, "tier_note"]
-    out = pl.concat([df.drop([c for c in added if c in df.columns]), tiers, note.to_frame()], how="horizontal")
-    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = f"{output_path}.tmp-{os.getpid()}"
-    out.write_parquet(tmp)
-    os.replace(tmp, output_path)
 
 
 def _training_embeddings(texts: list[str]) -> np.ndarray:
