@@ -4,7 +4,8 @@ The patterns behind ``<ADDRESS>`` and ``<NAME>`` (see :mod:`taxonomy.redact` for
 leave). Precision first: an address needs a house number and a street word, a name needs a label
 ("Account holder:"), an introduction ("my name is Priya", "This is Priya from ...", "me llamo Priya"),
 a name word it is the value of ("change my surname to Patel"), a person's role before it ("my colleague
-Priya", "your agent Priya", "Hi Priya,": capitalised names only, but for a greeting's one word) or a
+Priya", "your agent Priya", "Hi Priya,": capitalised, or in lower case a listed name, :mod:`taxonomy.people`,
+or a greeting's one word) or a
 closing before it that ends the message ("Best, Priya"); ambiguous street words
 ("way", "place", "close") count only capitalised, and "via" only as "Via" (English uses it).
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
+
+from taxonomy.people import RELATIVE, STAFF, lower_mentioned
 
 # Shared with taxonomy.redact: a placeholder next to a candidate counts as a word character.
 _POST = r"(?![\w])(?!<[A-Z])"
@@ -220,12 +223,8 @@ def introduced(text: str) -> str:
 # A capitalised name after a word that says it is a person: a relative or friend ("my husband David
 # Brown"), a member of staff ("your agent Mike", "I spoke to Sarah"), the name a booking or account is
 # under ("booked under Lisa Wong"), a salutation ("Dear Emily,", "Hi Tom,", "Good morning Anna -"), or the
-# writer greeting ("Hi, this is John Smith, ..."). Lower-case words never count ("my son is ill", "hi there").
-_RELATIVE = (r"(?:husband|wife|son|daughter|partner|boyfriend|girlfriend|fianc[eé]e?|spouse|mother|father|mum|"
-             r"mom|mam|dad|brother|sister|friend|colleague|boss|grandmother|grandfather|grandma|grandpa|granny|"
-             r"nan|uncle|aunt|auntie|cousin|nephew|niece|child|kid|baby|flatmate|roommate|housemate|tenant|"
-             r"landlord|landlady|neighbour|neighbor|carer|employee|client|guest|passenger)")
-_STAFF = r"(?:agent|rep|representative|advisor|adviser|operator|supervisor|manager|driver|courier|technician|engineer)"
+# writer greeting ("Hi, this is John Smith, ..."). A lower-case word counts only when it is a listed name
+# (taxonomy.people: "my husband david", never "my son is ill") or a greeting's ("hi sarah,", not "hi there").
 _NOT_MENTIONED = (r"(?!(?:sir|madam|madame|team|support|customer|customers|service|services|all|everyone|there|guys|folks|again|"
                   r"monsieur|mesdames|messieurs|señor|señora|señores|senhor|senhora|senhores|damen|herren|equipo|"
                   r"équipe|equipe|zusammen|alle|todos|tout|kundenservice|kundendienst|atendimento|servicio|"
@@ -237,9 +236,9 @@ _MENTIONED_NAME = (r"(" + _NOT_MENTIONED + _NAME_TOKEN + r"(?:[ \t]+" + _NOT_MEN
 # (gate words, pattern): a pattern runs only on a message holding one of its gate words.
 _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNORECASE)) for gate, pattern, tail in (
     (("my ", "our ", "his ", "her ", "their "),
-     r"\b(?:my|our|his|her|their)[ \t]+(?-i:" + _RELATIVE + r")[ \t]*,?[ \t]+", ""),
+     r"\b(?:my|our|his|her|their)[ \t]+(?-i:" + RELATIVE + r")[ \t]*,?[ \t]+", ""),
     (("agent", "rep", "advis", "operator", "supervisor", "manager", "driver", "courier", "technician", "engineer"),
-     r"\b(?:your|the|an?|with|to)[ \t]+" + _STAFF + r"[ \t]+(?:(?:named|called)[ \t]+)?", ""),
+     r"\b(?:your|the|an?|with|to)[ \t]+" + STAFF + r"[ \t]+(?:(?:named|called)[ \t]+)?", ""),
     (("spok", "talked", "chatted"), r"\b(?:spoke|spoken|speaking|talked|chatted)[ \t]+(?:to|with)[ \t]+", ""),
     (("under",), (r"\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
                   r"[ \t]+(?:the[ \t]+name[ \t]+(?:of[ \t]+)?)?"), ""),
@@ -289,6 +288,7 @@ def mentioned(text: str) -> str:
     is <NAME>, ...", "I sent money to <NAME>")."""
     if text[:1] in "hHdD " and text.lstrip()[:2].lower() in ("hi", "he", "de"):
         text = _LOWER_GREETING_RE.sub(_name_of, text)
+    text = lower_mentioned(text)  # "my husband david", "i spoke to sarah": listed names (taxonomy.people)
     if text[1:].replace("I ", "i ").replace("I'", "i'").replace("I’", "i’").islower():  # no capital but "I": 2/3 of messages
         return text
     if not _MID_CAPITAL_RE.search(text):

@@ -33,8 +33,8 @@ Every text that may reach an output, a report or a quarantine record goes throug
              its writer by it (``my name is angela``, ``This is Sam Lee from accounts``, ``Ich heiße
              Anna``), gives it as a name's new value (``update my surname to Müller``), mentions it by a
              person's role (``my colleague Liam Costa``, ``booked under Lisa Wong``, ``Hi Tom,``, ``hi
-             sarah,``, ``Hola María,``, ``sent money to Anna Berg``) or signs off with it (``Saludos, María
-             García``); names elsewhere in a sentence are not found (no name recognition model)
+             sarah,``, ``i spoke to sarah``: lower case, a listed name, ``sent money to Anna Berg``) or signs
+             off with it (``Saludos, María García``); elsewhere in a sentence no name is found
 ========== ==============================================================================
 
 Labels and names are read in English, German, Spanish, French and Portuguese. Precision matters

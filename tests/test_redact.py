@@ -153,6 +153,16 @@ MUST_REDACT = [
     ("Hi, this is John Smith, my order never came", "Hi, this is <NAME>, my order never came"),
     ("Hello, this is Priya. My card is blocked", "Hello, this is <NAME>. My card is blocked"),
     ("hi sarah, where is my order?", "hi <NAME>, where is my order?"),
+    # Names typed in lower case after a role: listed given names (taxonomy/people.py), with a listed surname.
+    ("my husband david booked it but he can't come", "my husband <NAME> booked it but he can't come"),
+    ("i spoke to sarah yesterday and nothing happened", "i spoke to <NAME> yesterday and nothing happened"),
+    ("your agent mike said it would be refunded", "your agent <NAME> said it would be refunded"),
+    ("the room is booked under lisa wong", "the room is booked under <NAME>"),
+    ("hi this is john smith, where is my refund", "hi this is <NAME>, where is my refund"),
+    ("i sent money to quentin kowalski last week", "i sent money to <NAME> last week"),
+    ("transfer 200 to priya please", "transfer 200 to <NAME> please"),
+    ("My wife, emma, paid with her card", "My wife, <NAME>, paid with her card"),
+    ("is my son and my daughter olivia's booking confirmed", "is my son and my daughter <NAME>'s booking confirmed"),
     # A closing mid-line, where the message has no full stop before it; a closing on its own line.
     ("cancel my flight WF1234 i can't travel anymore Best, Quentin", "cancel my flight WF1234 i can't travel anymore Best, <NAME>"),
     ("how do i turn on 2fa Kind regards, Zoe O'Brien", "how do i turn on 2fa Kind regards, <NAME>"),
@@ -279,6 +289,10 @@ MUST_KEEP = [
     "I'm Gold and my upgrade is missing",
     # A role word without a capitalised name after it, or a capitalised word that is no name.
     "my son is ill and can not travel",
+    # ... or a lower-case word that is no listed name, or a name that is also a common word or a place.
+    "my son will call you tomorrow", "this is true, i checked twice", "i spoke to someone last week",
+    "my friend said it was free", "i sent money to china and it never arrived", "we sent 50 to chase bank",
+    "your agent was very helpful", "this is really urgent, please call",
     "Send it to my daughter please",
     "This is ridiculous, where is my order",
     "This is Unacceptable!",

@@ -1,0 +1,82 @@
+"""People's names written in lower case, where a role says they are a person's, for :mod:`taxonomy.personal`.
+
+Two messages in three carry no capital but "I", and a capitalised-name pattern reads nothing in
+"my husband david booked it", "i spoke to sarah yesterday" or "sent the money to anna berg". In those
+places (the roles of :mod:`taxonomy.personal`: a relative or friend, a member of staff, "spoke to",
+"booked under", a greeting's "this is", money sent to someone) a lower-case word is a name when it
+is in the given-name list, and the word after it joins it when it is in the surname list:
+"my husband <NAME> booked it", "i spoke to <NAME> yesterday", "sent the money to <NAME>".
+
+The lists (``taxonomy/data/given_names.txt``, 7,153 names given to at least 100 US babies in some
+year; ``surnames.txt``, 18,599 surnames of at least 0.001% of the 1990 US Census; public domain, see
+``taxonomy/data/NAMES.md``) leave out names that are also common English words, places and brands
+("this is true", "spoke to chase", "money to china"). A name outside them, or one that is also a
+word, still gets through: "this is mark", "my son will".
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+# Words that say the next one is a person: shared with the capitalised patterns of taxonomy.personal.
+RELATIVE = (r"(?:husband|wife|son|daughter|partner|boyfriend|girlfriend|fianc[eé]e?|spouse|mother|father|mum|"
+            r"mom|mam|dad|brother|sister|friend|colleague|boss|grandmother|grandfather|grandma|grandpa|granny|"
+            r"nan|uncle|aunt|auntie|cousin|nephew|niece|child|kid|baby|flatmate|roommate|housemate|tenant|"
+            r"landlord|landlady|neighbour|neighbor|carer|employee|client|guest|passenger)")
+STAFF = r"(?:agent|rep|representative|advisor|adviser|operator|supervisor|manager|driver|courier|technician|engineer)"
+
+_WORD = r"([a-z][a-z'’-]*)"
+_LOWER_MENTION_RE = re.compile(
+    r"(?:\b(?:my|our|his|her|their)[ \t]+(?-i:" + RELATIVE + r")[ \t]*,?"
+    r"|\b(?:your|the|an?|with|to)[ \t]+" + STAFF + r"(?:[ \t]+(?:named|called))?"
+    r"|\b(?:spoke|spoken|speaking|talked|chatted)[ \t]+(?:to|with)"
+    r"|\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
+    r"(?:[ \t]+the[ \t]+name(?:[ \t]+of)?)?"
+    r"|(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey)\b[ \t]*[,!]?)[ \t]*this[ \t]+is"
+    r"|\b(?:money|funds|cash|payment|[£$€]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp))?)[ \t]+to"
+    r")[ \t]+(?-i:" + _WORD + r")(?=[ \t]+(?-i:" + _WORD + r"))?",  # the next word looked at, not taken
+    re.IGNORECASE,
+)
+_LOWER_WORD_RE = re.compile(r"(?<![A-Za-z])[a-z]+")
+_POSSESSIVE_RE = re.compile(r"['’]s\Z")
+
+
+@lru_cache(maxsize=1)
+def name_lists() -> tuple[frozenset[str], frozenset[str]]:
+    """The given names and the surnames (lower case), read once per process."""
+    def read(name: str) -> frozenset[str]:
+        lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+        return frozenset(w for w in lines if w and not w.startswith("#"))
+    return read("given_names.txt"), read("surnames.txt")
+
+
+def _bare(word: str) -> tuple[str, str]:
+    """``word`` without a possessive "'s", and the "'s"."""
+    m = _POSSESSIVE_RE.search(word)
+    return (word[: m.start()], word[m.start():]) if m else (word, "")
+
+
+def lower_mentioned(text: str) -> str:
+    """``text`` with the names it mentions in lower case by a person's role replaced (module docstring).
+
+    Only a message holding a listed given name in lower case is read further (most hold none)."""
+    given, surnames = name_lists()
+    if given.isdisjoint(_LOWER_WORD_RE.findall(text)):
+        return text
+    out, done = [], 0
+    for m in _LOWER_MENTION_RE.finditer(text):
+        first, tail = _bare(m.group(1))
+        if m.start(1) < done or first not in given:
+            continue
+        end = m.end(1)
+        if m.group(2) and not tail:
+            second, second_tail = _bare(m.group(2))
+            if second in surnames:
+                end, tail = m.end(2), second_tail
+        out += [text[done:m.start(1)], "<NAME>", tail]
+        done = end
+    return "".join(out) + text[done:] if out else text
