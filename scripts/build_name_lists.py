@@ -70,7 +70,7 @@ roll burner record choice loose super storm lack lamp button wine daily ton oran
 wear true goods channel dry key files sale stocks hook rice reading spring favorite forth hand justice brand
 husband boring wake july grow hail poor begin will may told called paid booked bought sent asked wants needs says
 went gave took made lost left found tried used came moved passed died lives living works working worked stays
-stayed lives told tells calls paying pays keeps kept hold holds rang rings emailed texted wrote writes booking
+stayed tells calls paying pays keeps kept hold holds rang rings emailed texted wrote writes booking
 cook cooks chase hope joy may june april august march
 """.split())
 

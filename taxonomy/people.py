@@ -29,16 +29,23 @@ RELATIVE = (r"(?:husband|wife|son|daughter|partner|boyfriend|girlfriend|fianc[e�
             r"landlord|landlady|neighbour|neighbor|carer|employee|client|guest|passenger)")
 STAFF = r"(?:agent|rep|representative|advisor|adviser|operator|supervisor|manager|driver|courier|technician|engineer)"
 
+# What comes right before a name mentioned by a person's role, shared with the capitalised patterns
+# of taxonomy.personal: a relative or friend, a member of staff, "spoke to", the name a booking is
+# under, a greeting's "this is".
+RELATIVE_BEFORE = r"\b(?:my|our|his|her|their)[ \t]+(?-i:" + RELATIVE + r")[ \t]*,?[ \t]+"
+STAFF_BEFORE = r"\b(?:your|the|an?|with|to)[ \t]+" + STAFF + r"[ \t]+(?:(?:named|called)[ \t]+)?"
+SPOKE_BEFORE = r"\b(?:spoke|spoken|speaking|talked|chatted)[ \t]+(?:to|with)[ \t]+"
+UNDER_BEFORE = (r"\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
+                r"[ \t]+(?:the[ \t]+name[ \t]+(?:of[ \t]+)?)?")
+THIS_IS_BEFORE = (r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
+                  r"this[ \t]+is[ \t]+")
+# In lower case, money to someone: "payment to margaret", "sent 50 to sara" (names in the lists only).
+_PAYEE_BEFORE = r"\b(?:money|funds|cash|payment|[£$€]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp))?)[ \t]+to[ \t]+"
+
 _WORD = r"([a-z][a-z'’-]*)"
 _LOWER_MENTION_RE = re.compile(
-    r"(?:\b(?:my|our|his|her|their)[ \t]+(?-i:" + RELATIVE + r")[ \t]*,?"
-    r"|\b(?:your|the|an?|with|to)[ \t]+" + STAFF + r"(?:[ \t]+(?:named|called))?"
-    r"|\b(?:spoke|spoken|speaking|talked|chatted)[ \t]+(?:to|with)"
-    r"|\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
-    r"(?:[ \t]+the[ \t]+name(?:[ \t]+of)?)?"
-    r"|(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey)\b[ \t]*[,!]?)[ \t]*this[ \t]+is"
-    r"|\b(?:money|funds|cash|payment|[£$€]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp))?)[ \t]+to"
-    r")[ \t]+(?-i:" + _WORD + r")(?=[ \t]+(?-i:" + _WORD + r"))?",  # the next word looked at, not taken
+    "(?:" + "|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _PAYEE_BEFORE)) + ")"
+    r"(?-i:" + _WORD + r")(?=[ \t]+(?-i:" + _WORD + r"))?",  # the next word looked at, not taken
     re.IGNORECASE,
 )
 _LOWER_WORD_RE = re.compile(r"(?<![A-Za-z])[a-z]+")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from taxonomy.people import RELATIVE, STAFF, lower_mentioned
+from taxonomy.people import RELATIVE_BEFORE, SPOKE_BEFORE, STAFF_BEFORE, THIS_IS_BEFORE, UNDER_BEFORE, lower_mentioned
 
 # Shared with taxonomy.redact: a placeholder next to a candidate counts as a word character.
 _POST = r"(?![\w])(?!<[A-Z])"
@@ -235,16 +235,13 @@ _MENTIONED_NAME = (r"(" + _NOT_MENTIONED + _NAME_TOKEN + r"(?:[ \t]+" + _NOT_MEN
                    + _NAME_TOKEN + r")?)")
 # (gate words, pattern): a pattern runs only on a message holding one of its gate words.
 _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNORECASE)) for gate, pattern, tail in (
-    (("my ", "our ", "his ", "her ", "their "),
-     r"\b(?:my|our|his|her|their)[ \t]+(?-i:" + RELATIVE + r")[ \t]*,?[ \t]+", ""),
+    (("my ", "our ", "his ", "her ", "their "), RELATIVE_BEFORE, ""),
     (("agent", "rep", "advis", "operator", "supervisor", "manager", "driver", "courier", "technician", "engineer"),
-     r"\b(?:your|the|an?|with|to)[ \t]+" + STAFF + r"[ \t]+(?:(?:named|called)[ \t]+)?", ""),
-    (("spok", "talked", "chatted"), r"\b(?:spoke|spoken|speaking|talked|chatted)[ \t]+(?:to|with)[ \t]+", ""),
-    (("under",), (r"\b(?:booked|reserved|registered|booking|reservation|account|order|ticket)[ \t]+(?:is[ \t]+)?under"
-                  r"[ \t]+(?:the[ \t]+name[ \t]+(?:of[ \t]+)?)?"), ""),
+     STAFF_BEFORE, ""),
+    (("spok", "talked", "chatted"), SPOKE_BEFORE, ""),
+    (("under",), UNDER_BEFORE, ""),
     (("dear",), r"(?:\A|(?<=[.!?\n]))[ \t]*dear[ \t]+", r"(?=[ \t]*[,.!:\n])"),
-    (("this is",), (r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
-                    r"this[ \t]+is[ \t]+"), r"(?=[ \t]*(?:[,.!;]|\Z))"),
+    (("this is",), THIS_IS_BEFORE, r"(?=[ \t]*(?:[,.!;]|\Z))"),
 ))
 # Money sent to a person: "I sent money to Quentin Kowalski", "transfer 500 to Anna Berg". Two
 # capitalised words, the second no organisation's ("to Western Union", "to Savings Account" stay).

@@ -6,8 +6,9 @@ carries the missing information: the messages the head reads with confidence sho
 customer words each tier. The analyse stage therefore fits, per customer window, a small
 correction on top of the head (self-training):
 
-1. ``L0``: the head's un-tempered logits, recovered from the stored ``p_<tier>``
-   (:func:`taxonomy.tiers.shares.untempered`), so no text is re-read.
+1. ``L0``: the head's un-tempered logits, recovered from the stored ``p_<tier>`` as ``T * log p``
+   with each row's model temperature (the identity :func:`taxonomy.tiers.shares.untempered` uses),
+   so no text is re-read.
 2. The rows whose un-tempered top probability is at least ``THRESHOLD`` become pseudo-labelled rows,
    each labelled with its predicted tier; each tier's rows get the same total weight.
 3. ``softmax(L0 + X W^T + b)`` is fitted on them (cross-entropy, ``LAMBDA * |W|^2 + LAMBDA_BIAS *
