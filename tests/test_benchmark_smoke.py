@@ -90,3 +90,20 @@ def test_review_coverage_reviews_every_topic_and_scores_the_intervals() -> None:
     pairs = coverage([("q", frame)], UncertaintyParams(), {"informational": 0.8, "personalized": 0.5, "action_led": 0.2})
     assert [p["tier"] for p in pairs] == list(TIERS) and pairs[0]["inside"]
     assert summary(pairs)["pairs"] == 3
+
+
+def test_classify_queues_page() -> None:
+    """``benchmarks.classify_queues`` needs the tier corpus (not in CI): its page, on a stand-in."""
+    from benchmarks.classify_queues import _markdown
+
+    page = _markdown({
+        "machine": {"date_utc": "-", "cpu": "-", "usable_cores": 2, "python": "-", "versions": {}},
+        "evaluation_sources": {"braun2017": {"rows": 10, "alone": 0.5, "adapted": 0.7},
+                               "rasa_carbon": {"rows": 20, "alone": 0.7, "adapted": 0.8}},
+        "sample": {"alone": {"macro_f1": {"acme-bank": 0.9, "all": 0.8}, "rows": 5, "said": "each row read alone"}},
+        "speed": {"texts": 2000, "seconds": {"classify": [3.5, 3.4], "plain sentence-transformers": [9.8, 9.4]},
+                  "ratio": {"classify": 2.8}},
+    })
+    assert "| braun2017 | 10 | 0.5 | 0.7 |" in page and "| **mean** |  | 0.6 | 0.75 |" in page
+    assert "| alone | 0.9 | 0.8 |" in page
+    assert "| classify | 3.5, 3.4 | 2.8 |" in page
