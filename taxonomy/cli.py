@@ -72,8 +72,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "train-tiers":
         from taxonomy.tiers import train_and_save
+        from taxonomy.tiers.evaluate import train_summary
 
-        train_and_save(version=args.version, models_dir=args.models_dir, reviews_uri=args.reviews)
+        path = train_and_save(version=args.version, models_dir=args.models_dir, reviews_uri=args.reviews)
+        print(train_summary(path))
         return 0
     if args.command == "review":
         from taxonomy.review.cli import review_cli

@@ -16,6 +16,9 @@ Deterministic; the mean over real sources leaves out our own seed set (we wrote 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import GroupShuffleSplit
@@ -164,3 +167,23 @@ def evaluate_unseen(frame, logits: np.ndarray, temperature: float, tiers: np.nda
         }
         out[source] = entry
     return out
+
+
+def train_summary(path: str) -> str:
+    """What ``taxonomy train-tiers`` prints: where the artifact went and its headline figures
+    (read back from the ``metrics.json`` it wrote), so nobody has to open the file to see them."""
+    folder = Path(path)
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    loso = metrics["leave_one_source_out"]
+    per = loso["per_source"]
+    real = [s for s in per if s not in OWN_SOURCES]
+    lines = [f"wrote {folder}/ (config.json, weights.npz, vocabulary.json, metrics.json)",
+             f"  leave-one-source-out macro-F1, mean of {len(real)} real sources: {loso['mean_macro_f1_real_sources']:.4f}"
+             f" (lowest {loso['min_macro_f1_real_sources']:.4f}); largest tier-share error {loso['max_share_error_real_sources']:.4f}",
+             "  per source: " + ", ".join(f"{s} {per[s]['macro_f1']:.3f}" for s in sorted(real))
+             + "".join(f"; {s} (ours, not in the mean) {per[s]['macro_f1']:.3f}" for s in sorted(set(per) - set(real)))]
+    if "banking77_in_domain" in metrics:
+        lines.append(f"  Banking77 in domain: {metrics['banking77_in_domain']['macro_f1']:.4f}")
+    if "leave_one_customer_out" in metrics:
+        lines.append("  leave-one-customer-out figures are in metrics.json (leave_one_customer_out)")
+    return "\n".join(lines)

@@ -29,6 +29,7 @@ from taxonomy.tiers.overrides import Overrides, apply_overrides, load_overrides 
 from taxonomy.tiers.train import (
     DEFAULT_MODELS_DIR,
     DEFAULT_VERSION,
+    SEED_FILE,
     FittedHead,
     TrainSettings,
     load_head,
@@ -237,13 +238,18 @@ def train_and_save(
         The artifact folder.
 
     Raises:
-        TaxonomyError: when the tier corpus is needed and has not been built on this machine.
+        TaxonomyError: when the tier corpus is needed and has not been built on this machine, or the
+            models folder has no seed set.
     """
     from taxonomy.tiers.corpus import MISSING_REASON, corpus_available, corpus_path
     from taxonomy.tiers.evaluate import banking_in_domain
 
     settings = settings or TrainSettings()
     version = version or current_version(models_dir)
+    seed = _models_dir(models_dir) / SEED_FILE
+    if not seed.is_file():
+        raise TaxonomyError("the seed set is missing: --models-dir must hold tier-seed/ (copy the project's models/tier-seed/)",
+                            file=str(seed))
     if settings.use_corpus and not corpus_available():
         raise TaxonomyError(MISSING_REASON, file=str(corpus_path()))
     data = load_training_data(models_dir, use_corpus=settings.use_corpus, form_rules=settings.form_rules)

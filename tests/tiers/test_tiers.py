@@ -99,6 +99,26 @@ def test_training_without_the_corpus_is_one_clear_error(small_training_set: Path
     assert "tier-corpus/corpus.parquet" not in json.loads((Path(path) / "config.json").read_text())["training_data"]
 
 
+def test_train_summary_reads_the_written_metrics(small_training_set: Path) -> None:
+    from taxonomy.tiers.evaluate import train_summary
+
+    path = train_and_save("t1", str(small_training_set), embed=HashingEmbedder().encode)
+    loso = json.loads((Path(path) / "metrics.json").read_text())["leave_one_source_out"]
+    text = train_summary(path)
+    assert f"mean of 3 real sources: {loso['mean_macro_f1_real_sources']:.4f}" in text
+    assert f"pub-insurance {loso['per_source']['pub-insurance']['macro_f1']:.3f}" in text
+    assert "seed (ours, not in the mean)" in text and "Banking77 in domain" in text
+
+
+def test_train_tiers_without_a_seed_set_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from taxonomy.cli import main
+
+    (tmp_path / "models").mkdir()
+    assert main(["train-tiers", "--version", "x", "--models-dir", str(tmp_path / "models")]) == 2
+    err = capsys.readouterr().err
+    assert "seed set is missing" in err and "seed-v2.csv" in err and "Traceback" not in err
+
+
 def test_changed_seed_changes_the_artifact(small_training_set: Path) -> None:
     from taxonomy.tiers.train import TrainSettings
 
