@@ -4,7 +4,7 @@
 "rare" disputes hold 30 of 80 minutes per 11 conversations, so ``handle_time_share_action_led``
 must read 0.375 (issue 13: it read 0.688 with tier-clf-v2).
 
-Met since tier-clf-v4 with un-tempered shares (v6 0.367, v5 0.373, v4 0.367; v4 with
+Met since tier-clf-v4 with un-tempered shares (v7 0.371, v6 0.367, v5 0.373, v4 0.367; v4 with
 calibrated-probability shares 0.388, v3 0.557, v2 0.688): every how-to phrasing is informational, nine
 of the ten disputes action_led (see the CURRENT model's MODEL_CARD.md; in v6 "I forgot my password, how
 do I get a new one?" is informational by a thin margin, p 0.51 against 0.46). The per-message test
