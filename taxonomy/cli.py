@@ -206,7 +206,7 @@ def print_run_summary(result: RunResult) -> None:
     print("  datasets: " + ", ".join(f"{name}/ ({len(uris)} partitions)" for name, uris in result.published.items()))
     print(
         f"  {'customer':<18} {'convs':>6} {'hours':>7} {'potential (90%)':>16} {'h/month':>8}"
-        f" {'by volume':>9} {'current':>8} {'gap':>8}  top topic to automate"
+        f" {'of convs':>9} {'current':>8} {'gap':>8}  top topic to automate"
     )
     versions: list[str] = []
     reviewed: list[str] = []
@@ -224,7 +224,8 @@ def print_run_summary(result: RunResult) -> None:
             f" {_num(s['automation_potential_hours_per_month'], '.0f'):>8} {_pct(s['automation_potential_volume'], 0).strip():>9}"
             f" {_pct(s['current_automation_rate']).strip():>8} {_pts(s['automation_gap']):>8}  {top}"
         )
-    print("  potential = share of agent hours automation can remove; current and gap are by conversation count.")
+    print("  potential = share of agent hours automation can remove; h/month = those hours a month;")
+    print("  of convs = the same share counted in conversations; current (automated today) and gap count conversations too.")
     print("  the interval is 90%: the tier model's uncertainty on topics nobody has reviewed (taxonomy review narrows it).")
     for version in versions:
         check = held_out_check(version)

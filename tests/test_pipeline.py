@@ -167,6 +167,13 @@ def test_cli_run_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     row = next(line for line in printed.splitlines() if line.strip().startswith("acme"))
     interval = re.search(r"\d+% \(\d+–\d+%\)", row)
     assert interval and interval.end() == header.index("potential (90%)") + len("potential (90%)")  # under its header
+    # every right-aligned value ends under the end of its own column's name, one value per name
+    names = ["convs", "hours", "potential (90%)", "h/month", "of convs", "current", "gap"]
+    ends = [header.index(n) + len(n) for n in names]
+    value = r"(?<=\s)(?:[-+]\d+ pts|\d+% \(\d+–\d+%\)|[\d.]+%?|n/a)(?=\s|$)"
+    cells = [m.end() for m in re.finditer(value, row[: ends[-1] + 1])]
+    assert cells == ends, (header, row)
+    assert "of convs = the same share counted in conversations" in printed
     from taxonomy.tiers import current_version
     from taxonomy.uncertainty import held_out_check
 
