@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from taxonomy.errors import TaxonomyError
-from taxonomy.schema import TIERS
+from taxonomy.schema import EMBEDDING_DIM, TIERS
 from taxonomy.tiers.adapt import MIN_CONFIDENT, adapt_to_queue
 from taxonomy.tiers.model import EMPTY_TEXT_NOTE, MAX_EMBED_CHARS, load_classifier, temperature_of
 
@@ -102,7 +102,7 @@ def classify_file(input_path: str, output_path: str, text_column: str = "text", 
     texts = [t if isinstance(t, str) else "" for t in df.get_column(text_column).to_list()]
     classifier = load_classifier()
     live = [i for i, t in enumerate(texts) if t.strip()]
-    embeddings = np.zeros((len(texts), 384), dtype=np.float32)
+    embeddings = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
     if live:
         embedder = embed.get_embedder(cfg.embedding_backend, batch_size=cfg.embedding_batch_size, device=cfg.device)
         embeddings[live] = embedder.encode([texts[i][:MAX_EMBED_CHARS] for i in live])
