@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pytest
+
 from benchmarks.pipeline_scale import growth, one_size, to_markdown
 
 
@@ -66,7 +68,7 @@ def test_review_coverage_reviews_every_topic_and_scores_the_intervals() -> None:
     import numpy as np
     import polars as pl
 
-    from benchmarks.review_coverage import coverage, reviewed, summary
+    from benchmarks.review_coverage import PARTS, coverage, one_tier_residual, reviewed, summary
     from taxonomy.schema import EMBEDDING_DIM, TIERS
     from taxonomy.uncertainty import UncertaintyParams
 
@@ -87,9 +89,15 @@ def test_review_coverage_reviews_every_topic_and_scores_the_intervals() -> None:
     assert mixed["p_informational"].mean() < 0.1  # the reviewer's tiers, shown and inferred
     assert 0 < (mixed["p_personalized"] == 1.0).sum() + (mixed["p_action_led"] == 1.0).sum() <= 8  # the shown ones
     assert len(effective) == 1 and 1.0 <= effective[0] <= 8.0
+    assert set(frame.filter(pl.col("topic_id") == "t0001")["_part"]) == {"one tier"}
+    assert set(mixed["_part"]) == {"tiered", "inferred"}
+    assert one_tier_residual(frame) == [0.0]  # the pure topic holds no other tier
     pairs = coverage([("q", frame)], UncertaintyParams(), {"informational": 0.8, "personalized": 0.5, "action_led": 0.2})
     assert [p["tier"] for p in pairs] == list(TIERS) and pairs[0]["inside"]
-    assert summary(pairs)["pairs"] == 3
+    for p in pairs:  # the parts add up to the pair's error; the reviewer's own answers add none
+        assert sum(p["error_by_part"].values()) == pytest.approx(p["point"] - p["truth"], abs=1e-12)
+        assert p["error_by_part"]["tiered"] == 0.0 and p["error_by_part"]["one tier"] == 0.0
+    assert summary(pairs)["pairs"] == 3 and set(summary(pairs)["error_by_part"]) == set(PARTS)
 
 
 def test_classify_queues_page() -> None:

@@ -77,7 +77,7 @@ def test_held_out_check_is_what_the_coverage_benchmark_shipped() -> None:
 
     from benchmarks.uncertainty_coverage import _held_out
     from taxonomy.tiers import current_version
-    from taxonomy.uncertainty import CALIBRATION_FILE, held_out_check
+    from taxonomy.uncertainty import CALIBRATION_FILE, held_out_check, review_leaves
 
     pairs = [{"covered": c, "width": w, "point": 0.5, "truth": 0.5} for c, w in [(True, 0.4), (False, 0.2), (True, 0.6), (True, 0.4)]]
     assert _held_out(pairs, 2) == {"coverage": 0.75, "checks": 4, "sources": 2, "mean_width": 0.4}
@@ -89,6 +89,9 @@ def test_held_out_check_is_what_the_coverage_benchmark_shipped() -> None:
     after = held_out_check(current_version(), after_review=True)  # benchmarks.review_coverage's check
     assert after == shipped["after_review"] and after["coverage"] < check["coverage"] and after["mean_width"] < check["mean_width"]
     assert held_out_check("tier-clf-v5", after_review=True) is None
+    said = review_leaves(after)  # what the page and the run summary add after the coverage
+    assert f"was {100 * after['mean_error']:.1f} points off on average, {100 * after['max_error']:.1f} at most" in said
+    assert review_leaves({"coverage": 0.7, "checks": 63}) == ""  # an older check without the errors: nothing more said
 
 
 def test_recalibrating_keeps_the_after_review_check(tmp_path, monkeypatch) -> None:  # noqa: ANN001
