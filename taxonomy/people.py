@@ -3,7 +3,8 @@
 Two messages in three carry no capital but "I", and a capitalised-name pattern reads nothing in
 "my husband david booked it", "i spoke to sarah yesterday" or "sent the money to anna berg". In those
 places (the roles of :mod:`taxonomy.personal`: a relative or friend, a member of staff, "spoke to",
-"booked under", a greeting's "this is", money sent to someone) a lower-case word is a name when it
+"booked under", a greeting's "this is", money sent to someone, and the writer's own "i am" / "i'm" /
+"im": "i am <NAME> and my card is lost") a lower-case word is a name when it
 is in the given-name list, and the word after it joins it when it is in the surname list:
 "my husband <NAME> booked it", "i spoke to <NAME> yesterday", "sent the money to <NAME>".
 
@@ -39,12 +40,15 @@ UNDER_BEFORE = (r"\b(?:booked|reserved|registered|booking|reservation|account|or
                 r"[ \t]+(?:the[ \t]+name[ \t]+(?:of[ \t]+)?)?")
 THIS_IS_BEFORE = (r"(?:\A|(?<=[.!?\n])|\b(?:hi|hello|hey|good[ \t]+(?:morning|afternoon|evening))\b[ \t]*[,!]?)[ \t]*"
                   r"this[ \t]+is[ \t]+")
+# The writer introducing themselves in lower case: "i am june kowalski", "im sarah", "i'm david and ...";
+# a listed name only, and not one that also says how the writer is ("i am frank with you").
+_I_AM_BEFORE = r"\b(?:i[ \t]+am|i['’]m|im)[ \t]+(?!frank\b)"
 # In lower case, money to someone: "payment to margaret", "sent 50 to sara" (names in the lists only).
 _PAYEE_BEFORE = r"\b(?:money|funds|cash|payment|[£$€]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp))?)[ \t]+to[ \t]+"
 
 _WORD = r"([a-z][a-z'’-]*)"
 _LOWER_MENTION_RE = re.compile(
-    "(?:" + "|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _PAYEE_BEFORE)) + ")"
+    "(?:" + "|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _I_AM_BEFORE, _PAYEE_BEFORE)) + ")"
     r"(?-i:" + _WORD + r")(?=[ \t]+(?-i:" + _WORD + r"))?",  # the next word looked at, not taken
     re.IGNORECASE,
 )

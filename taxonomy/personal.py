@@ -53,15 +53,17 @@ STREET_GATE = ("straße", "strasse", "weg", "gasse", "platz", "allee", "damm", "
 
 # What follows a street address, and a labelled postal code: a full postcode narrows a person down to a
 # few streets ("NW1 6XE"), so the town, state and code after "<ADDRESS>" join it ("<ADDRESS>, London
-# NW1 6XE", "<ADDRESS>, Springfield, IL 62704", "<ADDRESS>, 75001 Paris"), and a code after its label
+# NW1 6XE", "<ADDRESS>, Springfield, IL 62704", "<ADDRESS>, 75001 Paris"; a UK code in lower case with up
+# to two words before it: "<ADDRESS>, london nw1 6xe"), and a code after its label
 # is replaced ("postcode is SW1A 1AA"). A tail without a postal code stays ("<ADDRESS>, London").
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}"
 # A town or state: a capitalised word that is not a reference's label or a closing ("Order 12345").
 _PLACE = (r"(?!(?:Order|Booking|Ticket|Invoice|Ref|Reference|Account|Tracking|Case|Thanks|Thank|Cheers|Regards|"
           r"Best|Please|Pls|Phone|Tel|Mobile|Call)\b)[A-Z][\w'’.-]*")
 ADDRESS_TAIL_RE = re.compile(
-    r"(?<=<ADDRESS>)(?:,?[ \t]+" + _PLACE + r"){0,4}?,?[ \t]+"
-    r"(?:(?:\d{5}(?:-\d{4})?|\d{4})(?:[ \t]+" + _PLACE + r")?|" + _UK_POSTCODE + r")(?![\w])")
+    r"(?<=<ADDRESS>)(?:(?:,?[ \t]+" + _PLACE + r"){0,4}?,?[ \t]+"
+    r"(?:(?:\d{5}(?:-\d{4})?|\d{4})(?:[ \t]+" + _PLACE + r")?|" + _UK_POSTCODE + r")"
+    r"|(?:,?[ \t]+(?i:(?!(?:" + _NOT_NAME + r")\b))[^\W\d_][\w'’.-]*){0,2}?,?[ \t]+(?i:" + _UK_POSTCODE + r"))(?![\w])")
 POSTCODE_RE = re.compile(
     r"(?<![\w<])(post[ \t]?code|postal[ \t]+code|zip(?:[ \t]?code)?)" + r"[ \t]*(?:(?:is|was)[ \t]+|[:=#-][ \t]*)*"
     r"(\d{5}(?:-\d{4})?|\d{4}|[A-Za-z]{1,2}\d[A-Za-z\d]?[ \t]?\d[A-Za-z]{2})(?![\w])", re.IGNORECASE)
@@ -85,9 +87,10 @@ _NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|su
                r"hasta|de|por|pour|para|d'avance|d’avance|bonne|buen|bom|boa|equipo|équipe|equipe|zusammen|"
                + _CLOSINGS + r")\b")
 # A closing that starts a sentence, or a capitalised one after a space where the message has no full
-# stop before it ("i can't travel anymore Best, Quentin"); the name must end the message.
+# stop before it ("i can't travel anymore Best, Quentin"); the name, a dash before it or not ("Thanks,
+# -- Anna Berg"), must end the message.
 _SIGNOFF_RE = re.compile(
-    r"(?:\A|(?<=[.!?\n])|(?<=[ \t])(?-i:(?=[A-Z])))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t\n]*(?!"
+    r"(?:\A|(?<=[.!?\n])|(?<=[ \t])(?-i:(?=[A-Z])))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t\n]*(?:[-–—]{1,2}[ \t]*)?(?!"
     + _NOT_A_NAME + r")([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
 
 

@@ -27,14 +27,14 @@ Every text that may reach an output, a report or a quarantine record goes throug
              ``201 Hauptstraße`` / ``Hauptstraße 5``, ``225 Via Roma``, ``139 Rue de la Paix``,
              ``Calle Mayor 5`` (an ambiguous street word, "way", "place", "close", "row", "walk",
              "grove", counts only capitalised: "2 one way tickets" stays), with the town, state
-             and postal code after it (``..., London NW1 6XE``, ``..., Springfield, IL 62704``);
+             and postal code after it (``..., London NW1 6XE``, ``..., london nw1 6xe``, ``..., IL 62704``);
              a postal code after its label (``postcode is SW1A 1AA``, ``zip code 90210``)
 ``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``), introduces
-             its writer by it (``my name is angela``, ``This is Sam Lee from accounts``, ``Ich heiße
-             Anna``), gives it as a name's new value (``update my surname to Müller``), mentions it by a
-             person's role (``my colleague Liam Costa``, ``booked under Lisa Wong``, ``Hi Tom,``, ``hi
-             sarah,``, ``i spoke to sarah``: lower case, a listed name, ``sent money to Anna Berg``) or signs
-             off with it (``Saludos, María García``); elsewhere in a sentence no name is found
+             its writer by it (``my name is angela``, ``This is Sam from accounts``, ``i am june``, ``Ich
+             heiße Anna``), gives it as a name's new value (``update my surname to Müller``), mentions it
+             by a role (``my colleague Liam Costa``, ``booked under Lisa Wong``, ``Hi Tom,``, ``i spoke to
+             sarah``: lower case, a listed name, ``sent money to Anna Berg``) or signs off with it
+             (``Saludos, María García``, ``Thanks,\n-- Anna``); elsewhere in a sentence no name is found
 ========== ==============================================================================
 
 Labels and names are read in English, German, Spanish, French and Portuguese. Precision matters
