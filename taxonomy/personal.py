@@ -5,16 +5,14 @@ leave). Precision first: an address needs a house number and a street word, a na
 ("Account holder:"), an introduction ("my name is Priya", "This is Priya from ...", "me llamo Priya"),
 a name word it is the value of ("change my surname to Patel"), a person's role before it ("my colleague
 Priya", "your agent Priya", "Hi Priya,": capitalised, or in lower case a listed name, :mod:`taxonomy.people`,
-or a greeting's one word) or a
-closing before it that ends the message ("Best, Priya"); ambiguous street words
+or a greeting's one word), a
+closing before it that ends the message ("Best, Priya") or an e-mail address after it ("From: John Smith <...>"); ambiguous street words
 ("way", "place", "close") count only capitalised, and "via" only as "Via" (English uses it).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import lru_cache
 
 from taxonomy.people import RELATIVE_BEFORE, SPOKE_BEFORE, STAFF_BEFORE, THIS_IS_BEFORE, UNDER_BEFORE, lower_mentioned
 
@@ -87,8 +85,8 @@ _NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|su
                r"hasta|de|por|pour|para|d'avance|d’avance|bonne|buen|bom|boa|equipo|équipe|equipe|zusammen|"
                + _CLOSINGS + r")\b")
 # A closing that starts a sentence, or a capitalised one after a space where the message has no full
-# stop before it ("i can't travel anymore Best, Quentin"); the name, a dash before it or not ("Thanks,
-# -- Anna Berg"), must end the message.
+# stop before it ("i can't travel anymore Best, Quentin"); the name must end the message, with or
+# without a dash before it ("Thanks,\n-- Anna Berg").
 _SIGNOFF_RE = re.compile(
     r"(?:\A|(?<=[.!?\n])|(?<=[ \t])(?-i:(?=[A-Z])))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t\n]*(?:[-–—]{1,2}[ \t]*)?(?!"
     + _NOT_A_NAME + r")([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
@@ -236,6 +234,27 @@ _NOT_MENTIONED = (r"(?!(?:sir|madam|madame|team|support|customer|customers|servi
                   r"it|its|he|she|they|we|you|him|her|them|us|this|that|these|those|is|was|will|shall|can|has)\b)")
 _MENTIONED_NAME = (r"(" + _NOT_MENTIONED + _NAME_TOKEN + r"(?:[ \t]+" + _NOT_MENTIONED
                    + _NAME_TOKEN + r")?)")
+# An e-mail's display name: two or three capitalised words right before an address ("From: John Smith
+# <john@x.com>", "On Mon, Anna Berg <anna@x.com> wrote:", "\"Piotr Nowak\" <p@x.pl>"; read after the
+# address became "<EMAIL>"), and a header line that gives a sender's full name alone ("From: Aleksandra
+# Kowalczyk"; one word there may be a place: "From: London").
+_NOT_SENDER = (_NOT_MENTIONED + r"(?!(?:add|enter|e-?mail|mail|contact|send|message|write|call|text|save|remove|delete|"
+               r"update|change|use|reply|forward|new|cc|bcc|to|from)\b)")
+_DISPLAY = r"(" + _NOT_SENDER + _NAME_TOKEN + r"(?:[ \t]+" + _NOT_SENDER + _NAME_TOKEN + r"){1,2})"  # 2-3 words
+DISPLAY_NAME_RE = re.compile(r"(?<![\w<])\"?" + _DISPLAY + r"\"?[ \t]*(?=<?<EMAIL>)", re.IGNORECASE)
+SENDER_LINE_RE = re.compile(r"(?m)^[ \t>]*(?:from|von|de)[ \t]*:[ \t]*" + _DISPLAY + r"[ \t]*$", re.IGNORECASE)
+
+
+def senders(text: str) -> str:
+    """``text`` with an e-mail's sender names replaced (after its addresses became ``<EMAIL>``)."""
+    if "<EMAIL>" in text:
+        text = DISPLAY_NAME_RE.sub(_name_of, text)
+    low = text.lower()
+    if "from" in low or "von" in low or "de" in low:
+        text = SENDER_LINE_RE.sub(_name_of, text)
+    return text
+
+
 # (gate words, pattern): a pattern runs only on a message holding one of its gate words.
 _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNORECASE)) for gate, pattern, tail in (
     (("my ", "our ", "his ", "her ", "their "), RELATIVE_BEFORE, ""),
@@ -302,98 +321,3 @@ def mentioned(text: str) -> str:
     if "sen" in low or "transfer" in low or "wire" in low:
         text = _PAYEE_RE.sub(_name_of, text)
     return text
-
-
-# -- Identifiers of a person, where the message labels them ---------------------------------------
-# A person's identifiers (bank account, sort code, passport, licence, national / tax id, their customer,
-# member or policy number, their date of birth) are redacted only after a label that says what they are:
-# the same digits unlabelled could be an amount, a year or an order number. Identifiers of a transaction
-# (order, booking, ticket, tracking, invoice numbers) are not a person's and are left, as documented in
-# taxonomy.redact. The value must hold digits: "my account number is wrong" stays.
-_NUMBER_WORD = r"(?:number|num|no\.?|nr\.?|#|id|code)"
-_ACCOUNT_LABEL = (r"(?:bank[ \t]+)?(?:account|acct|a/c)(?:[ \t]*" + _NUMBER_WORD + r")?|sort[ \t]*code|"
-                  r"routing[ \t]*(?:number|no\.?|#)|"
-                  # German, Spanish, French, Portuguese: Kontonummer, número de cuenta, numéro de compte, conta
-                  r"konto(?:nummer|[ \t]*nr\.?)?|(?:n[úu]mero[ \t]+de[ \t]+(?:la[ \t]+)?)?cuenta|"
-                  r"(?:num[ée]ro[ \t]+de[ \t]+)?compte|(?:n[úu]mero[ \t]+da[ \t]+)?conta")
-_PERSON_ID_LABEL = (r"passport(?:[ \t]*" + _NUMBER_WORD + r")?|(?:driver'?s?|driving)[ \t]+licen[cs]e(?:[ \t]*"
-                    + _NUMBER_WORD + r")?|licen[cs]e[ \t]*(?:number|no\.?|#)|national[ \t]+(?:id|identity|insurance)"
-                    r"(?:[ \t]*(?:card[ \t]*)?" + _NUMBER_WORD + r")?|(?:tax|taxpayer)[ \t]*(?:id|" + _NUMBER_WORD
-                    + r")|aadha?ar(?:[ \t]*card)?(?:[ \t]*" + _NUMBER_WORD + r")?|ssn|social[ \t]+security(?:[ \t]*"
-                    + _NUMBER_WORD + r")?|(?:member(?:ship)?|customer|client|policy(?:[ \t]*holder)?|patient|"
-                    r"student|employee|loyalty|frequent[ \t]+fl[yi]er|user)[ \t]*" + _NUMBER_WORD
-                    # German, Spanish, French, Portuguese customer, member, policy, passport and national numbers
-                    + r"|(?:kunden|mitglieds|versicherungs|reisepass|personalausweis|ausweis|steuer)(?:nummer|[ \t-]*nr\.?)|"
-                    r"steuer-?id|n[úu]mero[ \t]+d[eo][ \t]+(?:cliente|socio|s[óo]cio|p[óo]liza|ap[óo]lice|pasaporte|"
-                    r"passaporte|afiliaci[óo]n|seguridad[ \t]+social|contribuinte)|num[ée]ro[ \t]+(?:de[ \t]+)?(?:client|"
-                    r"adh[ée]rent|passeport|police|s[ée]curit[ée][ \t]+sociale)|(?-i:DNI|NIE|NIF|CPF|NIR|NISS)")
-# Each pattern starts with a look-ahead for its labels' first letters: about twice as fast as without.
-# Between label and value: "is", "was", ":", "=", "#", "-" in any mix ("account number is: 1234 5678").
-_FILLER = r"[ \t]*(?:(?:is|was|ist|lautet|war|es|era|est|était|é)[ \t]+|[:=#-][ \t]*)*"
-# An identifier: an optional upper-case prefix ("POL-", "A"), then groups that each start with a digit.
-_ID_VALUE = r"(?-i:[A-Z]{1,5}[-/ ]?)?\d[\dA-Za-z]*+(?:[ ./-]\d[\dA-Za-z]*+)*+"
-LABELLED_ID_RE = re.compile(
-    r"(?=[abcdefiklmnprstuvCDN])(?<![<\w])(?:(" + _ACCOUNT_LABEL + r")|(" + _PERSON_ID_LABEL + r"))" + _FILLER + r"(?<![\w<>])(" + _ID_VALUE + r")" + _POST,
-    re.IGNORECASE)
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|enero|febrero|"
-          r"marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|janvier|février|mars|avril|juin|"
-          r"juillet|août|septembre|octobre|novembre|décembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|"
-          r"novembro|dezembro)\.?")
-# "3 March 1985", "March 3, 1985", "3. März 1985", "3 de marzo de 1985", "3 mars 1985", a bare year.
-_DATE = (r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}(?:st|nd|rd|th|\.)?[ \t]+"
-         r"(?:(?:of|de)[ \t]+)?" + _MONTH + r",?[ \t]+(?:(?:de|del)[ \t]+)?\d{4}|" + _MONTH
-         + r"[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}|\d{4}")
-DOB_RE = re.compile(r"(?=[bdfgn])(?<![<\w])(?:date[ \t]+of[ \t]+birth|d\.?o\.?b\b\.?|birth[ \t]*date|born(?:[ \t]+(?:on|in))?|"
-                    r"geburtsdatum|geboren(?:[ \t]+am)?|fecha[ \t]+de[ \t]+nacimiento|nacid[oa][ \t]+el|"
-                    r"date[ \t]+de[ \t]+naissance|n[ée]e?[ \t]+le|data[ \t]+de[ \t]+nascimento|nascid[oa][ \t]+em)"
-                    + _FILLER + r"(?<![\w<>])(" + _DATE + r")" + _POST, re.IGNORECASE)
-ID_GATE = ("acc", "a/c", "sort", "routing", "passport", "licen", "national", "tax", "aadha", "ssn",
-            "social", "member", "customer", "client", "policy", "patient", "student", "employee", "loyalty", "frequent",
-            "user", "konto", "kunden", "mitglied", "versicherung", "ausweis", "steuer", "reisepass", "cuenta", "socio",
-            "sócio", "liza", "pasaporte", "passaporte", "afiliaci", "compte", "adh", "passeport", "police", "conta",
-            "dni", "nie", "nif", "cpf", "nir", "niss", "seguridad", "sécurité", "securite", "contribuinte", "apólice")
-DOB_GATE = ("birth", "dob", "d.o.b", "born", "geburt", "geboren", "nacimiento", "nacid", "naissance", "né le",
-            "née le", "ne le", "nee le", "nascimento", "nascid")
-
-
-def labelled_id(m: re.Match[str]) -> str:
-    """A :data:`LABELLED_ID_RE` match with its label kept and the identifier replaced: ``<ACCOUNT>``
-    after an account label (6+ digits), ``<ID>`` after a person's-id label (4+ digits; not a bare year)."""
-    value = m.group(3)
-    digits = sum(c.isdigit() for c in value)
-    if digits < (6 if m.group(1) else 4) or (len(value) == 4 and value[:2] in ("19", "20")):
-        return m.group(0)
-    return m.group(0)[:m.start(3) - m.start(0)] + ("<ACCOUNT>" if m.group(1) else "<ID>")
-
-
-def keep_label(tag: str) -> Callable[[re.Match[str]], str]:
-    """A replacement for a labelled match: its label kept, its value (the last group that matched)
-    replaced by ``tag`` (``DOB 12/03/1985`` -> ``DOB <DOB>``)."""
-    return lambda m: m.group(0)[:m.start(m.lastindex) - m.start(0)] + tag
-
-
-def mentions(text: str, words: tuple[str, ...]) -> bool:
-    """Cheap gate for a labelled pattern: whether ``text`` holds any of ``words`` (its labels' starts)."""
-    return _gate(words).search(text.lower()) is not None
-
-
-@lru_cache(maxsize=8)
-def _gate(words: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern for a gate's words: about a fifth faster than testing each word in turn (51 of them)."""
-    return re.compile("|".join(re.escape(w) for w in words))
-
-
-# -- Secrets the message gives away: "my PIN is 1596", "password: hunter2" ---------------------------
-# A PIN, one-time code or card security code is 3-8 digits after its label ("pin code" is a postal code
-# in India, so it is not a label); a password after its label counts when it has a digit ("my password
-# is not working" stays; a password of letters and symbols only is missed).
-_CODE_LABEL = (r"pin(?![ \t]*code)(?:[ \t]*(?:number|no\.?))?|otp|one[- ]time[ \t]+(?:password|code|pin)|cvv2?|cvc|"
-               r"security[ \t]+code")
-_PASSWORD_LABEL = r"password|passcode|passwd|pwd|passwort|kennwort|contraseña|clave|mot[ \t]+de[ \t]+passe|senha"
-SECRET_LABEL_RE = re.compile(
-    r"(?=[ckmops])(?<![<\w])(?:(?:" + _CODE_LABEL + r")" + _FILLER + r"(?<![\w<>])(\d{3,8})" + _POST
-    + r"|(?:" + _PASSWORD_LABEL + r")" + _FILLER + r"(?<![\w<>])(?!<[A-Z])((?=[^\s<>]*\d)[^\s<>]{4,64}))",
-    re.IGNORECASE)
-SECRET_GATE = ("pin", "otp", "one-time", "one time", "cvv", "cvc", "security", "pass", "pwd", "kennwort", "contraseña",
-               "clave", "senha")

@@ -34,7 +34,9 @@ Every text that may reach an output, a report or a quarantine record goes throug
              heiße Anna``), gives it as a name's new value (``update my surname to Müller``), mentions it
              by a role (``my colleague Liam Costa``, ``booked under Lisa Wong``, ``Hi Tom,``, ``i spoke to
              sarah``: lower case, a listed name, ``sent money to Anna Berg``) or signs off with it
-             (``Saludos, María García``, ``Thanks,\n-- Anna``); elsewhere in a sentence no name is found
+             (``Saludos, María García``, ``Thanks,\n-- Anna``), or an e-mail's sender (``From: John Smith
+             <...>``, ``Anna Berg <...> wrote:``, a ``From:`` line of 2-3 capitalised words, which may be a
+             place: ``From: New York``); elsewhere in a sentence no name is found
 ========== ==============================================================================
 
 Labels and names are read in English, German, Spanish, French and Portuguese. Precision matters
@@ -44,10 +46,9 @@ tracking references (a transaction's, not a person's), unlabelled numbers, dates
 tiers and topics depend on them: every candidate is checked (checksums, issuer prefixes, digit
 counts, grouping) rather than matched by shape alone.
 
-Redaction is idempotent (``redact_text(redact_text(x)) == redact_text(x)``): a placeholder
-never matches any pattern, every pattern treats a neighbouring placeholder like a word
-character, and :func:`redact_text` repeats its passes until nothing changes (in practice one
-extra pass, and only for the few texts that contained PII).
+Redaction is idempotent (``redact_text(redact_text(x)) == redact_text(x)``): a placeholder never matches any
+pattern, every pattern treats a neighbouring placeholder like a word character, and :func:`redact_text` repeats
+its passes until nothing changes (in practice one extra pass, and only for the few texts that held PII).
 """
 
 from __future__ import annotations
@@ -58,11 +59,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from taxonomy.personal import (
-    ADDRESS_RE, ADDRESS_TAIL_RE, DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, LABELLED_NAME_RE, POSTCODE_GATE, POSTCODE_RE,
-    SECRET_GATE, SECRET_LABEL_RE, STREET_FIRST_RE, STREET_GATE, introduced, keep_label, labelled_id, labelled_name,
-    mentioned, mentions, signoff,
-)
+from taxonomy.identifiers import (DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, SECRET_GATE, SECRET_LABEL_RE, keep_label,
+                                  labelled_id, mentions)
+from taxonomy.personal import (ADDRESS_RE, ADDRESS_TAIL_RE, LABELLED_NAME_RE, POSTCODE_GATE, POSTCODE_RE, STREET_FIRST_RE,
+                               STREET_GATE, introduced, labelled_name, mentioned, senders, signoff)
 
 __all__ = ["PLACEHOLDERS", "redact_record", "redact_text", "redact_texts"]
 
@@ -71,10 +71,9 @@ PLACEHOLDERS: tuple[str, ...] = (
     "<ADDRESS>", "<NAME>",
 )
 
-# Boundaries shared by all patterns: a placeholder next to a candidate counts as a word
-# character, so redacting one token never makes its neighbour match on a second pass.
-# The look-behinds sit after the first character ("[A-Z](?<![\w<>].)"): a pattern that starts
-# with a character class lets the regex engine skip ahead quickly, which doubles throughput.
+# Boundaries shared by all patterns: a placeholder next to a candidate counts as a word character, so
+# redacting one token never makes its neighbour match on a second pass. The look-behinds sit after the first
+# character ("[A-Z](?<![\w<>].)"): a pattern starting with a character class lets the engine skip ahead (2x).
 _PRE1 = r"(?<![\w<>].)(?<![A-Z]>.)"
 _POST = r"(?![\w])(?!<[A-Z])"
 
@@ -347,7 +346,7 @@ def _one_pass(text: str) -> str:
     for gate, pattern, repl in _PASSES:
         if gate(text, digits):
             text = pattern.sub(repl, text)
-    return signoff(mentioned(introduced(text)))
+    return signoff(mentioned(introduced(senders(text))))
 
 
 def redact_text(text: str) -> str:

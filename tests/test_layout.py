@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "taxonomy"
 LAYERS: dict[str, int] = {
     # ground floor: shared by every stage
     "__init__": 0, "errors": 0, "schema": 0, "config": 0, "storage": 0, "parallel": 0,
-    "redact": 0, "personal": 0, "people": 0, "validate": 0, "window": 0, "hive": 0, "language": 0, "actions": 0, "quotes": 0, "wording": 0,
+    "redact": 0, "personal": 0, "people": 0, "identifiers": 0, "validate": 0, "window": 0, "hive": 0, "language": 0, "actions": 0, "quotes": 0, "wording": 0,
     # stages, in the order data flows through them
     "pull": 1, "ingest": 1, "samples": 1, "embed": 1,
     "tiers": 2, "topics": 2, "uncertainty": 2,

@@ -35,7 +35,7 @@ REALISTIC = [
     ),
     (
         "From: Jane Doe <jane.doe@support.example.org>\nSent: 25/11/2026 09:12",
-        "From: Jane Doe <<EMAIL>>\nSent: 25/11/2026 09:12",
+        "From: <NAME> <<EMAIL>>\nSent: 25/11/2026 09:12",
     ),
     (
         "Mobile: 06 12 34 56 78. Festnetz Tel. 030 12345678, WhatsApp +4915112345678.",
@@ -174,6 +174,15 @@ MUST_REDACT = [
     # A UK postcode in lower case after an address, with the town before it.
     ("I live at 42 baker street, london nw1 6xe please", "I live at <ADDRESS> please"),
     ("I moved from 12 Elm Street in 2019", "I moved from <ADDRESS> in 2019"),  # a year is no postal code here
+    # An e-mail's sender, in a forwarded or quoted message: the display name before the address, a From: line.
+    ("---------- Forwarded message ---------\nFrom: John Smith <john.smith@example.com>\nSubject: refund\n\nwhere is it",
+     "---------- Forwarded message ---------\nFrom: <NAME> <<EMAIL>>\nSubject: refund\n\nwhere is it"),
+    ("On Mon, 3 Jun 2024 at 10:02, Anna Berg <anna@example.com> wrote:\n> my card is blocked",
+     "On Mon, 3 Jun 2024 at 10:02, <NAME> <<EMAIL>> wrote:\n> my card is blocked"),
+    ('please reply to "Piotr Nowak" <p.nowak@example.pl>', 'please reply to "<NAME>" <<EMAIL>>'),
+    ("From: Aleksandra Kowalczyk\nI was charged twice", "From: <NAME>\nI was charged twice"),
+    ("Enter jo@example.com into my contact list", "Enter <EMAIL> into my contact list"),  # a verb is no sender
+    ("Add Daniel Bell dan@example.com to my contacts", "Add <NAME> <EMAIL> to my contacts"),
     # A closing mid-line, where the message has no full stop before it; a closing on its own line.
     ("cancel my flight WF1234 i can't travel anymore Best, Quentin", "cancel my flight WF1234 i can't travel anymore Best, <NAME>"),
     ("how do i turn on 2fa Kind regards, Zoe O'Brien", "how do i turn on 2fa Kind regards, <NAME>"),
@@ -303,7 +312,7 @@ MUST_KEEP = [
     # ... or a lower-case word that is no listed name, or a name that is also a common word or a place.
     "my son will call you tomorrow", "this is true, i checked twice", "i spoke to someone last week",
     "i am going to cancel", "im sorry but this is late", "i am frank with you, this is poor", "i'm not happy",
-    "Thanks - all good now",
+    "Thanks - all good now", "from: London", "From: the app store", "Sent from my iPhone",
     "my friend said it was free", "i sent money to china and it never arrived", "we sent 50 to chase bank",
     "your agent was very helpful", "this is really urgent, please call",
     "Send it to my daughter please",
