@@ -6,7 +6,10 @@ places (the roles of :mod:`taxonomy.personal`: a relative or friend, a member of
 "booked under", a greeting's "this is", money sent to someone, and the writer's own "i am" / "i'm" /
 "im": "i am <NAME> and my card is lost") a lower-case word is a name when it
 is in the given-name list, and the word after it joins it when it is in the surname list:
-"my husband <NAME> booked it", "i spoke to <NAME> yesterday", "sent the money to <NAME>".
+"my husband <NAME> booked it", "i spoke to <NAME> yesterday", "sent the money to <NAME>". After a role
+(not after money sent), a word outside the list is a name too when a listed surname follows it ("my
+colleague <NAME>"); and as the right value of a name ("my name is misspelled, it should be <NAME>",
+"change my surname to <NAME>") a listed surname alone is one.
 
 The lists (``taxonomy/data/given_names.txt``, 7,153 names given to at least 100 US babies in some
 year; ``surnames.txt``, 18,599 surnames of at least 0.001% of the 1990 US Census; public domain, see
@@ -46,12 +49,26 @@ _I_AM_BEFORE = r"\b(?:i[ \t]+am|i['’]m|im)[ \t]+(?!frank\b)"
 # In lower case, money to someone: "payment to margaret", "sent 50 to sara" (names in the lists only).
 _PAYEE_BEFORE = r"\b(?:money|funds|cash|payment|[£$€]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp))?)[ \t]+to[ \t]+"
 
-_WORD = r"([a-z][a-z'’-]*)"
+# A name given in lower case as the right value of someone's name: "my name is misspelled, it should be david
+# jensen", "change my surname to kowalski" (there a listed surname alone is a name too; "should" as typed).
+_NAME_VALUE_BEFORE = (r"\b(?:my|your|his|her|our|their|the)[ \t]+(?:sur|last[ \t]+|first[ \t]+|middle[ \t]+|maiden[ \t]+|family[ \t]+|full[ \t]+|legal[ \t]+)?name\b"
+                      r"[^.!?\n<]{0,80}?\b(?:s[a-z]{2,5}d[ \t]+(?:be|read|say)|is[ \t]+actually|spell(?:ed|t)?[ \t]+as|to)[ \t]+")
 _LOWER_MENTION_RE = re.compile(
-    "(?:" + "|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _I_AM_BEFORE, _PAYEE_BEFORE)) + ")"
-    r"(?-i:" + _WORD + r")(?=[ \t]+(?-i:" + _WORD + r"))?",  # the next word looked at, not taken
+    "(?:" + "|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _I_AM_BEFORE))
+    + "|(?P<payee>" + _PAYEE_BEFORE + ")|(?P<value>" + _NAME_VALUE_BEFORE + "))"
+    r"(?-i:(?P<first>[a-z][a-z'’-]*))(?=[ \t]+(?-i:(?P<second>[a-z][a-z'’-]*)))?",  # the next word looked at, not taken
     re.IGNORECASE,
 )
+# Where a listed surname alone can make a name (after a role or a name word): a cheap first look.
+_SURNAME_CUE_RE = re.compile("|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _I_AM_BEFORE,
+                                         _NAME_VALUE_BEFORE)), re.IGNORECASE)
+# Words that are no given name however a surname follows them ("i spoke to someone long ago").
+_NOT_FIRST = frozenset(("i", "someone", "somebody", "anyone", "anybody", "everyone", "everybody", "nobody", "no", "one", "the",
+                        "a", "an", "my", "your", "his", "her", "their", "our", "him", "them", "us", "you", "it", "this",
+                        "that", "and", "or", "but", "is", "was", "will", "would", "can", "could", "has", "had", "have",
+                        "who", "which", "to", "in", "on", "at", "for", "with", "from", "by", "about", "again", "today",
+                        "yesterday", "last", "next", "before", "after", "since", "just", "already", "also", "too",
+                        "back", "over", "out", "up", "down", "off", "very", "so", "not", "all", "both", "each"))
 _LOWER_WORD_RE = re.compile(r"(?<![A-Za-z])[a-z]+")
 _POSSESSIVE_RE = re.compile(r"['’]s\Z")
 
@@ -74,20 +91,29 @@ def _bare(word: str) -> tuple[str, str]:
 def lower_mentioned(text: str) -> str:
     """``text`` with the names it mentions in lower case by a person's role replaced (module docstring).
 
-    Only a message holding a listed given name in lower case is read further (most hold none)."""
+    After a person's role, a word that is no listed given name still is one when a listed surname follows
+    it ("my colleague grace costa"); after a name word a listed surname alone is one ("change my surname to
+    kowalski").
+    Only a message holding a listed name in lower case is read further (most hold none)."""
     given, surnames = name_lists()
-    if given.isdisjoint(_LOWER_WORD_RE.findall(text)):
+    found = _LOWER_WORD_RE.findall(text)
+    if given.isdisjoint(found) and (surnames.isdisjoint(found) or not (
+            "name" in text.lower() or any(w in surnames and v not in _NOT_FIRST for v, w in zip(found, found[1:])))
+            or not _SURNAME_CUE_RE.search(text)):
         return text
     out, done = [], 0
     for m in _LOWER_MENTION_RE.finditer(text):
-        first, tail = _bare(m.group(1))
-        if m.start(1) < done or first not in given:
+        first, tail = _bare(m.group("first"))
+        second, second_tail = _bare(m.group("second")) if m.group("second") and not tail else ("", "")
+        if m.start("first") < done:
             continue
-        end = m.end(1)
-        if m.group(2) and not tail:
-            second, second_tail = _bare(m.group(2))
-            if second in surnames:
-                end, tail = m.end(2), second_tail
-        out += [text[done:m.start(1)], "<NAME>", tail]
+        # an unlisted word before a surname: only after a person's role ("payment to hyatt gift" is a shop)
+        by_surname = second in surnames and first not in _NOT_FIRST and m.group("payee") is None and m.group("value") is None
+        if not (first in given or by_surname or (m.group("value") is not None and first in surnames)):
+            continue
+        end = m.end("first")
+        if second in surnames:
+            end, tail = m.end("second"), second_tail
+        out += [text[done:m.start("first")], "<NAME>", tail]
         done = end
     return "".join(out) + text[done:] if out else text

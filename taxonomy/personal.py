@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from taxonomy.people import RELATIVE_BEFORE, SPOKE_BEFORE, STAFF_BEFORE, THIS_IS_BEFORE, UNDER_BEFORE, lower_mentioned
+from taxonomy.people import RELATIVE_BEFORE, SPOKE_BEFORE, STAFF_BEFORE, THIS_IS_BEFORE, UNDER_BEFORE, lower_mentioned, name_lists
 
 # Shared with taxonomy.redact: a placeholder next to a candidate counts as a word character.
 _POST = r"(?![\w])(?!<[A-Z])"
@@ -97,6 +97,14 @@ def labelled_name(m: re.Match[str]) -> str:
     return m.group(1) + m.group(2) + "<NAME>"
 
 
+# A closing in lower case in the middle of a line ("box was crushed kind regards, hugo duubois"): after
+# one that is seldom anything else ("regards", "cheers") any word is the name; after one that often is
+# ("best", "thanks") only a listed given name, or a word before a listed surname (taxonomy.people).
+_LOWER_SIGNOFF_RE = re.compile(r"(?<=[ \t])(" + _CLOSING_WORDS + r")[ \t]*[!.]?[ \t]*,[ \t]*(?!" + _NOT_A_NAME
+                               + r")([a-z][\w'’-]*)(?:[ \t]+(?!" + _NOT_A_NAME + r")([a-z][\w'’-]*))?[ \t]*[.!]*\s*\Z", re.IGNORECASE)
+_LOOSE_CLOSINGS = frozenset(("best", "thanks", "thank you", "ty", "thx", "danke", "merci", "gracias", "obrigado", "obrigada"))
+
+
 def signoff(text: str) -> str:
     """``text`` with the name it signs off with replaced (only the last 80 characters are read)."""
     start = max(0, len(text) - 80)
@@ -106,7 +114,16 @@ def signoff(text: str) -> str:
     if end < 0:
         return text
     m = _SIGNOFF_RE.search(text, max(start, end - 32))
-    return text if m is None else text[:m.start(1)] + "<NAME>" + text[m.end(1):]
+    if m is not None:
+        return text[:m.start(1)] + "<NAME>" + text[m.end(1):]
+    m = _LOWER_SIGNOFF_RE.search(text, max(start, end - 32))
+    if m is None:
+        return text
+    given, surnames = name_lists()
+    first, second = m.group(2).lower(), (m.group(3) or "").lower()
+    if m.group(1).lower() in _LOOSE_CLOSINGS and first not in given and second not in surnames:
+        return text
+    return text[:m.start(2)] + "<NAME>" + text[m.end(3 if m.group(3) else 2):]
 
 
 # -- Names the writer introduces themselves with ----------------------------------------------

@@ -182,6 +182,19 @@ MUST_REDACT = [
     ('please reply to "Piotr Nowak" <p.nowak@example.pl>', 'please reply to "<NAME>" <<EMAIL>>'),
     ("From: Aleksandra Kowalczyk\nI was charged twice", "From: <NAME>\nI was charged twice"),
     ("Enter jo@example.com into my contact list", "Enter <EMAIL> into my contact list"),  # a verb is no sender
+    # A lower-case name as the right value of a name (a listed given name, or after a name word a surname alone).
+    ("my name is misspelled on booking nl8kwc, it should be david jensen. you can call me",
+     "my name is misspelled on booking nl8kwc, it should be <NAME>. you can call me"),
+    ("my name is misspelled on booking pu9afc, it sohuld be victor rossi.", "my name is misspelled on booking pu9afc, it sohuld be <NAME>."),
+    ("I need to change my surname to mayers", "I need to change my surname to <NAME>"),
+    # After a person's role, a word before a listed surname (the first name need not be listed).
+    ("can you change the account owner to my colleague grace costa", "can you change the account owner to my colleague <NAME>"),
+    ("I have a table booked under christyne tauber", "I have a table booked under <NAME>"),
+    # A closing in lower case in the middle of a line: any word after "regards" / "cheers", a listed name after "best".
+    ("cancel order 4859956 i placed it twice by mistake kind regards, hugo duubois",
+     "cancel order 4859956 i placed it twice by mistake kind regards, <NAME>"),
+    ("are non refundable fares really non refundable cheers, grace", "are non refundable fares really non refundable cheers, <NAME>"),
+    ("box was crushed. need a new one best, anna", "box was crushed. need a new one best, <NAME>"),
     ("Add Daniel Bell dan@example.com to my contacts", "Add <NAME> <EMAIL> to my contacts"),
     # A closing mid-line, where the message has no full stop before it; a closing on its own line.
     ("cancel my flight WF1234 i can't travel anymore Best, Quentin", "cancel my flight WF1234 i can't travel anymore Best, <NAME>"),
@@ -313,6 +326,9 @@ MUST_KEEP = [
     "my son will call you tomorrow", "this is true, i checked twice", "i spoke to someone last week",
     "i am going to cancel", "im sorry but this is late", "i am frank with you, this is poor", "i'm not happy",
     "Thanks - all good now", "from: London", "From: the app store", "Sent from my iPhone",
+    "i need to change street name thompson ave to thomas ave", "i spoke to someone long ago",
+    "can you revert the 29.32 payment to hyatt gift then?", "which plan is the best, cheapest",
+    "it works fine thanks, appreciate it", "ok thanks, much appreciated", "the name on the card should be the same",
     "my friend said it was free", "i sent money to china and it never arrived", "we sent 50 to chase bank",
     "your agent was very helpful", "this is really urgent, please call",
     "Send it to my daughter please",
