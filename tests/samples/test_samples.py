@@ -299,3 +299,22 @@ def test_bundled_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
         pytest.skip("examples/landing not generated")
     write_sample(str(tmp_path / "again"))
     assert _files(tmp_path / "again") == _files(bundled_root)
+
+
+def test_the_bundled_samples_people_are_redacted(bundled: list[dict]) -> None:
+    """The generator writes its people's names into messages, often in lower case ("it should be david
+    jensen", "kind regards, hugo duubois"); after redaction only a name outside the public name lists
+    signed after "best," stays (a word often read so: "the best, cheapest")."""
+    from taxonomy.people import name_lists
+    from taxonomy.redact import redact_text
+    from taxonomy.samples.texts import FIRST_NAMES, LAST_NAMES
+
+    people = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in FIRST_NAMES + LAST_NAMES) + r")\b", re.IGNORECASE)
+    texts = [r["text"] for r in bundled]
+    assert sum(bool(people.search(t)) for t in texts) > 200  # the sample does carry names
+    left = [t for t in map(redact_text, texts) if people.search(t)]
+    given = name_lists()[0]
+    for text in left:
+        m = re.search(r"\bbest, (\w+)\W*$", text)
+        assert m and m.group(1).lower() not in given, text
+    assert len(left) <= 0.001 * len(texts)
