@@ -115,3 +115,27 @@ def test_classify_queues_page() -> None:
     assert "| braun2017 | 10 | 0.5 | 0.7 |" in page and "| **mean** |  | 0.6 | 0.75 |" in page
     assert "| alone | 0.9 | 0.8 |" in page
     assert "| classify | 3.5, 3.4 | 2.8 |" in page
+
+
+def test_blind_reader_scores_and_page() -> None:
+    """``benchmarks.blind_reader`` needs the tier corpus (not in CI) to join its judgments: the committed
+    judgments load, and its figures and page on stand-in rows."""
+    from benchmarks.blind_reader import _markdown, intents, load_judgments, score
+
+    judged = load_judgments()
+    assert len(judged) == 3063 and set(judged.values()) == {"informational", "personalized", "action_led", None}
+    rows = [{"source": "s", "intent": "a", "label": "action_led", "mapped": "action_led", "reader": r, "model": m, "weight": w}
+            for r, m, w in [("action_led", "action_led", 1.0), ("action_led", "informational", 1.0),
+                            ("informational", "informational", 2.0), (None, "informational", 1.0)]]
+    rows.append({"source": "s", "intent": "b", "label": "informational", "mapped": "informational", "reader": "informational",
+                 "model": "informational", "weight": 1.0})
+    s = score(rows)
+    assert s["messages"] == 5 and s["no_request"] == pytest.approx(1 / 6)
+    assert s["reader_agrees"] == pytest.approx(3 / 5)  # weights 1 + 1 + 1 of 5 on the reader's request rows
+    assert s["model_errors_reader_backs"] == pytest.approx(2 / 3)  # of the model's errors (weights 1 and 2), the reader backs the 2
+    by_intent = intents(rows)
+    assert [(g["intent"], g["reader"]) for g in by_intent] == [("a", "action_led"), ("b", "informational")]
+    page = _markdown({"machine": {"date_utc": "-", "cpu": "-", "usable_cores": 2, "python": "-", "versions": {}},
+                      "per_source": {"s": s}, "mean": {"reader_f1": s["reader_f1"], "model_f1": s["model_f1"]},
+                      "intents": {"count": 2, "reader_same_tier": 2, "differing": []}})
+    assert "| s | 5 | 16.7% | 60.0% |" in page and "67%" in page
