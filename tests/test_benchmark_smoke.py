@@ -122,8 +122,9 @@ def test_blind_reader_scores_and_page() -> None:
     judgments load, and its figures and page on stand-in rows."""
     from benchmarks.blind_reader import _markdown, intents, load_judgments, score
 
-    judged = load_judgments()
+    judged, again = load_judgments(), load_judgments(column="second")
     assert len(judged) == 3063 and set(judged.values()) == {"informational", "personalized", "action_led", None}
+    assert again.keys() == judged.keys() and 0.9 < sum(judged[k] == again[k] for k in judged) / len(judged) < 1.0
     rows = [{"source": "s", "intent": "a", "label": "action_led", "mapped": "action_led", "reader": r, "model": m, "weight": w}
             for r, m, w in [("action_led", "action_led", 1.0), ("action_led", "informational", 1.0),
                             ("informational", "informational", 2.0), (None, "informational", 1.0)]]
@@ -137,5 +138,6 @@ def test_blind_reader_scores_and_page() -> None:
     assert [(g["intent"], g["reader"]) for g in by_intent] == [("a", "action_led"), ("b", "informational")]
     page = _markdown({"machine": {"date_utc": "-", "cpu": "-", "usable_cores": 2, "python": "-", "versions": {}},
                       "per_source": {"s": s}, "mean": {"reader_f1": s["reader_f1"], "model_f1": s["model_f1"]},
-                      "intents": {"count": 2, "reader_same_tier": 2, "differing": []}})
-    assert "| s | 5 | 16.7% | 60.0% |" in page and "67%" in page
+                      "intents": {"count": 2, "reader_same_tier": 2, "differing": []},
+                      "second_pass": {"same_judgment": 0.978, "kappa": 0.967, "mean_reader_f1": 0.912}})
+    assert "| s | 5 | 16.7% | 60.0% |" in page and "67%" in page and "97.8% of them (Cohen's kappa 0.967)" in page
