@@ -141,3 +141,25 @@ def test_blind_reader_scores_and_page() -> None:
                       "intents": {"count": 2, "reader_same_tier": 2, "differing": []},
                       "second_pass": {"same_judgment": 0.978, "kappa": 0.967, "mean_reader_f1": 0.912}})
     assert "| s | 5 | 16.7% | 60.0% |" in page and "67%" in page and "97.8% of them (Cohen's kappa 0.967)" in page
+
+
+def test_row_labels_load_and_replace_intent_labels() -> None:
+    """``benchmarks.row_labels`` needs the tier corpus (not in CI) to fit: the committed message labels
+    load, and a message's own tier replaces its intent's (a message that states no request is not fitted)."""
+    import numpy as np
+
+    from benchmarks.blind_reader import text_key
+    from benchmarks.row_labels import fit_labels, load_row_labels
+
+    labels = load_row_labels()
+    assert len(labels) == 26812 and set(labels.values()) == {"informational", "personalized", "action_led", "none"}
+    texts = ["I want to buy a mattress", "Creatine", "How do I reset my password?", "hello"]
+    sources = np.array(["hint3", "hint3", "seed", "banking77"])
+    intents = np.array(["x/BUY", "x/BUY", "how", "greet"])
+    given = {("hint3", "x/BUY", text_key(texts[0])): "action_led", ("hint3", "x/BUY", text_key(texts[1])): "none",
+             ("banking77", "greet", text_key(texts[3])): "personalized"}
+    tiers = np.array(["informational"] * 4)
+    fit, keep = fit_labels(sources, intents, texts, tiers, given)
+    assert fit.tolist() == ["action_led", "informational", "informational", "personalized"] and keep.tolist() == [True, False, True, True]
+    fit, keep = fit_labels(sources, intents, texts, tiers, given, only={"hint3"})  # Banking77 keeps its label
+    assert fit.tolist()[3] == "informational" and keep.tolist() == [True, False, True, True]
