@@ -4,6 +4,7 @@ an embedder factory that had moved). Tiny queue, hashing embedder: this checks t
 from __future__ import annotations
 
 import argparse
+import csv
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,27 @@ def test_row_labels_load_and_replace_intent_labels() -> None:
     assert fit.tolist() == ["action_led", "informational", "informational", "personalized"] and keep.tolist() == [True, False, True, True]
     fit, keep = fit_labels(sources, intents, texts, tiers, given, only={"hint3"})  # Banking77 keeps its label
     assert fit.tolist()[3] == "informational" and keep.tolist() == [True, False, True, True]
+
+
+def test_row_labels_check_sheet_and_tally(tmp_path: Path) -> None:
+    """``benchmarks.row_labels_check``: the sheet holds only messages whose annotated tier differs from
+    their label; a filled sheet is tallied by whom the person sided with; a bad letter is one error line."""
+    from benchmarks.blind_reader import text_key
+    from benchmarks.row_labels_check import COLUMNS, disagreements, main, tally
+
+    texts = ["Is there a fee for transfers?", "Cancel my card", "hello", "Where is my refund?"]
+    labels = {("b", "fee", text_key(texts[0])): "informational", ("b", "cancel", text_key(texts[1])): "action_led",
+              ("b", "hi", text_key(texts[2])): "none", ("b", "refund", text_key(texts[3])): "action_led"}
+    rows = disagreements(["b"] * 4, ["fee", "cancel", "hi", "refund"], texts,
+                         ["personalized", "action_led", "informational", "personalized"], labels, per_source=10)
+    assert sorted((r["text"], r["label"], r["annotators"]) for r in rows) == [
+        ("Is there a fee for transfers?", "P", "I"), ("Where is my refund?", "P", "A")]
+    rows[0]["person"], rows[1]["person"] = rows[0]["annotators"], rows[1]["label"]
+    assert tally(rows)["all"] == {"annotators": 1, "label": 1, "neither": 0}
+    sheet = tmp_path / "check.csv"
+    rows[0]["person"] = "X"
+    with sheet.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["--checked", str(sheet)]) == 2
