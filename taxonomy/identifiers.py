@@ -12,8 +12,10 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-# Shared with taxonomy.redact: a placeholder next to a candidate counts as a word character.
-_POST = r"(?![\w])(?!<[A-Z])"
+# After a value: no word character and no placeholder right after it, so redacting one token never makes its
+# neighbour match on a second pass (taxonomy.redact and taxonomy.personal use it too).
+AFTER_VALUE = r"(?![\w])(?!<[A-Z])"
+_POST = AFTER_VALUE
 
 
 # -- Identifiers of a person, where the message labels them ---------------------------------------

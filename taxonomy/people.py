@@ -88,6 +88,15 @@ def _bare(word: str) -> tuple[str, str]:
     return (word[: m.start()], word[m.start():]) if m else (word, "")
 
 
+def _surname_may_name(text: str, found: list[str], surnames: frozenset[str]) -> bool:
+    """Whether a listed surname in ``text`` (``found``: its lower-case words) can make a name without a
+    listed given name: after a name word, or after a word that can be a first name, where a role is."""
+    if surnames.isdisjoint(found):
+        return False
+    after_first = any(w in surnames and v not in _NOT_FIRST for v, w in zip(found, found[1:]))
+    return ("name" in text.lower() or after_first) and _SURNAME_CUE_RE.search(text) is not None
+
+
 def lower_mentioned(text: str) -> str:
     """``text`` with the names it mentions in lower case by a person's role replaced (module docstring).
 
@@ -97,9 +106,7 @@ def lower_mentioned(text: str) -> str:
     Only a message holding a listed name in lower case is read further (most hold none)."""
     given, surnames = name_lists()
     found = _LOWER_WORD_RE.findall(text)
-    if given.isdisjoint(found) and (surnames.isdisjoint(found) or not (
-            "name" in text.lower() or any(w in surnames and v not in _NOT_FIRST for v, w in zip(found, found[1:])))
-            or not _SURNAME_CUE_RE.search(text)):
+    if given.isdisjoint(found) and not _surname_may_name(text, found, surnames):
         return text
     out, done = [], 0
     for m in _LOWER_MENTION_RE.finditer(text):

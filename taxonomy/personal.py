@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 
+from taxonomy.identifiers import AFTER_VALUE
 from taxonomy.people import RELATIVE_BEFORE, SPOKE_BEFORE, STAFF_BEFORE, THIS_IS_BEFORE, UNDER_BEFORE, lower_mentioned, name_lists
 
-# Shared with taxonomy.redact: a placeholder next to a candidate counts as a word character.
-_POST = r"(?![\w])(?!<[A-Z])"
+_POST = AFTER_VALUE
 
 # -- Street addresses -----------------------------------------------------------------------
 # Words that sit between a number and a street word without being a street's name ("2 hours on the road").
@@ -266,8 +266,7 @@ def senders(text: str) -> str:
     """``text`` with an e-mail's sender names replaced (after its addresses became ``<EMAIL>``)."""
     if "<EMAIL>" in text:
         text = DISPLAY_NAME_RE.sub(_name_of, text)
-    low = text.lower()
-    if "from" in low or "von" in low or "de" in low:
+    if ":" in text:
         text = SENDER_LINE_RE.sub(_name_of, text)
     return text
 

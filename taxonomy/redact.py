@@ -59,8 +59,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from taxonomy.identifiers import (DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, SECRET_GATE, SECRET_LABEL_RE, keep_label,
-                                  labelled_id, mentions)
+from taxonomy.identifiers import (AFTER_VALUE, DOB_GATE, DOB_RE, ID_GATE, LABELLED_ID_RE, SECRET_GATE, SECRET_LABEL_RE,
+                                  keep_label, labelled_id, mentions)
 from taxonomy.personal import (ADDRESS_RE, ADDRESS_TAIL_RE, LABELLED_NAME_RE, POSTCODE_GATE, POSTCODE_RE, STREET_FIRST_RE,
                                STREET_GATE, introduced, labelled_name, mentioned, senders, signoff)
 
@@ -75,7 +75,7 @@ PLACEHOLDERS: tuple[str, ...] = (
 # redacting one token never makes its neighbour match on a second pass. The look-behinds sit after the first
 # character ("[A-Z](?<![\w<>].)"): a pattern starting with a character class lets the engine skip ahead (2x).
 _PRE1 = r"(?<![\w<>].)(?<![A-Z]>.)"
-_POST = r"(?![\w])(?!<[A-Z])"
+_POST = AFTER_VALUE
 
 # -- URLs with credentials or tokens ------------------------------------------------------
 _URL_RE = re.compile(r"(?<![\w<>])\b(?:https?|ftps?|wss?)://[^\s<>\"'`]+", re.IGNORECASE)
