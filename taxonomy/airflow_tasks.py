@@ -203,41 +203,61 @@ def ingest_task(context: Mapping[str, Any], customer_id: str) -> dict[str, str]:
     }
 
 
+def _window(s: RunSettings) -> tuple[date, date]:
+    """First and last day (inclusive) of the run's analysis window."""
+    from taxonomy.config import load_config
+    from taxonomy.window import window_bounds
+
+    return window_bounds(s.as_of, s.window_days or load_config(s.config_path).window_days)
+
+
 def days_to_ingest(s: RunSettings, customer_id: str) -> list[date]:
     """The interval's landed days plus the window's landed days not ingested yet, oldest first."""
-    from taxonomy.config import load_config
-    from taxonomy.storage import PART_FILE, Store, validate_customer_id
+    from taxonomy.storage import Store, validate_customer_id
 
-    window = s.window_days or load_config(s.config_path).window_days
-    first = s.as_of - timedelta(days=window)
+    first, last = _window(s)
     landing = Store(s.landing_uri)
     folder = f"{landing.root}/{validate_customer_id(customer_id)}"
     landed = set()
     for entry in landing.fs.ls(folder, detail=False) if landing.exists(folder) else []:
-        try:
-            day = date.fromisoformat(entry.rstrip("/").rsplit("/", 1)[-1])
-        except ValueError:
-            continue
-        if first <= day < s.as_of and any(True for _ in landing.walk_files(entry)):
+        day = _iso_day(entry.rstrip("/").rsplit("/", 1)[-1])
+        if day and first <= day <= last and any(True for _ in landing.walk_files(entry)):
             landed.add(day)
-    out = Store(s.output_uri, label=s.label)
-    missing = {
-        d for d in landed
-        if not out.exists(f"{out.partition('conversations_raw', customer_id=customer_id, date=d)}/{PART_FILE}")
-    }
-    return sorted(missing | (landed & set(s.days)))
+    return sorted((landed - set(ingested_days(s, customer_id))) | (landed & set(s.days)))
+
+
+def ingested_days(s: RunSettings, customer_id: str) -> list[date]:
+    """The window's days that have a ``conversations_raw`` partition in the run's namespace, oldest first."""
+    from taxonomy.storage import PART_FILE, Store, validate_customer_id
+
+    (first, last), out = _window(s), Store(s.output_uri, label=s.label)
+    folder = f"{out.dataset('conversations_raw')}/customer_id={validate_customer_id(customer_id)}"
+    days = [d for d in map(_iso_day, out.list_partitions("conversations_raw", "date", within=folder))
+            if d and first <= d <= last]
+    return [d for d in days if out.exists(f"{out.partition('conversations_raw', customer_id=customer_id, date=d)}/{PART_FILE}")]
+
+
+def _iso_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def enrich_task(context: Mapping[str, Any], customer_id: str, ingested: Mapping[str, str]) -> dict[str, str]:
-    """Embed and tier the days ``ingest_task`` wrote for one customer.
+    """Embed and tier the days ``ingest_task`` wrote for one customer, and every other ingested day of
+    the window whose ``enriched`` partition is missing or stale (an up-to-date day costs a fingerprint):
+    a retry of an ``ingest`` killed after writing some days returns only the rest, which must not
+    leave those days out of the analysis. The window is then enriched as ``taxonomy run`` would.
 
     Returns:
-        ``{day (ISO): enriched partition URI}``.
+        ``{day (ISO): enriched partition URI}`` for every ingested day of the window.
     """
     from taxonomy.enrich import enrich_customer_days
 
     s = _customer_settings(context, customer_id)
-    done = enrich_customer_days(s.output_uri, customer_id, [date.fromisoformat(d) for d in ingested], **s.options)
+    days = {date.fromisoformat(d) for d in ingested} | set(ingested_days(s, customer_id))
+    done = enrich_customer_days(s.output_uri, customer_id, sorted(days), **s.options)
     return {day.isoformat(): uri for day, uri in sorted(done.items())}
 
 

@@ -255,6 +255,35 @@ def test_days_to_ingest_catches_up_the_window_once(tmp_path: Path) -> None:
     assert airflow_tasks.days_to_ingest(s, "globex") == []
 
 
+def test_a_retried_ingest_leaves_no_ingested_day_unenriched(monkeypatch, tmp_path: Path) -> None:
+    """A try of ``ingest`` SIGKILLed after writing some days: its retry returns only the rest, and
+    ``enrich`` must still enrich the whole window (CI caught the Airflow run analysing a window with
+    those days missing, so its outputs differed from a clean ``taxonomy run``)."""
+    from taxonomy.pipeline import ingest_customer
+    from tests.test_pipeline import AS_OF, write_landing
+
+    landing, output, config = tmp_path / "landing", tmp_path / "output", tmp_path / "c.yaml"
+    write_landing(landing, {"acme": 6}, days=5)
+    config.write_text("embedding_backend: hashing\nwindow_days: 7\n")
+    monkeypatch.setenv(airflow_tasks.LANDING_ENV, str(landing))
+    monkeypatch.setenv(airflow_tasks.OUTPUT_ENV, str(output))
+    monkeypatch.setattr(airflow_tasks, "_airflow_variable", lambda key: None)
+    at = datetime(AS_OF.year, AS_OF.month, AS_OF.day, tzinfo=timezone.utc)
+    ctx = _context(at - timedelta(days=1), at, {"config_path": str(config)})
+    window = [AS_OF - timedelta(days=k) for k in range(5, 0, -1)]
+    for day in window[:2]:  # what the killed try wrote
+        ingest_customer(str(landing), str(output), "acme", day, config_path=str(config))
+    retried = airflow_tasks.ingest_task(ctx, "acme")
+    assert sorted(retried) == [d.isoformat() for d in window[2:]]
+    enriched = airflow_tasks.enrich_task(ctx, "acme", retried)
+    assert sorted(enriched) == [d.isoformat() for d in window]
+    assert all((Path(uri) / "part-0.parquet").exists() for uri in enriched.values())
+    # A day already enriched and unchanged is not rewritten by the next run's enrich.
+    before = {uri: (Path(uri) / "part-0.parquet").stat().st_mtime_ns for uri in enriched.values()}
+    again = airflow_tasks.enrich_task(ctx, "acme", {})
+    assert {uri: (Path(uri) / "part-0.parquet").stat().st_mtime_ns for uri in again.values()} == before
+
+
 def test_report_task_renders_what_each_asset_event_names(monkeypatch, tmp_path) -> None:
     import taxonomy.report
 
