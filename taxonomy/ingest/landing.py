@@ -307,7 +307,15 @@ def _flush(out: Store, report: IngestReport, staged: list[_Staged], cfg: Config)
         require_valid(pl.concat(raw), "conversations_raw", file=where, parameters=params)
     if quarantined:
         require_valid(pl.concat(quarantined), "quarantine", file=where)
+    # The quarantine first: a raw partition marks its day ingested (a retried Airflow ingest skips it),
+    # so a run killed between the two writes must not leave a raw partition without its quarantine.
     for st in staged:
+        for name, q in st.batches.items():
+            folder = out.partition("quarantine", date=st.qdate, batch=batch_id(name))
+            if q.height:
+                report.quarantine.append((out.write_partition(q, folder), q.height))
+            else:
+                out.delete_partition(folder)
         for key in sorted(st.final):
             meta = None
             if st.fingerprints.get(key[0]):
@@ -320,10 +328,4 @@ def _flush(out: Store, report: IngestReport, staged: list[_Staged], cfg: Config)
         for cid in sorted(st.scope):
             if st.landing and (cid, st.qdate) not in st.final:
                 out.delete_partition(out.partition("conversations_raw", customer_id=cid, date=st.qdate))
-        for name, q in st.batches.items():
-            folder = out.partition("quarantine", date=st.qdate, batch=batch_id(name))
-            if q.height:
-                report.quarantine.append((out.write_partition(q, folder), q.height))
-            else:
-                out.delete_partition(folder)
         report.files.extend(st.reports)

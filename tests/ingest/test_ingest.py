@@ -349,6 +349,27 @@ def test_fixed_file_clears_its_quarantine_batch(tmp_path: Path) -> None:
     assert read_quarantine(tmp_path / "out").is_empty()
 
 
+def test_a_day_is_never_marked_ingested_before_its_quarantine_is_written(tmp_path: Path, monkeypatch) -> None:
+    """A run killed between the writes leaves no raw partition without its quarantine: a raw partition
+    marks its day ingested (a retried Airflow ingest skips the day), so its quarantined rows would be lost."""
+    rows = good_rows(10)
+    write_csv(tmp_path / "landing" / "acme" / DAY / "x.csv", [*rows, {**rows[0], "conversation_id": "z", "text": ""}], COLS)
+    real = Store.write_partition
+
+    def killed_at_the_quarantine(self, df, folder, *args, **kwargs):  # noqa: ANN001, ANN202
+        if "/quarantine/" in f"{folder}/":
+            raise SystemExit("killed")
+        return real(self, df, folder, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "write_partition", killed_at_the_quarantine)
+    with pytest.raises(SystemExit):
+        ingest(str(tmp_path / "landing"), str(tmp_path / "out"))
+    assert not list((tmp_path / "out").rglob("conversations_raw/**/*.parquet"))
+    monkeypatch.setattr(Store, "write_partition", real)
+    report = ingest(str(tmp_path / "landing"), str(tmp_path / "out"))
+    assert report.ok and len(read_quarantine(tmp_path / "out")) == 1 and read_raw(tmp_path / "out", "acme").height == 10
+
+
 def test_read_export_contract(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "x.csv", [*good_rows(9), {**good_rows(1)[0], "conversation_id": "q", "created_at": ""}], COLS)
     result = read_export(Store(str(tmp_path)), str(path), customer_id="acme")
