@@ -4,12 +4,12 @@ Two messages in three carry no capital but "I", and a capitalised-name pattern r
 "my husband david booked it", "i spoke to sarah yesterday" or "sent the money to anna berg". In those
 places (the roles of :mod:`taxonomy.personal`: a relative or friend, a member of staff, "spoke to",
 "booked under", a greeting's "this is", money sent to someone, and the writer's own "i am" / "i'm" /
-"im": "i am <NAME> and my card is lost") a lower-case word is a name when it
+"im": "i am <NAME> and my card is lost"; a title: "dr <NAME>") a lower-case word is a name when it
 is in the given-name list, and the word after it joins it when it is in the surname list:
 "my husband <NAME> booked it", "i spoke to <NAME> yesterday", "sent the money to <NAME>". After a role
 (not after money sent), a word outside the list is a name too when a listed surname follows it ("my
-colleague <NAME>"); and as the right value of a name ("my name is misspelled, it should be <NAME>",
-"change my surname to <NAME>") a listed surname alone is one.
+colleague <NAME>"); and after a title ("mrs <NAME>") or as the right value of a name ("my name is
+misspelled, it should be <NAME>", "change my surname to <NAME>") a listed surname alone is one.
 
 The lists (``taxonomy/data/given_names.txt``, 7,153 names given to at least 100 US babies in some
 year; ``surnames.txt``, 18,599 surnames of at least 0.001% of the 1990 US Census; public domain, see
@@ -49,13 +49,18 @@ _I_AM_BEFORE = r"\b(?:i[ \t]+am|i['’]m|im)[ \t]+(?!frank\b)"
 # In lower case, money to someone: "payment to margaret", "sent 50 to sara" (names in the lists only).
 _PAYEE_BEFORE = r"\b(?:money|funds|cash|payment|[£$€]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp))?)[ \t]+to[ \t]+"
 
+# A title in any case before a lower-case name: "dr johnson", "mrs anna berg", "Mr. smith" (a listed
+# surname alone is a name there).
+# Brands a title starts ("Dr Martens", "dr pepper", "Mr. Coffee"): shared with taxonomy.personal.
+NOT_AFTER_TITLE = r"(?!(?:martens|pepper|oetker|scholl|who|coffee)\b)"
+_TITLE_BEFORE = r"\b(?:mr|mrs|ms|mx|dr|prof)\.?[ \t]+" + NOT_AFTER_TITLE
 # A name given in lower case as the right value of someone's name: "my name is misspelled, it should be david
 # jensen", "change my surname to kowalski" (there a listed surname alone is a name too; "should" as typed).
 _NAME_VALUE_BEFORE = (r"\b(?:my|your|his|her|our|their|the)[ \t]+(?:sur|last[ \t]+|first[ \t]+|middle[ \t]+|maiden[ \t]+|family[ \t]+|full[ \t]+|legal[ \t]+)?name\b"
                       r"[^.!?\n<]{0,80}?\b(?:s[a-z]{2,5}d[ \t]+(?:be|read|say)|is[ \t]+actually|spell(?:ed|t)?[ \t]+as|to)[ \t]+")
 _LOWER_MENTION_RE = re.compile(
     "(?:" + "|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _I_AM_BEFORE))
-    + "|(?P<payee>" + _PAYEE_BEFORE + ")|(?P<value>" + _NAME_VALUE_BEFORE + "))"
+    + "|(?P<payee>" + _PAYEE_BEFORE + ")|(?P<value>" + _NAME_VALUE_BEFORE + ")|(?P<title>" + _TITLE_BEFORE + "))"
     r"(?-i:(?P<first>[a-z][a-z'’-]*))(?=[ \t]+(?-i:(?P<second>[a-z][a-z'’-]*)))?",  # the next word looked at, not taken
     re.IGNORECASE,
 )
@@ -63,6 +68,7 @@ _LOWER_MENTION_RE = re.compile(
 _SURNAME_CUE_RE = re.compile("|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _I_AM_BEFORE,
                                          _NAME_VALUE_BEFORE)), re.IGNORECASE)
 # Words that are no given name however a surname follows them ("i spoke to someone long ago").
+_TITLE_RE = re.compile(_TITLE_BEFORE + r"(?-i:[a-z])", re.IGNORECASE)
 _NOT_FIRST = frozenset(("i", "someone", "somebody", "anyone", "anybody", "everyone", "everybody", "nobody", "no", "one", "the",
                         "a", "an", "my", "your", "his", "her", "their", "our", "him", "them", "us", "you", "it", "this",
                         "that", "and", "or", "but", "is", "was", "will", "would", "can", "could", "has", "had", "have",
@@ -88,13 +94,20 @@ def _bare(word: str) -> tuple[str, str]:
     return (word[: m.start()], word[m.start():]) if m else (word, "")
 
 
+def _title_in(text: str) -> bool:
+    """Whether a title stands before a lower-case word ("dr johnson", "Mrs. jones")."""
+    low = text.lower()
+    return any(t in low for t in ("mr", "ms", "mx", "dr", "prof")) and _TITLE_RE.search(text) is not None
+
+
 def _surname_may_name(text: str, found: list[str], surnames: frozenset[str]) -> bool:
     """Whether a listed surname in ``text`` (``found``: its lower-case words) can make a name without a
     listed given name: after a name word, or after a word that can be a first name, where a role is."""
     if surnames.isdisjoint(found):
         return False
     after_first = any(w in surnames and v not in _NOT_FIRST for v, w in zip(found, found[1:]))
-    return ("name" in text.lower() or after_first) and _SURNAME_CUE_RE.search(text) is not None
+    return ((("name" in text.lower() or after_first) and _SURNAME_CUE_RE.search(text) is not None)
+            or _title_in(text))
 
 
 def lower_mentioned(text: str) -> str:
@@ -116,7 +129,8 @@ def lower_mentioned(text: str) -> str:
             continue
         # an unlisted word before a surname: only after a person's role ("payment to hyatt gift" is a shop)
         by_surname = second in surnames and first not in _NOT_FIRST and m.group("payee") is None and m.group("value") is None
-        if not (first in given or by_surname or (m.group("value") is not None and first in surnames)):
+        alone = m.group("value") is not None or m.group("title") is not None  # a listed surname alone will do
+        if not (first in given or by_surname or (alone and first in surnames)):
             continue
         end = m.end("first")
         if second in surnames:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 
 from taxonomy.identifiers import AFTER_VALUE
-from taxonomy.people import RELATIVE_BEFORE, SPOKE_BEFORE, STAFF_BEFORE, THIS_IS_BEFORE, UNDER_BEFORE, lower_mentioned, name_lists
+from taxonomy.people import (
+    NOT_AFTER_TITLE, RELATIVE_BEFORE, SPOKE_BEFORE, STAFF_BEFORE, THIS_IS_BEFORE, UNDER_BEFORE, lower_mentioned, name_lists,
+)
 
 _POST = AFTER_VALUE
 
@@ -205,8 +207,9 @@ _THING_BEFORE_NAME_RE = re.compile(
 
 
 def _name_of(m: re.Match[str]) -> str:
-    """The match with its first group, the name, replaced by ``<NAME>``."""
-    return m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(1):m.end(0)]
+    """The match with its first group, the name, replaced by ``<NAME>`` (a possessive "'s" kept)."""
+    tail = m.group(1)[-2:] if m.group(1)[-2:] in ("'s", "’s") else ""
+    return m.string[m.start(0):m.start(1)] + "<NAME>" + tail + m.string[m.end(1):m.end(0)]
 
 
 def _new_name(m: re.Match[str]) -> str:
@@ -248,7 +251,8 @@ _NOT_MENTIONED = (r"(?!(?:sir|madam|madame|team|support|customer|customers|servi
                   r"équipe|equipe|zusammen|alle|todos|tout|kundenservice|kundendienst|atendimento|servicio|"
                   r"friend|friends|urgent|unacceptable|ridiculous|outrageous|terrible|awful|important|serious|"
                   r"wrong|crazy|insane|absurd|amazing|great|bad|good|fine|not|so|very|the|a|an|your|my|our|"
-                  r"it|its|he|she|they|we|you|him|her|them|us|this|that|these|those|is|was|will|shall|can|has)\b)")
+                  r"it|its|he|she|they|we|you|him|her|them|us|this|that|these|those|is|was|will|shall|can|has|"
+                  r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight)\b)")
 _MENTIONED_NAME = (r"(" + _NOT_MENTIONED + _NAME_TOKEN + r"(?:[ \t]+" + _NOT_MENTIONED
                    + _NAME_TOKEN + r")?)")
 # An e-mail's display name: two or three capitalised words right before an address ("From: John Smith
@@ -271,6 +275,10 @@ def senders(text: str) -> str:
     return text
 
 
+# A capitalised title in the languages detected ("Mr Smith", "Dr. Anna Berg", "Frau Müller", "Sra. López"),
+# not a brand's ("Dr Martens", "Dr Pepper").
+_TITLE = (r"(?-i:\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Professor|Herr|Frau|Señor|Señora|Sra|Srta|Monsieur|Madame|Mme|Mlle|"
+          r"Senhor|Senhora)\b)\.?[ \t]+" + NOT_AFTER_TITLE)
 # (gate words, pattern): a pattern runs only on a message holding one of its gate words.
 _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNORECASE)) for gate, pattern, tail in (
     (("my ", "our ", "his ", "her ", "their "), RELATIVE_BEFORE, ""),
@@ -281,6 +289,8 @@ _MENTIONS = tuple((gate, re.compile(pattern + _MENTIONED_NAME + tail, re.IGNOREC
     (("dear",), r"(?:\A|(?<=[.!?\n]))[ \t]*dear[ \t]+", r"(?=[ \t]*[,.!:\n])"),
     (("this is",), THIS_IS_BEFORE, r"(?=[ \t]*(?:[,.!;]|\Z))"),
 ))
+_TITLE_RE = re.compile(_TITLE + _MENTIONED_NAME, re.IGNORECASE)
+_TITLE_GATE = re.compile(r"M[rsxilmoa]|Dr|Pr|He|Fr|S[er]")  # the titles' first two letters: a cheap first look
 # Money sent to a person: "I sent money to Quentin Kowalski", "transfer 500 to Anna Berg". Two
 # capitalised words, the second no organisation's ("to Western Union", "to Savings Account" stay).
 _PAYEE = (r"\b(?:sent|send|sending|transferred|transfer|transferring|wired|wire)[ \t]+(?:(?:the|some|my|a|an|over)[ \t]+)?"
@@ -312,8 +322,8 @@ _LOWER_GREETING_RE = re.compile(
     r"person|hello|hi|hey|good|quick|question|urgent|sorry|bank|chat|chatbot|siri|alexa|google|everyone's|crew|"
     r"fam|love|hun|babe|mister|miss|mr|mrs|ms|doc|doctor|boss|sis|sister|brother)\b)"
     r"([a-z][a-z'’-]+)(?=[ \t]*,)")
-# Every mention above puts its name after a lower-case word or a comma: most messages have no such
-# capitalised word, and skip the patterns.
+# Every mention above but a title's puts its name after a lower-case word or a comma: most messages have
+# no such capitalised word, and skip the patterns.
 _MID_CAPITAL_RE = re.compile(r"[a-zß-öø-ÿ,][ \t]+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]")
 
 
@@ -326,6 +336,8 @@ def mentioned(text: str) -> str:
     text = lower_mentioned(text)  # "my husband david", "i spoke to sarah": listed names (taxonomy.people)
     if text[1:].replace("I ", "i ").replace("I'", "i'").replace("I’", "i’").islower():  # no capital but "I": 2/3 of messages
         return text
+    if _TITLE_GATE.search(text):  # "Mr. Smith" may open the message
+        text = _TITLE_RE.sub(_name_of, text)
     if not _MID_CAPITAL_RE.search(text):
         return text
     low = text.lower()

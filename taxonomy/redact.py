@@ -32,8 +32,8 @@ Every text that may reach an output, a report or a quarantine record goes throug
 ``<NAME>``   a person's name where the message labels it (``Account holder: Olga Smith``), introduces
              its writer by it (``my name is angela``, ``This is Sam from accounts``, ``i am june``, ``Ich
              heiße Anna``), gives it as a name's new value (``update my surname to Müller``), mentions it
-             by a role (``my colleague Liam Costa``, ``booked under Lisa Wong``, ``Hi Tom,``, ``i spoke to
-             sarah``: lower case, a listed name, ``sent money to Anna Berg``) or signs off with it
+             by a role or title (``my colleague Liam Costa``, ``Hi Tom,``, ``Dr. Johnson``, ``i spoke to
+             sarah``, ``mrs jones``: lower case, a listed name, ``sent money to Anna Berg``) or signs off with it
              (``Saludos, María García``, ``Thanks,\n-- Anna``), or an e-mail's sender (``From: John Smith
              <...>``, ``Anna Berg <...> wrote:``, a ``From:`` line of 2-3 capitalised words, which may be a
              place: ``From: New York``); elsewhere in a sentence no name is found

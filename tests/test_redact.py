@@ -221,7 +221,7 @@ MUST_REDACT = [
     ("Je m'appelle Élodie Dupont.", "Je m'appelle <NAME>."),
     ("Meu nome é João Silva.", "Meu nome é <NAME>."),
     ("Hallo Anna, wo ist meine Erstattung?", "Hallo <NAME>, wo ist meine Erstattung?"),
-    ("Guten Tag Herr Müller, bitte helfen Sie mir", "Guten Tag <NAME>, bitte helfen Sie mir"),
+    ("Guten Tag Herr Müller, bitte helfen Sie mir", "Guten Tag Herr <NAME>, bitte helfen Sie mir"),
     ("Hola María, gracias.", "Hola <NAME>, gracias."),
     ("Olá João, tudo bem?", "Olá <NAME>, tudo bem?"),
     ("Bitte stornieren. Mit freundlichen Grüßen, Anna Schmidt", "Bitte stornieren. Mit freundlichen Grüßen, <NAME>"),
@@ -242,6 +242,19 @@ MUST_REDACT = [
     ("numéro client 00451234, né le 12/03/1985", "numéro client <ID>, né le <DOB>"),
     ("Mot de passe: azerty12", "Mot de passe: <SECRET>"),
     ("Meu CPF é 123.456.789-09 e meu telefone é (11) 98765-4321", "Meu CPF é <ID> e meu telefone é <PHONE>"),
+    # A person named by a title, in any case (the title is kept).
+    ("I need to make an appointment with Dr. Johnson today", "I need to make an appointment with Dr. <NAME> today"),
+    ("Mrs. Jones booked it for us", "Mrs. <NAME> booked it for us"),
+    ("My doctor, Dr. Anna Berg, said so", "My doctor, Dr. <NAME>, said so"),
+    ("please ask Mr Smith to call me back", "please ask Mr <NAME> to call me back"),
+    ("i had an appt with dr johnson and want a followup", "i had an appt with dr <NAME> and want a followup"),
+    ("can mr. patel call me", "can mr. <NAME> call me"),
+    ("ms lee is the account holder", "ms <NAME> is the account holder"),
+    ("book me with Dr Morgan Wednesday please", "book me with Dr <NAME> Wednesday please"),
+    ("I want to follow up on Dr. Johnson's orders", "I want to follow up on Dr. <NAME>'s orders"),
+    ("my husband David's card was blocked", "my husband <NAME>'s card was blocked"),
+    ("Ich habe mit Frau Müller gesprochen", "Ich habe mit Frau <NAME> gesprochen"),
+    ("Hablé con la Sra. López ayer", "Hablé con la Sra. <NAME> ayer"),
 ]
 
 # Look like PII to a naive regex; must survive unchanged.
@@ -357,6 +370,9 @@ MUST_KEEP = [
     "I'M STUCK, help",
     "Ich habe nie 12345678 bekommen", "Mein Handy ist kaputt, Bestellung 12345678", "la cuenta 2024",
     "Ma commande 12345678 est en retard", "je compte 3 jours", "Mi pedido 4567890 no ha llegado",
+    # Brands a title starts, and words that only look like one.
+    "my Dr Martens boots split after a week", "a case of dr pepper was missing", "ms word keeps crashing",
+    "Miss the flight? what now",
 ]
 
 
