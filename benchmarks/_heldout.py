@@ -75,7 +75,7 @@ def settings_of(config: dict, version: str) -> TrainSettings:
         raise SystemExit(f"{version}: trained with settings {unknown} that today's training code does not have; "
                          "its held-out heads cannot be rebuilt the same way")
     # Settings added after an artifact was trained are off for it (tier-clf-v3 and older had no form rules).
-    return TrainSettings(**{"form_rules": False, **given})
+    return TrainSettings(**{"form_rules": False, "message_labels": False, **given})
 
 
 def _cache_dir(version: str, path: Path, files: dict) -> Path:
@@ -104,7 +104,8 @@ def model_under_test(sources: set[str] | None = None, models_dir: str | None = N
     path = root / MODEL_NAME / version
     shipped, config = load_head(path)
     settings = settings_of(config, version)
-    data = load_training_data(root, use_corpus=settings.use_corpus, form_rules=settings.form_rules)
+    data = load_training_data(root, use_corpus=settings.use_corpus, form_rules=settings.form_rules,
+                              message_labels=settings.message_labels)
     recorded = config.get("training_data", {})
     if data.files != recorded:
         raise SystemExit(f"{version} was trained on {recorded}, this machine has {data.files}: rebuild the data or retrain")

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import time
 from pathlib import Path
 
@@ -41,14 +40,12 @@ from sklearn.metrics import cohen_kappa_score, f1_score
 
 from benchmarks._common import machine, machine_markdown, markdown_table, stamp_end, write_results
 from taxonomy.schema import TIERS
+from taxonomy.tiers.corpus import text_key
 
 JUDGMENTS = Path(__file__).resolve().parent / "data" / "blind_reader.csv"
 LETTERS = {"I": "informational", "P": "personalized", "A": "action_led", "N": None}
 
 
-def text_key(text: str) -> str:
-    """The key a judgment carries for its message's text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def load_judgments(path: Path = JUDGMENTS, column: str = "judgment") -> dict[tuple[str, str, str], str | None]:

@@ -5,7 +5,7 @@ Run from the repository root (the tier corpus must be built, see :mod:`benchmark
     TAXONOMY_CACHE_DIR=... .venv/bin/python -m benchmarks.row_labels   # ~8 minutes on 2 cores
 
 The training labels give every message its intent's tier (the reviewed mappings, then the form
-rules). ``benchmarks/data/row_labels.csv`` gives every message of the eight real training
+rules). ``models/tier-labels/row_labels.csv`` gives every message of the eight real training
 sources a tier of its own: 26,812 messages read one by one against TIERS.md by annotators (language-
 model helpers, 2026-12-02) who saw each message with its source and intent name, never its label,
 the mapping or a model's tier, and who could also say that a message states no request (``N``).
@@ -30,25 +30,23 @@ Nothing here changes the shipped model. Writes ``results/row_labels.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 from benchmarks._common import machine, machine_markdown, markdown_table, stamp_end, write_results
-from benchmarks.blind_reader import LETTERS, text_key
+from taxonomy.tiers.corpus import text_key
 from taxonomy.schema import TIERS
 
-ROW_LABELS = Path(__file__).resolve().parent / "data" / "row_labels.csv"
 OWN = "seed"
 
 
-def load_row_labels(path: Path = ROW_LABELS) -> dict[tuple[str, str, str], str]:
-    """``(source, intent, text key) -> tier or "none"``."""
-    with path.open(encoding="utf-8", newline="") as f:
-        return {(r["source"], r["intent"], r["text_sha256"]): LETTERS[r["tier"]] or "none" for r in csv.DictReader(f)}
+def load_row_labels() -> dict[tuple[str, str, str], str]:
+    """``(source, intent, text key) -> tier or "none"`` (:func:`taxonomy.tiers.corpus.load_message_labels`)."""
+    from taxonomy.tiers.corpus import load_message_labels
+
+    return load_message_labels()
 
 
 def fit_labels(sources: np.ndarray, intents: np.ndarray, texts: list[str], tiers: np.ndarray,
@@ -142,7 +140,7 @@ def _markdown(d: dict) -> str:
     return "\n".join([
         "# The tier head fitted on message-level labels (probe)", "", machine_markdown(d["machine"]), "",
         f"Model settings: {d['model']} (CURRENT). {d['row_labels']:,} message labels "
-        "(`benchmarks/data/row_labels.csv`). Every figure is macro-F1 against the **intent-level** labels, as "
+        "(`models/tier-labels/row_labels.csv`). Every figure is macro-F1 against the **intent-level** labels, as "
         "`metrics.json` scores the shipped model; each source's fold never fits its own message labels. `seed` is ours, "
         "not in the mean.", "", table, "",
         "Command: `TAXONOMY_CACHE_DIR=... .venv/bin/python -m benchmarks.row_labels`.", ""])

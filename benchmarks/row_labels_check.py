@@ -1,6 +1,6 @@
 """A person's check of the message labels where they part from the intent labels.
 
-``benchmarks/data/row_labels.csv`` is one language model's reading of TIERS.md, message by message
+``models/tier-labels/row_labels.csv`` is one language model's reading of TIERS.md, message by message
 (``benchmarks/row_labels.py``). Before a model is fitted on it, a person should see where it parts
 from the reviewed mappings, and who is right. Run from the repository root (the tier corpus must be
 built: the texts come from it and from the Banking77 training split, never from the repository)::
@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 
 from benchmarks._common import markdown_table
-from benchmarks.blind_reader import LETTERS, text_key
+from benchmarks.blind_reader import LETTERS
+from taxonomy.tiers.corpus import text_key
 from benchmarks.row_labels import load_row_labels
 
 COLUMNS = ["source", "intent", "text_sha256", "label", "annotators", "text", "person"]

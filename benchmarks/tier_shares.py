@@ -61,7 +61,8 @@ def held_out_sources(head_temperature: float) -> dict:
     version = current_version()
     _, config = load_head(DEFAULT_MODELS_DIR / "tier-classifier" / version)
     settings = settings_of(config, version)
-    data = load_training_data(use_corpus=settings.use_corpus, form_rules=settings.form_rules)
+    data = load_training_data(use_corpus=settings.use_corpus, form_rules=settings.form_rules,
+                              message_labels=settings.message_labels)
     embeddings = _embeddings_of(data, None)
     logits, folds = leave_one_source_out(data, embeddings, settings)
     out = {}

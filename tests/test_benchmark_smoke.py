@@ -188,3 +188,15 @@ def test_row_labels_check_sheet_and_tally(tmp_path: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     assert main(["--checked", str(sheet)]) == 2
+
+
+def test_row_labels_release_page() -> None:
+    """``benchmarks.row_labels_release`` trains real candidates (needs the tier corpus, not in CI): its page."""
+    from benchmarks.row_labels_release import BARS, _markdown
+
+    row = {"candidate": "message labels, source power 0.75", "loso_mean": 0.7239, "loso_lowest": 0.486, "banking_held_out": 0.7179,
+           "in_domain": 0.9241, "field_example": 0.3651, "evaluation_only_mean": 0.7934, "rows_fitted_on_another_tier": 830}
+    page = _markdown({"machine": {"date_utc": "-", "cpu": "-", "usable_cores": 2, "python": "-", "versions": {}},
+                      "bars": BARS, "candidates": [row]})
+    assert "| message labels, source power 0.75 | 0.7239 | 0.486 | 0.718 | 0.9241 | 0.3651 | 0.7934 | 830 |" in page
+    assert "in domain >= 0.92" in page and "intent-level" in page

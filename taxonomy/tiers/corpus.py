@@ -49,6 +49,26 @@ def corpus_sha256() -> str:
     return hashlib.sha256(corpus_path().read_bytes()).hexdigest()
 
 
+# Message labels: a tier per training message, read by annotators one by one (models/tier-corpus/SOURCES.md,
+# "Message labels"). Keyed by source, intent and the first 16 hex digits of the text's SHA-256; no text.
+MESSAGE_LABELS = REPO / "models" / "tier-labels" / "row_labels.csv"
+_LETTERS = {"I": "informational", "P": "personalized", "A": "action_led", "N": "none"}
+
+
+def text_key(text: str) -> str:
+    """The key a message label carries for its message's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_message_labels(path: Path = MESSAGE_LABELS) -> dict[tuple[str, str, str], str]:
+    """``(source, intent, text key) -> tier``, or ``"none"`` where the message states no request."""
+    frame = pl.read_csv(path, schema={"source": pl.String, "intent": pl.String, "text_sha256": pl.String, "tier": pl.String})
+    unknown = set(frame["tier"].unique().to_list()) - set(_LETTERS)
+    if unknown:
+        raise ValueError(f"{path}: unknown tiers {sorted(unknown)}")
+    return {(s, i, k): _LETTERS[t] for s, i, k, t in frame.iter_rows()}
+
+
 def load_corpus() -> pl.DataFrame:
     """The corpus rows in file order, checked for its columns and tiers.
 

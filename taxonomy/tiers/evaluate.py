@@ -133,7 +133,7 @@ def banking_in_domain(data, embeddings: np.ndarray, settings) -> dict:  # noqa: 
     _, test_part = next(splitter.split(np.zeros(len(bank)), groups=data.groups[bank]))
     test = bank[test_part]
     train = np.setdiff1d(np.arange(len(data.texts)), test)
-    head = fit_head([data.texts[i] for i in train], data.tiers[train], embeddings[train],
+    head = fit_head([data.texts[i] for i in train], data.fit_labels[train], embeddings[train],
                     sample_weights(data.sources[train], settings.source_power), settings)
     pred = np.array(TIERS)[head.logits([data.texts[i] for i in test], embeddings[test]).argmax(axis=1)]
     return _scores(data.tiers[test], pred)

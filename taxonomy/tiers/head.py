@@ -32,6 +32,9 @@ class TrainSettings:
     seed: int = 42
     use_corpus: bool = True  # train on the public tier corpus too (tier-clf-v3 on); v1/v2 did not
     form_rules: bool = True  # apply TIERS.md's row-level form rules to the mapped labels (tier-clf-v4 on)
+    # Fit the corpus messages' own tiers (models/tier-labels/; train.load_training_data). No shipped model
+    # does yet: benchmarks/README.md, "Message labels".
+    message_labels: bool = False
     temperatures: tuple[float, ...] = field(default_factory=lambda: tuple(np.round(np.logspace(-1, 1, 121), 4)))
 
 

@@ -252,7 +252,8 @@ def train_and_save(
                             file=str(seed))
     if settings.use_corpus and not corpus_available():
         raise TaxonomyError(MISSING_REASON, file=str(corpus_path()))
-    data = load_training_data(models_dir, use_corpus=settings.use_corpus, form_rules=settings.form_rules)
+    data = load_training_data(models_dir, use_corpus=settings.use_corpus, form_rules=settings.form_rules,
+                              message_labels=settings.message_labels)
     embeddings = _embeddings_of(data, embed)
     head, loso = train(data, embeddings, settings)
     loco = None
@@ -260,12 +261,16 @@ def train_and_save(
         head, data, embeddings, loco = _learn_from_reviews(head, data, embeddings, reviews_uri, settings)
     path = _models_dir(models_dir) / MODEL_NAME / version
     weights = sample_weights(data.sources, settings.source_power)
-    prior = [round(float(weights[data.tiers == t].sum() / weights.sum()), 6) for t in TIERS]
+    prior = [round(float(weights[data.fit_labels == t].sum() / weights.sum()), 6) for t in TIERS]
     meta = {"version": version, "training_data": data.files, "train_prior": prior,
-            "settings": {k: v for k, v in vars(settings).items() if k != "temperatures"}}
+            # message_labels only when on: a model trained without them keeps its config.json byte for byte
+            "settings": {k: v for k, v in vars(settings).items() if k != "temperatures" and (k != "message_labels" or v)}}
     save_head(head, path, meta)
     rows = {s: {t: int(((data.sources == s) & (data.tiers == t)).sum()) for t in TIERS} for s in sorted(set(data.sources.tolist()))}
     metrics = {"version": version, "rows": rows, "leave_one_source_out": loso, "corpus": _corpus_summary(models_dir)}
+    if data.fit_tiers is not None:  # rows whose tier to fit is their message label's, not their intent's
+        moved = data.fit_tiers != data.tiers
+        metrics["rows_fitted_on_another_tier"] = {s: int(moved[data.sources == s].sum()) for s in sorted(set(data.sources.tolist()))}
     if loco is not None:
         metrics["leave_one_customer_out"] = loco
     if evaluate:
@@ -289,6 +294,6 @@ def _learn_from_reviews(head: FittedHead, data, embeddings: np.ndarray, uri: str
         raise TaxonomyError("no reviewed messages under this output root: run `taxonomy review --apply` first", file=uri)
     loco = leave_one_customer_out(data, embeddings, reviewed, settings)
     combined, vectors = with_reviews(data, embeddings, reviewed)
-    refit = fit_head(combined.texts, combined.tiers, vectors, sample_weights(combined.sources, settings.source_power), settings)
+    refit = fit_head(combined.texts, combined.fit_labels, vectors, sample_weights(combined.sources, settings.source_power), settings)
     refit.temperature = head.temperature
     return refit, combined, vectors, loco

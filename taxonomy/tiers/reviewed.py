@@ -69,6 +69,7 @@ def with_reviews(data, embeddings: np.ndarray, reviewed: tuple[np.ndarray, np.nd
         groups=np.concatenate([data.groups, who.astype(str)]),
         kinds=np.concatenate([data.kinds, np.array(["reviewed"] * n)]),
         files={**data.files, "reviews": f"{n} reviewed messages, {len(set(who.tolist()))} customers, embeddings only"},
+        fit_tiers=None if data.fit_tiers is None else np.concatenate([data.fit_tiers, tiers.astype(str)]),
     )
     return combined, np.vstack([embeddings, vectors]) if n else embeddings
 
@@ -76,14 +77,14 @@ def with_reviews(data, embeddings: np.ndarray, reviewed: tuple[np.ndarray, np.nd
 def leave_one_customer_out(data, embeddings: np.ndarray, reviewed: tuple, settings: TrainSettings) -> dict:
     """Per customer: trained on public + the others' reviews vs public only, scored on its reviews."""
     vectors, tiers, who = reviewed
-    public = fit_head(data.texts, data.tiers, embeddings, sample_weights(data.sources, settings.source_power), settings)
+    public = fit_head(data.texts, data.fit_labels, embeddings, sample_weights(data.sources, settings.source_power), settings)
     out: dict = {"customers": {}}
     pooled_truth, pooled_with, pooled_without = [], [], []
     for name in sorted(set(who.tolist()), key=lambda s: int(s.split("-")[1])):
         test = who == name
         others = (vectors[~test], tiers[~test], who[~test])
         train, x = with_reviews(data, embeddings, others)
-        head = fit_head(train.texts, train.tiers, x, sample_weights(train.sources, settings.source_power), settings)
+        head = fit_head(train.texts, train.fit_labels, x, sample_weights(train.sources, settings.source_power), settings)
         blank = [""] * int(test.sum())
         with_pred = np.array(TIERS)[head.logits(blank, vectors[test]).argmax(axis=1)]
         without_pred = np.array(TIERS)[public.logits(blank, vectors[test]).argmax(axis=1)]

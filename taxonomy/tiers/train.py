@@ -4,10 +4,12 @@ Data, one *source* per origin: Banking77 tiers (``../shared/data/banking77/train
 CC BY 4.0), our own multi-industry seed set (``models/tier-seed/seed-v2.csv``) and, from
 ``tier-clf-v3`` on, the public tier corpus (:mod:`taxonomy.tiers.corpus`: HWU64, SGD, SNIPS, HINT3,
 MultiDoGO, STAR; NLU++ from ``tier-clf-v5`` on). From ``tier-clf-v4`` on, TIERS.md's row-level form rules
-(:mod:`taxonomy.tiers.rules`) correct the intent mappings' tiers. Each source gets a total weight
-proportional to ``rows ** source_power`` (:func:`~taxonomy.tiers.head.sample_weights`; 0.25 from
-``tier-clf-v5`` on, equal weights before) so that no corpus's topics or labelling habits decide what
-the head learns.
+(:mod:`taxonomy.tiers.rules`) correct the intent mappings' tiers. With ``TrainSettings.message_labels``
+(no shipped model yet) a corpus message is fitted on its own tier from the message labels
+(``models/tier-labels/``) rather than its intent's; every figure is still scored against the
+intent-level labels. Each source gets a total weight proportional to ``rows ** source_power``
+(:func:`~taxonomy.tiers.head.sample_weights`; 0.25 from ``tier-clf-v5`` on, equal weights before) so
+that no corpus's topics or labelling habits decide what the head learns.
 
 Model: one multinomial logistic regression over :class:`~taxonomy.tiers.features.FormFeatures`,
 then temperature scaling fitted on *leave-one-source-out* logits, so confidences are calibrated
@@ -28,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from taxonomy.schema import TIERS
-from taxonomy.tiers.corpus import corpus_sha256, load_corpus
+from taxonomy.tiers.corpus import MESSAGE_LABELS, corpus_sha256, load_corpus, load_message_labels, text_key
 from taxonomy.tiers.features import FormFeatures
 from taxonomy.tiers.head import (  # noqa: F401 - sample_weights re-exported for the model module
     BANKING_INDUSTRY,
@@ -48,6 +50,7 @@ DEFAULT_VERSION = "tier-clf-v7"
 SEED_FILE = "tier-seed/seed-v2.csv"  # tier-clf-v1 was trained on seed-v1.csv (kept, see its config.json)
 SEED_SOURCE = "seed"
 CORPUS_FILE = "tier-corpus/corpus.parquet"
+LABELS_FILE = "tier-labels/row_labels.csv"
 
 
 @dataclass
@@ -65,6 +68,14 @@ class TrainingData:
     files: dict[str, str] = field(default_factory=dict)
     mapped: np.ndarray | None = None  # the tiers as the intent mappings gave them, before the form rules
     ruled_by: np.ndarray | None = None  # per row, the form rule that changed its tier ("" where none did)
+    # The tiers a head is fitted on where they differ from ``tiers`` (the message labels, when asked for);
+    # ``tiers`` stay what every figure is scored against.
+    fit_tiers: np.ndarray | None = None
+
+    @property
+    def fit_labels(self) -> np.ndarray:
+        """The tiers a head learns: ``fit_tiers`` where given, else ``tiers``."""
+        return self.tiers if self.fit_tiers is None else self.fit_tiers
 
     def subset(self, rows: np.ndarray) -> TrainingData:
         """The rows at ``rows`` (indices), in that order."""
@@ -72,6 +83,7 @@ class TrainingData:
             [self.texts[i] for i in rows], self.tiers[rows], self.sources[rows], self.industries[rows],
             self.intents[rows], self.groups[rows], self.kinds[rows], self.files,
             None if self.mapped is None else self.mapped[rows], None if self.ruled_by is None else self.ruled_by[rows],
+            None if self.fit_tiers is None else self.fit_tiers[rows],
         )
 
 
@@ -84,9 +96,17 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_training_data(models_dir: str | Path | None = None, *, use_corpus: bool = True, form_rules: bool = True) -> TrainingData:
+def load_training_data(
+    models_dir: str | Path | None = None, *, use_corpus: bool = True, form_rules: bool = True, message_labels: bool = False,
+) -> TrainingData:
     """Banking77 tiers, the seed set and (``use_corpus``) the tier corpus, in a fixed order; with
     ``form_rules``, TIERS.md's row-level rules (:mod:`taxonomy.tiers.rules`) applied to their tiers.
+
+    With ``message_labels`` (no shipped model yet), a corpus message's own tier from
+    :data:`~taxonomy.tiers.corpus.MESSAGE_LABELS` replaces its intent's as the tier to fit
+    (``fit_tiers``; a message that states no request keeps its intent's), the form rules applied on
+    top. Banking77 keeps its shared labels and our seed set its own. ``tiers`` stay the intent-level
+    labels every figure is scored against.
 
     Raises:
         FileNotFoundError: if a file is missing (a setup problem, not a user error).
@@ -116,11 +136,21 @@ def load_training_data(models_dir: str | Path | None = None, *, use_corpus: bool
     if form_rules:
         tiers, ruled_by = apply_rules(texts, mapped, load_rules())
         files[RULES_KEY] = rules_sha256()
+    sources, intents = rows["source"].to_numpy().astype(str), rows["intent"].to_numpy().astype(str)
+    fit = None
+    if message_labels and use_corpus:
+        labels = load_message_labels()
+        own = np.array([labels.get((s, i, text_key(t)), "") if k == "corpus" else ""
+                        for s, i, t, k in zip(sources, intents, texts, rows["kind"].to_list())], dtype=object)
+        fit = np.where(np.isin(own, TIERS), own, mapped).astype(str)
+        if form_rules:
+            fit, _ = apply_rules(texts, fit, load_rules())
+        files[LABELS_FILE] = _sha256(MESSAGE_LABELS)
     return TrainingData(
-        texts=texts, tiers=tiers, sources=rows["source"].to_numpy().astype(str),
-        industries=rows["industry"].to_numpy().astype(str), intents=rows["intent"].to_numpy().astype(str),
+        texts=texts, tiers=tiers, sources=sources,
+        industries=rows["industry"].to_numpy().astype(str), intents=intents,
         groups=rows["group"].to_numpy().astype(str), kinds=rows["kind"].to_numpy().astype(str), files=files,
-        mapped=mapped, ruled_by=ruled_by,
+        mapped=mapped, ruled_by=ruled_by, fit_tiers=fit,
     )
 
 
@@ -140,7 +170,7 @@ def fit_temperature(logits: np.ndarray, tiers: np.ndarray, candidates: tuple[flo
 def fit_on(data: TrainingData, rows: np.ndarray, embeddings: np.ndarray, settings: TrainSettings) -> FittedHead:
     """A head fitted on ``rows`` of ``data``, each of their sources weighed by ``settings.source_power``."""
     part = data.subset(rows)
-    return fit_head(part.texts, part.tiers, embeddings[rows], sample_weights(part.sources, settings.source_power), settings)
+    return fit_head(part.texts, part.fit_labels, embeddings[rows], sample_weights(part.sources, settings.source_power), settings)
 
 
 def leave_one_source_out(

@@ -70,6 +70,29 @@ def test_shipped_model_was_trained_on_this_corpus() -> None:
     assert config["training_data"]["tier-corpus/corpus.parquet"] == corpus_sha256()  # so train-tiers rebuilds it exactly
 
 
+def test_message_labels_are_hashes_and_tiers_only() -> None:
+    """models/tier-labels/row_labels.csv: a tier (or N, no request) per training message, keyed by a
+    16-hex text hash; no text, and no row of a reserved evaluation set."""
+    from taxonomy.tiers.corpus import MESSAGE_LABELS, load_message_labels
+
+    frame = pl.read_csv(MESSAGE_LABELS, schema_overrides={"text_sha256": pl.String})
+    assert frame.columns == ["source", "intent", "text_sha256", "tier"] and frame.height == len(load_message_labels())
+    assert frame["text_sha256"].str.contains(r"^[0-9a-f]{16}$").all() and set(frame["tier"].unique()) <= set("IPAN")
+    assert set(frame["source"].unique()) == {"banking77", "hint3", "hwu64", "multidogo", "nlupp", "sgd", "snips", "star"}
+    assert not any(RESERVED.search(s) for s in frame["source"].unique().to_list())
+
+
+@needs_corpus
+def test_message_labels_reach_only_corpus_rows_to_fit_and_never_the_scored_tiers() -> None:
+    from taxonomy.tiers.train import load_training_data
+
+    plain, data = load_training_data(), load_training_data(message_labels=True)
+    assert (data.tiers == plain.tiers).all() and plain.fit_tiers is None  # what every figure is scored against
+    moved = data.fit_tiers != data.tiers
+    assert 0 < moved.sum() < 0.05 * len(moved) and set(data.kinds[moved].tolist()) == {"corpus"}  # Banking77, seed keep theirs
+    assert data.files["tier-labels/row_labels.csv"]
+
+
 def test_corpus_text_stays_out_of_git() -> None:
     tracked = [p for p in CORPUS.rglob("*") if p.is_file()]
     assert not any(p.suffix in {".parquet", ".csv", ".jsonl"} for p in tracked)

@@ -50,10 +50,30 @@ def test_each_held_out_head_never_saw_its_source() -> None:
 
 def test_an_artifact_with_settings_todays_code_lacks_is_refused() -> None:
     # a setting the artifact does not record (added after it was trained) is off for it
-    assert settings_of({"settings": {"C": 2.0, "use_corpus": False}}, "v9") == TrainSettings(C=2.0, use_corpus=False, form_rules=False)
+    assert settings_of({"settings": {"C": 2.0, "use_corpus": False}}, "v9") == TrainSettings(
+        C=2.0, use_corpus=False, form_rules=False, message_labels=False)
+    assert not settings_of({"settings": {"form_rules": True}}, "tier-clf-v7").message_labels  # added after v7
     assert settings_of({"settings": {"form_rules": True}}, "tier-clf-v4").form_rules
     with pytest.raises(SystemExit, match="banking_weight"):
         settings_of({"settings": {"C": 4.0, "banking_weight": 1.0}}, "tier-clf-v2")
+
+
+def test_a_head_learns_the_tiers_to_fit_and_is_scored_on_the_others() -> None:
+    """``fit_tiers`` (the message labels, when asked for) are what a head learns, in a subset too;
+    ``tiers`` stay the labels every figure is scored against."""
+    data, x = _data()
+    flipped = np.array(TIERS, dtype=object)[[(TIERS.index(t) + 1) % 3 for t in data.tiers]]  # every row another tier
+    relabelled = TrainingData(data.texts, data.tiers, data.sources, data.industries, data.intents, data.groups,
+                              data.kinds, fit_tiers=flipped.astype(str))
+    rows = np.arange(len(data.texts))
+    settings = TrainSettings(max_iter=300, use_corpus=False)
+    assert (relabelled.subset(rows[::4]).fit_labels == flipped[::4]).all()
+    assert (relabelled.subset(rows[::4]).tiers == data.tiers[::4]).all()
+    head = fit_on(relabelled, rows, x, settings)
+    pred = np.array(TIERS)[head.logits(data.texts, x).argmax(axis=1)]
+    assert (pred == flipped).mean() > 0.9
+    plain = fit_on(data, rows, x, settings)  # without fit_tiers a head learns ``tiers``
+    assert (np.array(TIERS)[plain.logits(data.texts, x).argmax(axis=1)] == data.tiers).mean() > 0.9
 
 
 def test_an_artifact_todays_training_code_does_not_rebuild_is_refused() -> None:
