@@ -38,6 +38,9 @@ LABEL, BACKFILL_CUSTOMER = "bf-1", "acme-bank"
 PUBLISHED = ("conversations", "topics", "scores", "trends")
 TERMINAL = ("success", "failed")
 HEARTBEAT_TIMEOUT = 20  # test only (default 300 s): how long the scheduler waits for a dead task's heartbeat
+# Test only (default 600 s, checked every 120 s): how long a task may sit `queued`. A SIGKILLed worker also
+# loses the task it had received but not yet started, which only this timeout gives back to the queue.
+QUEUED_TIMEOUT, QUEUED_CHECK = 120, 15
 
 
 def _load_stack_module():
@@ -123,6 +126,8 @@ def start(sc: Scenario, output: Path) -> None:
         "TAXONOMY_START_DATE": SCHEDULED[0].isoformat(), "TAXONOMY_END_DATE": SCHEDULED[-1].isoformat(),
         "TAXONOMY_WORKER_CONCURRENCY": "2", "TAXONOMY_TORCH_THREADS": "1", "TAXONOMY_RETRY_DELAY_SECONDS": "2",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(QUEUED_TIMEOUT),
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": str(QUEUED_CHECK),
     }
     started = time.monotonic()
     sc.note(sc.script("up", "--workers", "2", "--api-port", "0", env=env, timeout=420).strip().splitlines()[-1])

@@ -17,7 +17,9 @@ the bundled sample (`examples/landing/`), and then, as a data engineer would:
 The tests then read what Airflow recorded (metadata DB, REST API) and the output files. Every
 step is logged to the terminal (`deployment:` lines) and to tests/artifacts/deployment/events.log;
 on failure the services' logs are copied there too. Test-only settings: a 20 s task heartbeat
-timeout (default 300 s) and a 2 s first retry delay, so a dead worker's task is retried quickly.
+timeout (default 300 s) and a 2 s first retry delay, so a dead worker's task is retried quickly; a
+120 s queued timeout checked every 15 s (default 600 s, every 120 s), so a task the killed worker had
+received but not started (its state still `queued`) goes back to the queue within the test's wait.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ STACK_ONLY = {  # what the stack adds to compose's environment: what each contai
     "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST", "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT",
 }
 WORKER_ONLY = {"AIRFLOW__CORE__HOSTNAME_CALLABLE"}
-TEST_ONLY = {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"}
+TEST_ONLY = {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT", "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT",
+             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL"}
 
 
 def test_services_run_with_the_compose_settings(deployment: SimpleNamespace) -> None:
