@@ -49,10 +49,10 @@ _I_AM_BEFORE = r"\b(?:i[ \t]+am|i['’]m|im)[ \t]+(?!frank\b)"
 # In lower case, money to someone: "payment to margaret", "sent 50 to sara" (names in the lists only).
 _PAYEE_BEFORE = r"\b(?:money|funds|cash|payment|[£$€]?\d[\d,.]*(?:[ \t]*(?:pounds|dollars|euros|eur|usd|gbp))?)[ \t]+to[ \t]+"
 
-# A title in any case before a lower-case name: "dr johnson", "mrs anna berg", "Mr. smith" (a listed
-# surname alone is a name there).
 # Brands a title starts ("Dr Martens", "dr pepper", "Mr. Coffee"): shared with taxonomy.personal.
 NOT_AFTER_TITLE = r"(?!(?:martens|pepper|oetker|scholl|who|coffee)\b)"
+# A title in any case before a lower-case name: "dr johnson", "mrs anna berg", "Mr. smith" (a listed
+# surname alone is a name there).
 _TITLE_BEFORE = r"\b(?:mr|mrs|ms|mx|dr|prof)\.?[ \t]+" + NOT_AFTER_TITLE
 # A name given in lower case as the right value of someone's name: "my name is misspelled, it should be david
 # jensen", "change my surname to kowalski" (there a listed surname alone is a name too; "should" as typed).
@@ -67,8 +67,9 @@ _LOWER_MENTION_RE = re.compile(
 # Where a listed surname alone can make a name (after a role or a name word): a cheap first look.
 _SURNAME_CUE_RE = re.compile("|".join((RELATIVE_BEFORE, STAFF_BEFORE, SPOKE_BEFORE, UNDER_BEFORE, THIS_IS_BEFORE, _I_AM_BEFORE,
                                          _NAME_VALUE_BEFORE)), re.IGNORECASE)
-# Words that are no given name however a surname follows them ("i spoke to someone long ago").
+# A title before a lower-case word: a cheap first look, like the one above.
 _TITLE_RE = re.compile(_TITLE_BEFORE + r"(?-i:[a-z])", re.IGNORECASE)
+# Words that are no given name however a surname follows them ("i spoke to someone long ago").
 _NOT_FIRST = frozenset(("i", "someone", "somebody", "anyone", "anybody", "everyone", "everybody", "nobody", "no", "one", "the",
                         "a", "an", "my", "your", "his", "her", "their", "our", "him", "them", "us", "you", "it", "this",
                         "that", "and", "or", "but", "is", "was", "will", "would", "can", "could", "has", "had", "have",

@@ -132,9 +132,9 @@ def load_training_data(
         files[CORPUS_FILE] = corpus_sha256()
     rows = pl.concat([f.select("text", "tier", "source", "industry", "intent", "group", "kind").cast(pl.String) for f in frames])
     texts, mapped = rows["text"].to_list(), rows["tier"].to_numpy().astype(str)
-    tiers, ruled_by = mapped, np.full(len(mapped), "")
+    tiers, ruled_by, rules = mapped, np.full(len(mapped), ""), load_rules() if form_rules else None
     if form_rules:
-        tiers, ruled_by = apply_rules(texts, mapped, load_rules())
+        tiers, ruled_by = apply_rules(texts, mapped, rules)
         files[RULES_KEY] = rules_sha256()
     sources, intents = rows["source"].to_numpy().astype(str), rows["intent"].to_numpy().astype(str)
     fit = None
@@ -144,7 +144,7 @@ def load_training_data(
                         for s, i, t, k in zip(sources, intents, texts, rows["kind"].to_list())], dtype=object)
         fit = np.where(np.isin(own, TIERS), own, mapped).astype(str)
         if form_rules:
-            fit, _ = apply_rules(texts, fit, load_rules())
+            fit, _ = apply_rules(texts, fit, rules)
         files[LABELS_FILE] = _sha256(MESSAGE_LABELS)
     return TrainingData(
         texts=texts, tiers=tiers, sources=sources,
