@@ -19,7 +19,6 @@ files, so a second benchmark in the same session does not refit them (about 40 s
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -37,6 +36,7 @@ from taxonomy.tiers.train import (
     load_head,
     load_training_data,
     save_head,
+    settings_of,
 )
 
 MODEL_NAME = "tier-classifier"
@@ -59,23 +59,6 @@ class ModelUnderTest:
         """One sentence for result pages."""
         return (f"{self.version} (CURRENT), trained on {', '.join(self.trained_on)}; a queue from one of those "
                 "sources is scored by a head trained the same way without that source (leave-one-source-out)")
-
-
-def settings_of(config: dict, version: str) -> TrainSettings:
-    """The artifact's training settings as today's :class:`TrainSettings`.
-
-    Raises:
-        SystemExit: when the artifact was trained with settings today's code does not know
-            (an older model: its held-out heads cannot be rebuilt the same way).
-    """
-    known = {f.name for f in dataclasses.fields(TrainSettings)}
-    given = config.get("settings", {})
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise SystemExit(f"{version}: trained with settings {unknown} that today's training code does not have; "
-                         "its held-out heads cannot be rebuilt the same way")
-    # Settings added after an artifact was trained are off for it (tier-clf-v3 and older had no form rules).
-    return TrainSettings(**{"form_rules": False, "message_labels": False, **given})
 
 
 def _cache_dir(version: str, path: Path, files: dict) -> Path:

@@ -62,7 +62,7 @@ def fit_labels(sources: np.ndarray, intents: np.ndarray, texts: list[str], tiers
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
-    from benchmarks._heldout import settings_of
+    from taxonomy.tiers.train import settings_of
     from taxonomy.tiers.corpus import load_evaluation_corpus
     from taxonomy.tiers.evaluate import BANKING_SOURCE, macro_f1
     from taxonomy.tiers.model import _embeddings_of, _models_dir, _training_embeddings, current_version

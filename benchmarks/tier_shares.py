@@ -53,7 +53,7 @@ def _shares(logits: np.ndarray, temperature: float | str, calibrated: float, wei
 
 def held_out_sources(head_temperature: float) -> dict:
     """Largest volume-share error per source, leave-one-source-out, by summing temperature."""
-    from benchmarks._heldout import settings_of
+    from taxonomy.tiers.train import settings_of
     from taxonomy.schema import TIERS
     from taxonomy.tiers.model import _embeddings_of, current_version
     from taxonomy.tiers.train import DEFAULT_MODELS_DIR, leave_one_source_out, load_head, load_training_data

@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="train the tier classifier (seeded, reproducible) into models/tier-classifier/<version>/; "
         "needs the tier corpus built (models/tier-corpus/SOURCES.md)",
     )
-    p.add_argument("--version", help="model version to write (default: the current one)")
+    p.add_argument("--version", help="model version to write (default: the current one); a version that exists is "
+                   "rebuilt with the settings its config.json records, a new one gets today's")
     p.add_argument("--models-dir", default=None, help="models folder (default: the project's models/)")
 
     p.add_argument("--reviews", metavar="URI", help="also learn from the reviewed messages (embeddings only) of every "

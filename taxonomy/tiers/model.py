@@ -36,6 +36,7 @@ from taxonomy.tiers.train import (
     load_training_data,
     sample_weights,
     save_head,
+    settings_of,
     train,
 )
 
@@ -110,7 +111,7 @@ def _models_dir(models_dir: str | os.PathLike[str] | None) -> Path:
 
 
 def current_version(models_dir: str | os.PathLike[str] | None = None) -> str:
-    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v7``)."""
+    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v8``)."""
     pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
     return pointer.read_text(encoding="utf-8").strip() if pointer.exists() else DEFAULT_VERSION
 
@@ -229,7 +230,8 @@ def train_and_save(
         version: Version to write; default: the current one.
         models_dir: Folder holding ``tier-seed/`` and ``tier-classifier/``; default: the project's ``models/``.
         embed: Embedding function for the training texts (tests pass a fake); default: the real model.
-        settings: Hyper-parameters; default: :class:`TrainSettings`.
+        settings: Hyper-parameters; default: the settings the version's ``config.json`` records when it
+            exists (a rebuild gives the same artifact whatever today's defaults), else :class:`TrainSettings`.
         evaluate: Also write the Banking77 in-domain figure (the LOSO ones always come with training).
         reviews_uri: Also learn from the reviewed messages of every customer under this output root
             (embeddings only, see :mod:`taxonomy.tiers.reviewed`); adds ``leave_one_customer_out``.
@@ -244,8 +246,10 @@ def train_and_save(
     from taxonomy.tiers.corpus import MISSING_REASON, corpus_available, corpus_path
     from taxonomy.tiers.evaluate import banking_in_domain
 
-    settings = settings or TrainSettings()
     version = version or current_version(models_dir)
+    if settings is None:  # a rebuild keeps the version's own settings, a new version gets today's defaults
+        config = _models_dir(models_dir) / MODEL_NAME / version / "config.json"
+        settings = settings_of(json.loads(config.read_text(encoding="utf-8")), version) if config.is_file() else TrainSettings()
     seed = _models_dir(models_dir) / SEED_FILE
     if not seed.is_file():
         raise TaxonomyError("the seed set is missing: --models-dir must hold tier-seed/ (copy the project's models/tier-seed/)",

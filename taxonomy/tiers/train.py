@@ -5,10 +5,10 @@ CC BY 4.0), our own multi-industry seed set (``models/tier-seed/seed-v2.csv``) a
 ``tier-clf-v3`` on, the public tier corpus (:mod:`taxonomy.tiers.corpus`: HWU64, SGD, SNIPS, HINT3,
 MultiDoGO, STAR; NLU++ from ``tier-clf-v5`` on). From ``tier-clf-v4`` on, TIERS.md's row-level form rules
 (:mod:`taxonomy.tiers.rules`) correct the intent mappings' tiers. With ``TrainSettings.message_labels``
-(no shipped model yet) a corpus message is fitted on its own tier from the message labels
+(``tier-clf-v8`` on) a corpus message is fitted on its own tier from the message labels
 (``models/tier-labels/``) rather than its intent's; every figure is still scored against the
 intent-level labels. Each source gets a total weight proportional to ``rows ** source_power``
-(:func:`~taxonomy.tiers.head.sample_weights`; 0.25 from ``tier-clf-v5`` on, equal weights before) so
+(:func:`~taxonomy.tiers.head.sample_weights`; equal weights to ``tier-clf-v4``, 0.25 to v7, 0.75 from v8) so
 that no corpus's topics or labelling habits decide what the head learns.
 
 Model: one multinomial logistic regression over :class:`~taxonomy.tiers.features.FormFeatures`,
@@ -20,6 +20,7 @@ Everything is seeded and order-stable: the same data gives byte-identical arrays
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from taxonomy.errors import TaxonomyError
 from taxonomy.schema import TIERS
 from taxonomy.tiers.corpus import MESSAGE_LABELS, corpus_sha256, load_corpus, load_message_labels, text_key
 from taxonomy.tiers.features import FormFeatures
@@ -46,7 +48,7 @@ from taxonomy.tiers.rules import RULES_KEY, apply_rules, load_rules, rules_sha25
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = REPO / "models"
-DEFAULT_VERSION = "tier-clf-v7"
+DEFAULT_VERSION = "tier-clf-v8"
 SEED_FILE = "tier-seed/seed-v2.csv"  # tier-clf-v1 was trained on seed-v1.csv (kept, see its config.json)
 SEED_SOURCE = "seed"
 CORPUS_FILE = "tier-corpus/corpus.parquet"
@@ -102,7 +104,7 @@ def load_training_data(
     """Banking77 tiers, the seed set and (``use_corpus``) the tier corpus, in a fixed order; with
     ``form_rules``, TIERS.md's row-level rules (:mod:`taxonomy.tiers.rules`) applied to their tiers.
 
-    With ``message_labels`` (no shipped model yet), a corpus message's own tier from
+    With ``message_labels`` (``tier-clf-v8`` on), a corpus message's own tier from
     :data:`~taxonomy.tiers.corpus.MESSAGE_LABELS` replaces its intent's as the tier to fit
     (``fit_tiers``; a message that states no request keeps its intent's), the form rules applied on
     top. Banking77 keeps its shared labels and our seed set its own. ``tiers`` stay the intent-level
@@ -152,6 +154,25 @@ def load_training_data(
         groups=rows["group"].to_numpy().astype(str), kinds=rows["kind"].to_numpy().astype(str), files=files,
         mapped=mapped, ruled_by=ruled_by, fit_tiers=fit,
     )
+
+
+def settings_of(config: dict, version: str) -> TrainSettings:
+    """A saved artifact's training settings (its ``config.json``) as today's :class:`TrainSettings`.
+
+    A setting added after the artifact was trained is off for it (``form_rules`` before tier-clf-v4,
+    ``message_labels`` before tier-clf-v8), so ``taxonomy train-tiers --version <it>`` rebuilds it as it was.
+
+    Raises:
+        TaxonomyError: when the artifact was trained with settings today's code does not know (an
+            older model that cannot be rebuilt the same way).
+    """
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    given = config.get("settings", {})
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise TaxonomyError(f"{version} was trained with settings {unknown} that today's training code does not have; "
+                            "it cannot be rebuilt the same way")
+    return TrainSettings(**{"form_rules": False, "message_labels": False, **given})
 
 
 def fit_temperature(logits: np.ndarray, tiers: np.ndarray, candidates: tuple[float, ...], weights: np.ndarray | None = None) -> float:

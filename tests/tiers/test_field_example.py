@@ -4,10 +4,11 @@
 "rare" disputes hold 30 of 80 minutes per 11 conversations, so ``handle_time_share_action_led``
 must read 0.375 (issue 13: it read 0.688 with tier-clf-v2).
 
-Met since tier-clf-v4 with un-tempered shares (v7 0.371, v6 0.367, v5 0.373, v4 0.367; v4 with
-calibrated-probability shares 0.388, v3 0.557, v2 0.688): every how-to phrasing is informational, nine
-of the ten disputes action_led (see the CURRENT model's MODEL_CARD.md; in v6 "I forgot my password, how
-do I get a new one?" is informational by a thin margin, p 0.51 against 0.46). The per-message test
+Met since tier-clf-v4 with un-tempered shares (v8 0.370, v7 0.371, v6 0.367, v5 0.373, v4 0.367; v4
+with calibrated-probability shares 0.388, v3 0.557, v2 0.688): every how-to phrasing is informational,
+nine of the ten disputes action_led (see the CURRENT model's MODEL_CARD.md; from v6 on "I forgot my
+password, how do I get a new one?" is informational by a thin margin, v8 p 0.50 against 0.47, and "The
+merchant never delivered and won't answer, I'm disputing the charge." personalized). The per-message test
 below guards the tiers themselves.
 """
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks._heldout import _fit_held_out, check_reproduced, settings_of
+from benchmarks._heldout import _fit_held_out, check_reproduced
+from taxonomy.errors import TaxonomyError
 from taxonomy.schema import TIERS
 from taxonomy.tiers.head import TrainSettings
-from taxonomy.tiers.train import TrainingData, fit_on
+from taxonomy.tiers.train import TrainingData, fit_on, settings_of
 
 PHRASES = {"informational": "what are your opening hours", "personalized": "where is my parcel now",
            "action_led": "please cancel my order today"}
@@ -54,7 +55,7 @@ def test_an_artifact_with_settings_todays_code_lacks_is_refused() -> None:
         C=2.0, use_corpus=False, form_rules=False, message_labels=False)
     assert not settings_of({"settings": {"form_rules": True}}, "tier-clf-v7").message_labels  # added after v7
     assert settings_of({"settings": {"form_rules": True}}, "tier-clf-v4").form_rules
-    with pytest.raises(SystemExit, match="banking_weight"):
+    with pytest.raises(TaxonomyError, match="banking_weight"):
         settings_of({"settings": {"C": 4.0, "banking_weight": 1.0}}, "tier-clf-v2")
 
 

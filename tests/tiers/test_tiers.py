@@ -80,8 +80,8 @@ def test_training_is_reproducible(small_training_set: Path, tmp_path: Path) -> N
     assert metrics["banking77_in_domain"]["n"] > 0
     config = json.loads((first / "config.json").read_text())
     assert set(config["training_data"]) == {"banking77/train_tiers.csv", SEED_FILE, "tier-corpus/corpus.parquet",
-                                            "tier-corpus/form-rules.yaml"}
-    assert config["settings"]["form_rules"]
+                                            "tier-corpus/form-rules.yaml", "tier-labels/row_labels.csv"}
+    assert config["settings"]["form_rules"] and config["settings"]["message_labels"]
     assert loso["mean_macro_f1_real_sources_as_mapped"] is not None
     assert sum(config["train_prior"]) == pytest.approx(1.0, abs=1e-5)
 
@@ -126,6 +126,30 @@ def test_changed_seed_changes_the_artifact(small_training_set: Path) -> None:
     a = _digests(Path(train_and_save("a", str(small_training_set), embed=embed, evaluate=False)))
     b = _digests(Path(train_and_save("b", str(small_training_set), embed=embed, evaluate=False, settings=TrainSettings(C=0.5))))
     assert a["weights.npz"] != b["weights.npz"]
+
+
+def test_a_rebuild_keeps_the_versions_own_settings(small_training_set: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``train-tiers --version <existing>`` rebuilds that version as it was trained, whatever today's defaults."""
+    from taxonomy.cli import main
+    from taxonomy.errors import TaxonomyError
+    from taxonomy.tiers.train import TrainSettings
+
+    embed = HashingEmbedder().encode
+    old = Path(train_and_save("old", str(small_training_set), embed=embed, evaluate=False,
+                              settings=TrainSettings(C=0.5, embedding_weight=0.75, source_power=0.25, message_labels=False)))
+    digests = _digests(old)
+    assert _digests(Path(train_and_save("old", str(small_training_set), embed=embed, evaluate=False))) == digests
+    assert "message_labels" not in json.loads((old / "config.json").read_text())["settings"]  # off: not written
+    new = json.loads((Path(train_and_save("new", str(small_training_set), embed=embed, evaluate=False)) / "config.json").read_text())
+    assert new["settings"] == {k: v for k, v in vars(TrainSettings()).items() if k != "temperatures"}
+    # an artifact trained with a setting today's code lacks is one clear error, not a silent retrain
+    config = json.loads((old / "config.json").read_text())
+    (old / "config.json").write_text(json.dumps({**config, "settings": {**config["settings"], "banking_weight": 1.0}}))
+    with pytest.raises(TaxonomyError, match="banking_weight"):
+        train_and_save("old", str(small_training_set), embed=embed, evaluate=False)
+    assert main(["train-tiers", "--version", "old", "--models-dir", str(small_training_set)]) == 2
+    err = capsys.readouterr().err
+    assert "banking_weight" in err and "Traceback" not in err
 
 
 def test_shipped_artifact_is_plain_arrays_and_json() -> None:
