@@ -174,6 +174,10 @@ _CALLER_RE = re.compile(r"\b(?:this is|it's|it’s)[ \t]+" + _CAPITALISED
                         + r"(?=[ \t]*,?[ \t]*(?:from|here|speaking|with)\b)", re.IGNORECASE)
 _I_AM_RE = re.compile(r"\b(?:i'm|i’m|i am)[ \t]+(?!(?:" + _WHAT_I_AM + r")\b)" + _CAPITALISED
                       + r"(?=[ \t]*(?:[,.!;]|\Z|(?:and|from|here|speaking|with)\b))", re.IGNORECASE)
+# "Hi I'm Angela my appointment ...", "Im John reserve my flight": a capitalised word after "I'm" that nothing
+# ends is a name only when it is a listed given name (which leaves out English words: "I'm Happy to", "I'm
+# Sorry I"); a listed surname after it joins it (:func:`_listed_intro`).
+_I_AM_LISTED_RE = re.compile(r"\b(?:i'm|i’m|i am|im)[ \t]+(" + _NAME_TOKEN + r")(?:[ \t]+(" + _NAME_TOKEN + r"))?", re.IGNORECASE)
 # "My name Sarah Brown and ..." (no "is"): only a capitalised name ("my name changed" stays).
 # The name must end the clause ("and", a comma, a full stop), and a closing is not one ("change my name
 # Best, Faarid" is signed by Faarid).
@@ -212,6 +216,16 @@ def _name_of(m: re.Match[str]) -> str:
     return m.string[m.start(0):m.start(1)] + "<NAME>" + tail + m.string[m.end(1):m.end(0)]
 
 
+def _listed_intro(m: re.Match[str]) -> str:
+    """An :data:`_I_AM_LISTED_RE` match with its name replaced when the first word is a listed given name."""
+    given, surnames = name_lists()
+    first = m.group(1)
+    if (first[:-2] if first[-2:] in ("'s", "’s") else first).lower() not in given:
+        return m.group(0)
+    second = m.group(2) and m.group(2).lower() in surnames
+    return _name_of(m) if not second else m.string[m.start(0):m.start(1)] + "<NAME>" + m.string[m.end(2):m.end(0)]
+
+
 def _new_name(m: re.Match[str]) -> str:
     """:func:`_name_of` for a :data:`_NEW_NAME_RE` match, unless the name word is a thing's."""
     if _THING_BEFORE_NAME_RE.search(m.string, max(0, m.start(0) - 20), m.start(0)):
@@ -232,6 +246,8 @@ def introduced(text: str) -> str:
             or " here" in low:
         for pattern in (_MY_NAME_RE, _MY_NAME_BARE_RE, _CALLER_RE, _I_AM_RE, _HERE_RE):
             text = pattern.sub(_name_of, text)
+    if "i'm " in low or "i’m " in low or "i am " in low or "im " in low:
+        text = _I_AM_LISTED_RE.sub(_listed_intro, text)
     nom = "nom" in low or "apellido" in low  # nombre, nome, nom, sobrenome
     if nom or named or "llamo" in low or "appelle" in low or "chamo" in low or "heiß" in low or "heiss" in low:
         text = _FOREIGN_INTRO_RE.sub(_name_of, text)

@@ -106,6 +106,12 @@ MUST_REDACT = [
     ("I'm Sarah here, my parcel is late", "I'm <NAME> here, my parcel is late"),
     ("Hello , i'm Ben and i'm staying at the Hilton", "Hello , i'm <NAME> and i'm staying at the Hilton"),
     ("Hi Angela here.... Need an appointment", "Hi <NAME> here.... Need an appointment"),
+    # ... and where nothing ends the name, when it is a listed given name (a listed surname joins it).
+    ("Hi I'm Angela my appointment with Dr Smith", "Hi I'm <NAME> my appointment with Dr <NAME>"),
+    ("Im John Smith reserve my flight 966", "Im <NAME> reserve my flight 966"),
+    ("Hi, I'm Ben I'd like a room", "Hi, I'm <NAME> I'd like a room"),
+    ("I'm Happy to pay the fee", "I'm Happy to pay the fee"),
+    ("I'm Sorry I forgot my PIN", "I'm Sorry I forgot my PIN"),
     ("Urgh. Mark here. Reserve flight 802 for me.", "Urgh. <NAME> here. Reserve flight 802 for me."),
     ("My name Katarina Miller and would like to submit a fraud report.", "My name <NAME> and would like to submit a fraud report."),
     # A person's identifiers, birth dates and secrets after their label (as STAR's and MultiDoGO's users give them).
