@@ -332,9 +332,12 @@ def add_actions(records: list[dict]) -> None:
     """Each topic record's next best action (:func:`topic_actions`) and language, in place.
 
     A record holds ``tier``, ``label``, ``keywords``, ``hours_to_win`` (the whole topic's), ``_win``
-    (each tier's part of it; None without handle time), and ``_texts`` / ``_tiers`` (its
-    conversations, popped). The action quotes the conversations of the topic's tier only (a
-    help-centre answer is not an exchange) and says their hours (``nba_hours_to_win``); ``hours_share``
+    (each tier's part of it; None without handle time), and ``_texts`` / ``_tiers`` / ``_own`` (its
+    conversations, their listed tiers and their own, popped). The action quotes the conversations of the
+    topic's tier only (a help-centre answer is not an exchange), and of those the ones whose own tier
+    (their probabilities, before the topic's context moved them) is that tier too, where there are any:
+    "My new card is here, what's the process for activating it?" is listed with its topic's activations
+    but is no request a procedure handles. It says their hours (``nba_hours_to_win``); ``hours_share``
     stays the whole topic's share of the customer's hours to win.
     """
     total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order
@@ -344,11 +347,15 @@ def add_actions(records: list[dict]) -> None:
         r["language"] = r.get("language") or DEFAULT_LANGUAGE
         r["language_supported"] = embedder_covers(r["language"])
         texts, tiers = r.pop("_texts", None) or [], r.pop("_tiers", None) or []
+        owns = r.pop("_own", None) or [None] * len(texts)
         by_tier: dict[str, list[str]] = {}
-        for text, tier in zip(texts, tiers):
+        agreed: dict[str, list[str]] = {}
+        for text, tier, own in zip(texts, tiers, owns):
             if text and tier:
                 by_tier.setdefault(tier, []).append(text)
-        quoted.append(by_tier)
+                if own == tier:
+                    agreed.setdefault(tier, []).append(text)
+        quoted.append({t: agreed.get(t) or listed for t, listed in by_tier.items()})
         every.append([t for t in texts if t])
     boilerplate = common_sentences(every)  # what the customer's end-users write whatever they ask
     for r, by_tier in zip(records, quoted):

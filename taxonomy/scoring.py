@@ -324,7 +324,13 @@ def score_topics(rows: pl.DataFrame, topics: pl.DataFrame, *, customer_id: str, 
     meta = topics.select(meta_columns) if topics.height else None
     if meta is not None:
         per_topic = per_topic.join(meta, on="topic_id", how="left")
-    per_topic = per_topic.join(rows.group_by("topic_id").agg(_texts=pl.col("text"), _tiers=pl.col("tier")), on="topic_id", how="left")
+    # Each conversation's own tier (the largest of its tier weights, before the topic's context) beside the
+    # listed one: a next best action quotes the requests both put in its tier (taxonomy.actions.add_actions).
+    weights = rows.select([f"w_{t}" for t in TIERS]).to_numpy() if rows.height else np.zeros((0, len(TIERS)))
+    own = np.where(weights.sum(axis=1) > 0, np.array(TIERS, dtype=object)[weights.argmax(axis=1)], None) if len(weights) else []
+    texts = rows.select("topic_id", "text", "tier").with_columns(pl.Series("_own", own, dtype=pl.String))
+    per_topic = per_topic.join(texts.group_by("topic_id").agg(_texts=pl.col("text"), _tiers=pl.col("tier"), _own=pl.col("_own")),
+                               on="topic_id", how="left")
     records = [_topic_record(row, n, total_ht, customer_id, per_month) for row in per_topic.to_dicts()]
     add_actions(records)
     records.sort(key=lambda r: (r["topic_id"] == OTHER_TOPIC_ID, -(r["hours_to_win"] or 0.0), -r["conversations"], r["topic_id"]))

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from taxonomy.config import ScoringConfig
-from taxonomy.schema import SCORES_OUT, TOPICS_OUT, TRENDS_OUT
+from taxonomy.schema import SCORES_OUT, TIERS, TOPICS_OUT, TRENDS_OUT
 from taxonomy.scoring import achievable_rates, customer_tier_stats, next_best_action, score_customer
 
 RATES = {"informational": 0.8, "personalized": 0.6, "action_led": 0.35}
@@ -292,3 +292,22 @@ def test_a_mixed_topics_action_claims_only_its_tiers_hours_and_names_the_rest() 
     quiet = score_customer(small, topics_frame({"t0001": "rain jacket"}), RATES, "default", customer_id="acme",
                            model_version="m1", pipeline_version="p1", run_id="r1", **WINDOW).topics.row(0, named=True)
     assert "Its action-led" not in quiet["next_best_action"] and quiet["nba_hours_to_win"] < quiet["hours_to_win"]
+
+
+def test_an_action_quotes_the_requests_the_model_itself_reads_in_its_tier() -> None:
+    """A how-to listed with its topic's activations (the topic's context moved it) is no request a
+    procedure handles: the action quotes the messages whose own probabilities put them in its tier,
+    and falls back to every listed one where none do."""
+    asks = ["Please activate my new card now.", "Activate my card, it arrived today.", "I need my card activated."]
+    how = "My new card is here, what's the process for activating it?"
+    rows = [("action_led", "t0001", 600.0, None)] * 4 + [("action_led", "t0002", 600.0, None)] * 2
+    p = [(0.05, 0.05, 0.9)] * 3 + [(0.7, 0.05, 0.25)] + [(0.7, 0.05, 0.25)] * 2
+    frame = conversations(rows).with_columns(
+        pl.Series("text", asks + [how, how, "How do I activate the card I just got?"]),
+        *[pl.Series(f"p_{t}", [x[i] for x in p]) for i, t in enumerate(TIERS)])
+    topics = score_customer(frame, topics_frame({"t0001": "Activate my card", "t0002": "Card activation"}), RATES, "default",
+                            customer_id="acme", model_version="m1", pipeline_version="p1", run_id="r1", **WINDOW).topics
+    first, second = topics.filter(pl.col("topic_id") == "t0001").row(0, named=True), topics.filter(pl.col("topic_id") == "t0002").row(0, named=True)
+    assert first["tier"] == "action_led" and first["nba_questions"]
+    assert not [q for q in first["nba_questions"] if "process" in q] and how not in first["next_best_action"]
+    assert second["nba_questions"]  # no message of its own tier: the listed ones are quoted
