@@ -336,8 +336,8 @@ def add_actions(records: list[dict]) -> None:
     conversations, their listed tiers and their own, popped). The action quotes the conversations of the
     topic's tier only (a help-centre answer is not an exchange), and of those the ones whose own tier
     (their probabilities, before the topic's context moved them) is that tier too, where there are any:
-    "My new card is here, what's the process for activating it?" is listed with its topic's activations
-    but is no request a procedure handles. It says their hours (``nba_hours_to_win``); ``hours_share``
+    "What is your cancellation policy for hotel bookings?" is listed with its topic's cancellations but
+    is no request a procedure handles. It says their hours (``nba_hours_to_win``); ``hours_share``
     stays the whole topic's share of the customer's hours to win.
     """
     total = math.fsum(max(r["hours_to_win"] or 0.0, 0.0) for r in records)  # exact: same in any row order

@@ -295,8 +295,8 @@ def test_a_mixed_topics_action_claims_only_its_tiers_hours_and_names_the_rest() 
 
 
 def test_an_action_quotes_the_requests_the_model_itself_reads_in_its_tier() -> None:
-    """A how-to listed with its topic's activations (the topic's context moved it) is no request a
-    procedure handles: the action quotes the messages whose own probabilities put them in its tier,
+    """A how-to listed with its topic's activations (the topic's context moved it there) is no request
+    a procedure handles: the action quotes the messages whose own probabilities put them in its tier,
     and falls back to every listed one where none do."""
     asks = ["Please activate my new card now.", "Activate my card, it arrived today.", "I need my card activated."]
     how = "My new card is here, what's the process for activating it?"
