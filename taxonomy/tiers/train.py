@@ -20,11 +20,10 @@ Everything is seeded and order-stable: the same data gives byte-identical arrays
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -145,8 +144,11 @@ def load_training_data(
         own = np.array([labels.get((s, i, text_key(t)), "") if k == "corpus" else ""
                         for s, i, t, k in zip(sources, intents, texts, rows["kind"].to_list())], dtype=object)
         fit = np.where(np.isin(own, TIERS), own, mapped).astype(str)
-        if form_rules:
-            fit, _ = apply_rules(texts, fit, rules)
+        if form_rules:  # the rules read each row alone: only the rows whose tier moved need reading again
+            moved = np.flatnonzero(fit != mapped)
+            ruled, _ = apply_rules([texts[i] for i in moved], fit[moved], rules)
+            fit = tiers.copy()
+            fit[moved] = ruled
         files[LABELS_FILE] = _sha256(MESSAGE_LABELS)
     return TrainingData(
         texts=texts, tiers=tiers, sources=sources,
@@ -166,7 +168,7 @@ def settings_of(config: dict, version: str) -> TrainSettings:
         TaxonomyError: when the artifact was trained with settings today's code does not know (an
             older model that cannot be rebuilt the same way).
     """
-    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    known = {f.name for f in fields(TrainSettings)}
     given = config.get("settings", {})
     unknown = sorted(set(given) - known)
     if unknown:
