@@ -47,15 +47,20 @@ from taxonomy.review.sheet import spread
 from taxonomy.schema import OTHER_TOPIC_ID, TIERS
 
 
+REVIEWERS = {"pure": "knows every message's tier: one tier at {pure}% of the hours, else split",
+             "sheet": "knows what the sheet shows: one tier when its messages agree, else split"}
 # Where the error after a full review comes from: a row's part (``_part``, set by :func:`reviewed`).
 PARTS = {"other": "`other` topic (the model's tiers)", "inferred": "split topics' inferred rows",
          "one tier": "topics reviewed as one tier", "tiered": "messages a person tiered"}
 
 
-def reviewed(df: pl.DataFrame, vectors: np.ndarray) -> tuple[pl.DataFrame, list[float]]:
+def reviewed(df: pl.DataFrame, vectors: np.ndarray, reviewer: str = "pure") -> tuple[pl.DataFrame, list[float]]:
     """The queue with every topic but ``other`` reviewed by the simulated reviewer, and the
     effective sample size of each split topic's tiered messages. Column ``_part`` says which of
-    :data:`PARTS` each row's tier comes from."""
+    :data:`PARTS` each row's tier comes from. ``reviewer`` (:data:`REVIEWERS`): ``pure`` gives a
+    topic one tier when at least ``PURE`` of its hours are that tier (it knows every message's tier,
+    as ``benchmarks/review_simulation.py``'s reviewer); ``sheet`` knows only what the sheet shows:
+    one tier when every message shown is that tier, else split."""
     x = _unit(vectors)
     ids = df["conversation_id"].to_list()
     texts = dict(zip(ids, df["text"].to_list()))
@@ -70,12 +75,16 @@ def reviewed(df: pl.DataFrame, vectors: np.ndarray) -> tuple[pl.DataFrame, list[
         by_tier = np.array([hours[rows][gold[rows] == t].sum() for t in TIERS])
         source[rows] = "review"
         lead = int(by_tier.argmax())
-        if by_tier[lead] >= PURE * by_tier.sum():
+        shown = spread([ids[i] for i in rows], {ids[i]: x[i] for i in rows}, uncertainty.SPLIT_SAMPLE, texts)
+        at = {c: j for j, c in enumerate(ids[i] for i in rows)}
+        seen = sorted({gold[rows[at[c]]] for c in shown})
+        one = by_tier[lead] >= PURE * by_tier.sum() if reviewer == "pure" else len(seen) == 1
+        if reviewer == "sheet" and one:
+            lead = TIERS.index(seen[0])
+        if one:
             proba[rows] = np.eye(len(TIERS))[lead]
             part[rows] = "one tier"
             continue
-        shown = spread([ids[i] for i in rows], {ids[i]: x[i] for i in rows}, uncertainty.SPLIT_SAMPLE, texts)
-        at = {c: j for j, c in enumerate(ids[i] for i in rows)}
         messages = pl.DataFrame({"review_id": ["r"] * len(shown), "conversation_id": shown, "labelled": [True] * len(shown),
                                  "tier": [gold[rows[at[c]]] for c in shown]})
         proba[rows] = _split_proba("r", rows, df, messages, x)
@@ -135,11 +144,12 @@ def main(argv: list[str] | None = None) -> None:
     queues, model = load_queues()
     params = uncertainty.calibration(model.version)
     rates = Config().scoring.default_rates
-    frames, effective, reviewed_share, residual = [], [], [], []
+    frames, sheet_frames, effective, reviewed_share, residual = [], [], [], [], []
     for queue in queues:
         df, _ = topic_rows(queue)
         frame, eff = reviewed(df, queue.vectors)
         frames.append((queue.name, frame))
+        sheet_frames.append((queue.name, reviewed(df, queue.vectors, "sheet")[0]))
         effective += eff
         residual += one_tier_residual(frame)
         reviewed_share.append(float(frame.filter(pl.col("tier_source") == "review")["handle_time_seconds"].sum() / frame["handle_time_seconds"].sum()))
@@ -150,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
         pairs = coverage(frames, params, rates)
         runs[label] = {"value": value, **summary(pairs), "pairs_detail": pairs}
     uncertainty.SPLIT_EFFECTIVE = shipped
+    pairs = coverage(sheet_frames, params, rates)  # the reviewer who knows only the sheet
+    runs[f"SPLIT_EFFECTIVE {shipped:g}, reviewer who sees only the sheet"] = {"value": shipped, **summary(pairs), "pairs_detail": pairs}
     e = np.array(effective)
     data = {"machine": stamp_end(info), "seconds": round(time.perf_counter() - started, 1), "model_under_test": model.describe(),
             "pure_threshold": PURE, "shown": uncertainty.SPLIT_SAMPLE, "queues": len(frames), "reviewed_hours_share_mean": float(np.mean(reviewed_share)),
@@ -183,7 +195,7 @@ def _ship(version: str, check: dict) -> None:
 
 def _markdown(d: dict) -> str:
     e = d["effective_sample"]
-    table = markdown_table(["inferred mix drawn as", "pairs", "coverage", "mean width, points", "mean |point - truth|, points", "largest, points"],
+    table = markdown_table(["inferred mix drawn as (reviewer)", "pairs", "coverage", "mean width, points", "mean |point - truth|, points", "largest, points"],
                            [[k, r["pairs"], f"{100 * r['coverage']:.0f}%", f"{100 * r['mean_width']:.1f}", f"{100 * r['mean_error']:.2f}",
                              f"{100 * r['max_error']:.1f}"] for k, r in d["runs"].items()])
     run = next(iter(d["runs"].values()))
@@ -204,7 +216,9 @@ def _markdown(d: dict) -> str:
         "has that much of its hours in it, else `split`, tiering the messages the sheet shows and leaving the rest to "
         "`taxonomy.review.match`'s inference. A (queue, tier) pair is covered when the 90% interval holds the true hours share.", "",
         f"{d['queues']} queues; the reviewer reaches {100 * d['reviewed_hours_share_mean']:.0f}% of the hours on average (the rest is the "
-        f"`other` topic); a topic is reviewed as one tier at {100 * d['pure_threshold']:.0f}% of its hours.", "",
+        f"`other` topic); a topic is reviewed as one tier at {100 * d['pure_threshold']:.0f}% of its hours. The last row's reviewer "
+        "knows only what the sheet shows: a topic is one tier when every message shown is that tier, else split (more topics "
+        "reviewed as one hold another tier's messages; the rows below are the first row's).", "",
         f"**Effective sample of a split topic's tiered messages** ({d['split_topics']} split topics): median {e['median']:.1f}, "
         f"mean {e['mean']:.1f}, 10th-90th percentile {e['q10']:.1f}-{e['q90']:.1f}, of {d['shown']} shown.", "",
         table, "",

