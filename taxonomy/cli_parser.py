@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "needs the tier corpus built (models/tier-corpus/SOURCES.md)",
     )
     p.add_argument("--version", help="model version to write (default: the current one); a version that exists is "
-                   "rebuilt with the settings its config.json records, a new one gets the defaults (tier-clf-v8's)")
+                   "rebuilt with the settings its config.json records, a new one gets the defaults (tier-clf-v8's and v9's)")
     p.add_argument("--models-dir", default=None, help="models folder (default: the project's models/)")
 
     p.add_argument("--reviews", metavar="URI", help="also learn from the reviewed messages (embeddings only) of every "

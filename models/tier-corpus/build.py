@@ -49,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # sibling reader modules
 from braun_reader import read_braun_sentences
 from haptik_reader import read_haptik_queries
+from lu_reader import read_lu
 from rasa_folder_reader import read_rasa_nlu_by_folder
 from rasa_reader import read_rasa_nlu
 
@@ -239,8 +240,8 @@ def read_nlupp(path: str, data: bytes, spec: dict) -> Iterator[Row]:
 READERS: dict[str, Callable[[str, bytes, dict], Iterator[Row]]] = {
     "hwu64": read_hwu64, "sgd": read_sgd, "snips": read_snips, "hint3": read_hint3, "multidogo": read_multidogo, "star": read_star,
     "nlupp": read_nlupp, "rasa_nlu": read_rasa_nlu, "rasa_nlu_by_folder": read_rasa_nlu_by_folder, "braun_sentences": read_braun_sentences,
-    "haptik_queries": read_haptik_queries,
-}  # the last four readers: rasa_reader.py, rasa_folder_reader.py, braun_reader.py, haptik_reader.py
+    "haptik_queries": read_haptik_queries, "lu": read_lu,
+}  # the last five readers: rasa_reader.py, rasa_folder_reader.py, braun_reader.py, haptik_reader.py, lu_reader.py
 
 
 # --- pins -----------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def _models_dir(models_dir: str | os.PathLike[str] | None) -> Path:
 
 
 def current_version(models_dir: str | os.PathLike[str] | None = None) -> str:
-    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v8``)."""
+    """The version named in ``<models_dir>/tier-classifier/CURRENT`` (default ``tier-clf-v9``)."""
     pointer = _models_dir(models_dir) / MODEL_NAME / "CURRENT"
     return pointer.read_text(encoding="utf-8").strip() if pointer.exists() else DEFAULT_VERSION
 

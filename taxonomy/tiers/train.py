@@ -47,7 +47,7 @@ from taxonomy.tiers.rules import RULES_KEY, apply_rules, load_rules, rules_sha25
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODELS_DIR = REPO / "models"
-DEFAULT_VERSION = "tier-clf-v8"
+DEFAULT_VERSION = "tier-clf-v9"
 SEED_FILE = "tier-seed/seed-v2.csv"  # tier-clf-v1 was trained on seed-v1.csv (kept, see its config.json)
 SEED_SOURCE = "seed"
 CORPUS_FILE = "tier-corpus/corpus.parquet"
