@@ -3,7 +3,8 @@
 - **Corpus queues**: two per source of the public multi-source tier corpus
   (``/work/data/tier-corpus/corpus.parquet``, issue 13; rebuilt by its reader, never committed),
   each a random half of the source's intents (so tiers mix, as in a real queue), 300 to 2,500 rows
-  (seeded sample).
+  (seeded sample); a source neither of whose halves reaches 300 rows is one queue of all its rows
+  (``<source>/all``: Haptik's 427 telecom queries), so no training source drops out of the evidence.
 - **Banking77 queues**: the Banking77 *training* split (CC BY 4.0) cut into 3 queues of 30 random
   intents each.
 - **Evaluation-only queues**: one per evaluation-only source of the same build
@@ -81,9 +82,11 @@ def _frames() -> list[tuple[str, str, pl.DataFrame]]:
     out = []
     corpus = pl.read_parquet(CORPUS)
     for (source,), frame in sorted(corpus.group_by(["source"]), key=lambda kv: kv[0]):
-        for q, part in enumerate(_intent_halves(frame.select("text", "intent", "tier"), source, 2), start=1):
-            if part.height >= MIN_ROWS:
-                out.append((f"{source}/q{q}", source, part))
+        halves = [(f"{source}/q{q}", part) for q, part in enumerate(_intent_halves(frame.select("text", "intent", "tier"), source, 2), start=1)
+                  if part.height >= MIN_ROWS]
+        if not halves:  # a small source: all of it as one queue
+            halves = [(f"{source}/all", frame.select("text", "intent", "tier"))]
+        out += [(name, source, part) for name, part in halves]
     bank = pl.read_csv(BANKING77, columns=["text", "intent", "tier"])
     for q, part in enumerate(_intent_halves(bank, "banking77", 3, size=30), start=1):
         out.append((f"banking77/q{q}", "banking77", part))

@@ -200,3 +200,25 @@ def test_row_labels_release_page() -> None:
                       "bars": BARS, "candidates": [row]})
     assert "| message labels, source power 0.75 | 0.7239 | 0.486 | 0.718 | 0.9241 | 0.3651 | 0.7934 | 830 |" in page
     assert "in domain >= 0.92" in page and "intent-level" in page
+
+
+def test_queues_keep_a_small_training_source_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks._queues``: a corpus source gets two intent-half queues when they reach
+    ``MIN_ROWS``; one whose halves are all smaller is a single queue of all its rows, never dropped."""
+    import polars as pl
+
+    import benchmarks._queues as queues
+
+    rows = [{"text": f"big {i} {j}", "intent": f"b{i}", "tier": "informational", "source": "big"} for i in range(10) for j in range(80)]
+    rows += [{"text": f"small {i} {j}", "intent": f"s{i}", "tier": "personalized", "source": "small"} for i in range(4) for j in range(50)]
+    corpus = tmp_path / "corpus.parquet"
+    pl.DataFrame(rows).write_parquet(corpus)
+    bank = tmp_path / "bank.csv"
+    pl.DataFrame({"text": [f"b77 {i} {j}" for i in range(30) for j in range(2)], "intent": [f"i{i}" for i in range(30) for _ in range(2)],
+                  "tier": ["action_led"] * 60}).write_csv(bank)
+    monkeypatch.setattr(queues, "CORPUS", corpus)
+    monkeypatch.setattr(queues, "BANKING77", bank)
+    frames = {name: (source, part.height) for name, source, part in queues._frames()}
+    assert frames["big/q1"] == ("big", 400) and frames["big/q2"] == ("big", 400)
+    assert frames["small/all"] == ("small", 200) and not any(n.startswith("small/q") for n in frames)
+    assert {n for n in frames if n.startswith("banking77/")} == {"banking77/q1", "banking77/q2", "banking77/q3"}
