@@ -47,8 +47,6 @@ from taxonomy.review.sheet import spread
 from taxonomy.schema import OTHER_TOPIC_ID, TIERS
 
 
-REVIEWERS = {"pure": "knows every message's tier: one tier at {pure}% of the hours, else split",
-             "sheet": "knows what the sheet shows: one tier when its messages agree, else split"}
 # Where the error after a full review comes from: a row's part (``_part``, set by :func:`reviewed`).
 PARTS = {"other": "`other` topic (the model's tiers)", "inferred": "split topics' inferred rows",
          "one tier": "topics reviewed as one tier", "tiered": "messages a person tiered"}
@@ -57,7 +55,7 @@ PARTS = {"other": "`other` topic (the model's tiers)", "inferred": "split topics
 def reviewed(df: pl.DataFrame, vectors: np.ndarray, reviewer: str = "pure") -> tuple[pl.DataFrame, list[float]]:
     """The queue with every topic but ``other`` reviewed by the simulated reviewer, and the
     effective sample size of each split topic's tiered messages. Column ``_part`` says which of
-    :data:`PARTS` each row's tier comes from. ``reviewer`` (:data:`REVIEWERS`): ``pure`` gives a
+    :data:`PARTS` each row's tier comes from. ``reviewer``: ``pure`` gives a
     topic one tier when at least ``PURE`` of its hours are that tier (it knows every message's tier,
     as ``benchmarks/review_simulation.py``'s reviewer); ``sheet`` knows only what the sheet shows:
     one tier when every message shown is that tier, else split."""
@@ -75,12 +73,13 @@ def reviewed(df: pl.DataFrame, vectors: np.ndarray, reviewer: str = "pure") -> t
         by_tier = np.array([hours[rows][gold[rows] == t].sum() for t in TIERS])
         source[rows] = "review"
         lead = int(by_tier.argmax())
-        shown = spread([ids[i] for i in rows], {ids[i]: x[i] for i in rows}, uncertainty.SPLIT_SAMPLE, texts)
-        at = {c: j for j, c in enumerate(ids[i] for i in rows)}
-        seen = sorted({gold[rows[at[c]]] for c in shown})
-        one = by_tier[lead] >= PURE * by_tier.sum() if reviewer == "pure" else len(seen) == 1
-        if reviewer == "sheet" and one:
-            lead = TIERS.index(seen[0])
+        one = reviewer == "pure" and by_tier[lead] >= PURE * by_tier.sum()
+        if not one:
+            shown = spread([ids[i] for i in rows], {ids[i]: x[i] for i in rows}, uncertainty.SPLIT_SAMPLE, texts)
+            at = {c: j for j, c in enumerate(ids[i] for i in rows)}
+            seen = {gold[rows[at[c]]] for c in shown}
+            if reviewer == "sheet" and len(seen) == 1:  # every message shown is the same tier
+                one, lead = True, TIERS.index(seen.pop())
         if one:
             proba[rows] = np.eye(len(TIERS))[lead]
             part[rows] = "one tier"

@@ -3,7 +3,8 @@
 Data, one *source* per origin: Banking77 tiers (``../shared/data/banking77/train_tiers.csv``,
 CC BY 4.0), our own multi-industry seed set (``models/tier-seed/seed-v2.csv``) and, from
 ``tier-clf-v3`` on, the public tier corpus (:mod:`taxonomy.tiers.corpus`: HWU64, SGD, SNIPS, HINT3,
-MultiDoGO, STAR; NLU++ from ``tier-clf-v5`` on). From ``tier-clf-v4`` on, TIERS.md's row-level form rules
+MultiDoGO, STAR; NLU++ from ``tier-clf-v5`` on; Haptik's telecom queries and the Bot Framework skills'
+examples from ``tier-clf-v9`` on). From ``tier-clf-v4`` on, TIERS.md's row-level form rules
 (:mod:`taxonomy.tiers.rules`) correct the intent mappings' tiers. With ``TrainSettings.message_labels``
 (``tier-clf-v8`` on) a corpus message is fitted on its own tier from the message labels
 (``models/tier-labels/``) rather than its intent's; every figure is still scored against the
