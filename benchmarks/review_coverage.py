@@ -7,7 +7,7 @@ Run from the repository root (the tier corpus must be built, see :mod:`benchmark
 Every queue of :mod:`benchmarks._queues` (real phrasing, gold tiers from the reviewed mappings,
 seeded synthetic handle times; each scored by a head that never saw its source) goes through the
 real topic stage, and a simulated reviewer then reviews **every** topic but ``other``, as
-``benchmarks/review_simulation.py``'s does: a topic with at least ``PURE`` of its hours in one gold
+``benchmarks/review_simulation.py``'s comparison reviewer does: a topic with at least ``PURE`` of its hours in one gold
 tier gets that tier; any other is split, its reviewer tiers the messages the sheet would show
 (:func:`taxonomy.review.sheet.spread`, ``SPLIT_SAMPLE`` of them) and the others are inferred by
 :mod:`taxonomy.review.match`. The intervals are then those of :mod:`taxonomy.uncertainty` on the

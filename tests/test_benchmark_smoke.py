@@ -101,6 +101,33 @@ def test_review_coverage_reviews_every_topic_and_scores_the_intervals() -> None:
     assert summary(pairs)["pairs"] == 3 and set(summary(pairs)["error_by_part"]) == set(PARTS)
 
 
+def test_review_simulation_reviewer_reads_only_the_sheet(tmp_path: Path) -> None:
+    """``benchmarks.review_simulation``'s reviewer: a topic whose shown messages agree gets their tier,
+    one whose shown messages disagree is split and those messages tiered; it stops at the target hours."""
+    from benchmarks.review_simulation import _fill
+
+    sheet = tmp_path / "c.csv"
+    topics = [("t1", 0.5), ("t2", 0.3), ("t3", 0.2)]
+    with open(sheet, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["topic_id", "hours_share", "status", "tier"])
+        w.writerows([[t, h, "to review", ""] for t, h in topics])
+    shown = {"t1": ["a1", "a2"], "t2": ["b1", "b2", "b3"], "t3": ["c1"]}
+    with open(tmp_path / "c.messages.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["topic_id", "conversation_id", "tier"])
+        w.writerows([[t, c, ""] for t, cs in shown.items() for c in cs])
+    # Hidden messages of t1 (x1, x2) are action-led: a reviewer who read them would split t1; this one cannot.
+    gold = {"a1": "informational", "a2": "informational", "x1": "action_led", "x2": "action_led",
+            "b1": "personalized", "b2": "action_led", "b3": "action_led", "c1": "informational"}
+    filled = _fill(sheet, tmp_path / "no-output", "c", None, gold, target=0.8)  # type: ignore[arg-type]
+    assert filled == {"topics_reviewed": 2, "split": 1, "topics": 3, "hours_reviewed_in_sheet": 0.8}
+    rows = {r["topic_id"]: r["tier"] for r in csv.DictReader(open(sheet))}
+    assert rows == {"t1": "informational", "t2": "split", "t3": ""}
+    tiers = {r["conversation_id"]: r["tier"] for r in csv.DictReader(open(tmp_path / "c.messages.csv"))}
+    assert tiers == {"a1": "", "a2": "", "b1": "personalized", "b2": "action_led", "b3": "action_led", "c1": ""}
+
+
 def test_classify_queues_page() -> None:
     """``benchmarks.classify_queues`` needs the tier corpus (not in CI): its page, on a stand-in."""
     from benchmarks.classify_queues import _markdown
