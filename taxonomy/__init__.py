@@ -5,4 +5,4 @@ Ingest support-conversation exports, classify each conversation into a tier
 agent handle time, and publish each customer's automation-potential scores.
 """
 
-__version__ = "0.2.7"  # raised when a release changes what a stage writes: fingerprints hold it, so re-runs recompute
+__version__ = "0.2.8"  # raised when a release changes what a stage writes: fingerprints hold it, so re-runs recompute

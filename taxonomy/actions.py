@@ -40,6 +40,7 @@ from taxonomy.quotes import (
     lower_words,
     split_sentences,
 )
+from taxonomy.topics.names import english_case
 from taxonomy.wording import PLACEHOLDER_RE, clauses, evenly
 
 # Another tier's hours in a topic are named in its action from this share of the topic's hours to win.
@@ -255,7 +256,7 @@ def _quoted(items: list[str]) -> str:
 
 def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: float | None,
                   hours_share: float | None, keywords: list[str] | None = None,
-                  boilerplate: dict[str, tuple[str, ...]] | None = None) -> dict[str, object]:
+                  boilerplate: dict[str, tuple[str, ...]] | None = None, *, english: bool = True) -> dict[str, object]:
     """The next best action of one topic: its structure and its text.
 
     Args:
@@ -269,6 +270,8 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         keywords: The topic's keywords: quoted questions must use one of their words.
         boilerplate: What the customer's end-users write whatever they ask
             (:func:`taxonomy.quotes.common_sentences` over all its topics): never quoted.
+        english: The topic's language is English: its quotes get English casing ("How do i ..." ->
+            "How do I ...", :func:`taxonomy.topics.names.english_case`), the words otherwise as written.
 
     Returns:
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
@@ -277,6 +280,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
     # Help-centre content and an assistant reading records answer questions: those come first.
     questions = distinct_questions(texts, keywords=keywords, boilerplate=boilerplate,
                                    questions_first=tier in ("informational", "personalized"))
+    questions = [english_case(q) for q in questions] if english else questions
     records = records_needed(texts)
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}
     hours = _hours(hours_to_win)
@@ -364,6 +368,7 @@ def add_actions(records: list[dict]) -> None:
         r["nba_hours_to_win"] = own if r["tier"] else None
         if r["tier"]:
             share = None if own is None or total <= 0 else max(own, 0.0) / total
-            r.update(topic_actions(r["tier"], r["label"], by_tier.get(r["tier"], []), own, share, r.get("keywords"), boilerplate))
+            r.update(topic_actions(r["tier"], r["label"], by_tier.get(r["tier"], []), own, share, r.get("keywords"), boilerplate,
+                                   english=r["language"] == "en"))
             rest = other_tiers(r["tier"], r["label"], win, by_tier) if win else ""
             r["next_best_action"] += f" {rest}" if rest else ""

@@ -324,3 +324,21 @@ def test_help_centre_answers_quote_the_tiers_questions_not_the_other_tiers_keywo
     # an action-led text keeps quoting requests whatever their form
     complaints = [t for t in informational if "torn" in t]
     assert any("torn" in q for q in topic_actions("action_led", "Came with a torn backpack", complaints, 3.0, 0.1, keywords)["nba_questions"])
+
+
+def test_english_quotes_and_names_read_as_written_for_a_reader_other_languages_as_typed() -> None:
+    """A CSM pastes the quotes into an e-mail: English ones get "I" and no shouted function word; the
+    words of another language stay as typed (the Italian "i" is an article, not "I")."""
+    from taxonomy.topics.names import central_name
+
+    english = ["how do i get a refund for an item i bought?", "How do i get a refund for an item i bought?",
+               "WHY IS my refund not here, i'm waiting"] * 2
+    quoted = topic_actions("informational", "Refunds", english, 1.0, 0.1)
+    assert "How do I get a refund for an item I bought?" in quoted["nba_questions"]
+    assert all(q in quoted["next_best_action"] for q in quoted["nba_questions"])
+    assert not any(" i " in f" {q} " or "IS" in q.split() for q in quoted["nba_questions"])
+    italian = ["quando arrivano i soldi sul conto?", "Quando arrivano i soldi sul conto?"] * 3
+    kept = topic_actions("personalized", "Soldi", italian, 1.0, 0.1, english=False)["nba_questions"]
+    assert kept == ["Quando arrivano i soldi sul conto?"]
+    assert central_name(italian, casing=False) == "Quando arrivano i soldi sul conto?"
+    assert central_name(english) == "How do I get a refund for an item I bought?"

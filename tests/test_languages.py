@@ -170,3 +170,20 @@ def test_one_language_splits_by_request() -> None:
     assert len(set(labels)) == 2
     assert all(labels[i] == labels[0] for i, t in enumerate(texts) if t in where)
     assert cluster_language(texts[:6], min_topic_size=5).tolist() == [0] * 6  # too few: one topic
+
+
+def test_a_topic_in_another_language_keeps_its_words_as_typed() -> None:
+    """English casing ("i" -> "I") is for English names only: in Italian "i" is an article."""
+    import numpy as np
+    import polars as pl
+
+    from taxonomy.topics import discover_topics
+
+    italian = ["quando arrivano i soldi sul conto?", "Quando arrivano i soldi sul mio conto?"] * 4
+    english = ["where is my refund? i paid", "Where is my refund, it is late"] * 4
+    df = pl.DataFrame({"conversation_id": [f"c{i:02d}" for i in range(16)], "text": italian + english,
+                       "language": ["it"] * 8 + ["en"] * 8})
+    x = np.random.default_rng(0).standard_normal((16, 384)).astype(np.float32)
+    labels = dict(discover_topics(df, x).topics.select("language", "label").iter_rows())
+    assert labels["it"] == "Quando arrivano i soldi sul conto? (Italian)"
+    assert labels["en"] == "Where is my refund?"

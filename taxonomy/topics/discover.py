@@ -238,8 +238,8 @@ def _labels(
             names[i] = name if name != NO_TEXT else central_name([texts[r] for r in _examples(x, members[i], aim[i], CENTRAL)])
     for j, i in enumerate(todo):
         if not embedder_covers(languages[i]):  # English rules: a capitalised word few messages use is a name
-            shared = shared_words([texts[r] for r in members[i]])
-            names[i] = f"{central_name(central[j], shared=shared)} ({language_name(languages[i])})"
+            shared = shared_words([texts[r] for r in members[i]])  # (but no English casing: the Italian "i")
+            names[i] = f"{central_name(central[j], shared=shared, casing=False)} ({language_name(languages[i])})"
     return names, named_at, named_for
 
 

@@ -102,33 +102,43 @@ def _word_case(word: str) -> str:
     return word.lower() if len(core) > 1 and core.isupper() and lower in FUNCTION and lower not in _ACRONYMS else word
 
 
-def _sentence_case(text: str) -> str:
-    text = " ".join(_word_case(w) for w in _NO_SPACE_RE.sub(", ", text).split())
+def english_case(text: str) -> str:
+    """English words written as a reader expects them: "i" -> "I", a function word typed in
+    capitals ("IS", "WHY") -> lower case; nothing else changes (a quote stays the customer's words)."""
+    return " ".join(_word_case(w) for w in text.split())
+
+
+def _sentence_case(text: str, casing: bool = True) -> str:
+    text = _NO_SPACE_RE.sub(", ", text)
+    text = english_case(text) if casing else " ".join(text.split())
     return text[:1].upper() + text[1:]
 
 
-def _display(unit: str) -> str:
-    """A unit as a name: sentence case, no trailing full stop or exclamation (a question keeps "?")."""
-    return _sentence_case(unit.rstrip(".! ").rstrip(",;:"))
+def _display(unit: str, casing: bool = True) -> str:
+    """A unit as a name: sentence case, no trailing full stop or exclamation (a question keeps "?");
+    ``casing``: English casing (:func:`english_case`), never for another language ("Quando arrivano i
+    soldi": the Italian "i" is no pronoun)."""
+    return _sentence_case(unit.rstrip(".! ").rstrip(",;:"), casing)
 
 
-def message_name(text: str, english: bool = True, shared: frozenset[str] = frozenset()) -> str:
+def message_name(text: str, english: bool = True, shared: frozenset[str] = frozenset(), casing: bool = True) -> str:
     """A name from one message: its first whole sentence or clause of at most ``MAX_NAME_WORDS``
     words with two or more telling words (else one), greeting, closing and personal details removed.
 
     When no whole unit is that short, the first clause cut back before its first personal detail
-    (:func:`taxonomy.wording.private_free`); ``NO_TEXT`` when nothing is left.
+    (:func:`taxonomy.wording.private_free`); ``NO_TEXT`` when nothing is left. ``casing``: the
+    message is English (:func:`english_case`).
     """
     units = whole_units(text, english, MAX_NAME_WORDS, shared)
     for needed in (MIN_WORDS, 1):
         for unit in units:
             if len(telling(unit)) >= needed and (english or len(unit.split()) >= 2):
-                return _display(unit)
+                return _display(unit, casing)
     for sentence in sentences(text):
         for clause in clauses(sentence) or [sentence]:
             kept = private_free(clause, english, shared)
             if kept and len(kept.split()) <= 2 * MAX_NAME_WORDS and ends_whole(kept):
-                return _display(kept)
+                return _display(kept, casing)
     return NO_TEXT
 
 
@@ -324,11 +334,11 @@ def _centred(vectors: np.ndarray, center: np.ndarray) -> np.ndarray:
     return moved / np.where(norms > 0, norms, 1.0)
 
 
-def central_name(central: list[str], english: bool = True, shared: frozenset[str] = frozenset()) -> str:
+def central_name(central: list[str], english: bool = True, shared: frozenset[str] = frozenset(), casing: bool = True) -> str:
     """The name of the first of the most central messages that holds a whole request (``NO_TEXT``
-    when none does)."""
+    when none does); ``casing``: English casing (:func:`message_name`)."""
     for text in central:
-        name = message_name(text, english, shared)
+        name = message_name(text, english, shared, casing)
         if name != NO_TEXT:
             return name
     return NO_TEXT
