@@ -37,10 +37,10 @@ from taxonomy.quotes import (
     MIN_SUPPORT,
     common_sentences,
     distinct_questions,
+    english_case,
     lower_words,
     split_sentences,
 )
-from taxonomy.topics.names import english_case
 from taxonomy.wording import PLACEHOLDER_RE, clauses, evenly
 
 # Another tier's hours in a topic are named in its action from this share of the topic's hours to win.
@@ -271,7 +271,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         boilerplate: What the customer's end-users write whatever they ask
             (:func:`taxonomy.quotes.common_sentences` over all its topics): never quoted.
         english: The topic's language is English: its quotes get English casing ("How do i ..." ->
-            "How do I ...", :func:`taxonomy.topics.names.english_case`), the words otherwise as written.
+            "How do I ...", :func:`taxonomy.quotes.english_case`), the words otherwise as written.
 
     Returns:
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.

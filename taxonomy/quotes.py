@@ -14,6 +14,7 @@ from collections import Counter
 from functools import lru_cache
 
 from taxonomy.wording import (
+    FUNCTION,
     evenly,
     sentences,
     shared_words,
@@ -39,6 +40,25 @@ _SMALL_TALK = frozenset({
     "hi", "hello", "hey", "thanks", "thank", "you", "please", "dear", "support", "team", "regards", "cheers",
     "best", "kind", "good", "morning", "afternoon", "ty", "there", "many", "in", "advance", "help", "asap", "hiya",
 })
+
+
+_ACRONYMS = frozenset({"us", "it", "am", "pm"})  # "a US card", "the IT team": the capitals are the meaning
+
+
+def _word_case(word: str) -> str:
+    """"i" -> "I"; a function word typed in capitals ("IS", "WHY") -> lower case (an acronym stays)."""
+    if word == "i" or word.startswith(("i'", "i’")):
+        return "I" + word[1:]
+    core = word.strip("?,.!;:")
+    lower = core.lower()
+    return word.lower() if len(core) > 1 and core.isupper() and lower in FUNCTION and lower not in _ACRONYMS else word
+
+
+def english_case(text: str) -> str:
+    """English words written as a reader expects them (quotes and topic names): "i" -> "I", a
+    function word typed in capitals ("IS", "WHY") -> lower case; nothing else changes (a quote
+    stays the customer's words). Never for another language: in Italian "i" is an article."""
+    return " ".join(_word_case(w) for w in text.split())
 
 
 @lru_cache(maxsize=1 << 16)  # the same sentences and clauses are read for questions, actions and boilerplate

@@ -55,6 +55,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from taxonomy.quotes import english_case
 from taxonomy.wording import (
     FUNCTION,
     bare,
@@ -89,23 +90,7 @@ TEMPERATURE = 0.07
 NO_TEXT = "(no text)"
 
 Embed = Callable[[list[str]], np.ndarray]
-_ACRONYMS = frozenset({"us", "it", "am", "pm"})  # "a US card", "the IT team": the capitals are the meaning
 _NO_SPACE_RE = re.compile(r",(?=[^\W\d_])")  # "cash,why?" -> "cash, why?"
-
-
-def _word_case(word: str) -> str:
-    """"i" -> "I"; a function word typed in capitals ("IS", "WHY") -> lower case (an acronym stays)."""
-    if word == "i" or word.startswith(("i'", "i’")):
-        return "I" + word[1:]
-    core = word.strip("?,.!;:")
-    lower = core.lower()
-    return word.lower() if len(core) > 1 and core.isupper() and lower in FUNCTION and lower not in _ACRONYMS else word
-
-
-def english_case(text: str) -> str:
-    """English words written as a reader expects them: "i" -> "I", a function word typed in
-    capitals ("IS", "WHY") -> lower case; nothing else changes (a quote stays the customer's words)."""
-    return " ".join(_word_case(w) for w in text.split())
 
 
 def _sentence_case(text: str, casing: bool = True) -> str:
@@ -116,7 +101,7 @@ def _sentence_case(text: str, casing: bool = True) -> str:
 
 def _display(unit: str, casing: bool = True) -> str:
     """A unit as a name: sentence case, no trailing full stop or exclamation (a question keeps "?");
-    ``casing``: English casing (:func:`english_case`), never for another language ("Quando arrivano i
+    ``casing``: English casing (:func:`taxonomy.quotes.english_case`), never for another language ("Quando arrivano i
     soldi": the Italian "i" is no pronoun)."""
     return _sentence_case(unit.rstrip(".! ").rstrip(",;:"), casing)
 
@@ -127,7 +112,7 @@ def message_name(text: str, english: bool = True, shared: frozenset[str] = froze
 
     When no whole unit is that short, the first clause cut back before its first personal detail
     (:func:`taxonomy.wording.private_free`); ``NO_TEXT`` when nothing is left. ``casing``: the
-    message is English (:func:`english_case`).
+    message is English (:func:`taxonomy.quotes.english_case`).
     """
     units = whole_units(text, english, MAX_NAME_WORDS, shared)
     for needed in (MIN_WORDS, 1):
