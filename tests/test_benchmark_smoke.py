@@ -249,3 +249,36 @@ def test_queues_keep_a_small_training_source_whole(tmp_path: Path, monkeypatch: 
     assert frames["big/q1"] == ("big", 400) and frames["big/q2"] == ("big", 400)
     assert frames["small/all"] == ("small", 200) and not any(n.startswith("small/q") for n in frames)
     assert {n for n in frames if n.startswith("banking77/")} == {"banking77/q1", "banking77/q2", "banking77/q3"}
+
+
+def test_loso_intervals_match_the_card_figures_and_resample_whole_intents() -> None:
+    """``benchmarks.loso_intervals`` needs the held-out heads (not in CI): its figures from per-intent
+    sums equal the card's functions on the rows, an intent's messages are drawn together, and a
+    source read perfectly has a point interval."""
+    import numpy as np
+
+    from benchmarks.loso_intervals import intervals, macro_f1_from, per_intent, share_error_from
+    from taxonomy.schema import TIERS
+    from taxonomy.tiers.evaluate import macro_f1, share_errors
+
+    rng = np.random.default_rng(0)
+    n = 400
+    intents = rng.choice([f"i{k}" for k in range(12)], size=n)
+    truth = np.array([TIERS[int(i[1:]) % 2] for i in intents])  # two tiers only: the third is left out of the mean
+    proba = rng.dirichlet([1, 1, 1], size=n)
+    pred = np.asarray(TIERS)[proba.argmax(axis=1)]
+    confusion, counts, summed = per_intent(truth, pred, proba, intents)
+    assert confusion.shape == (12, 3, 3) and counts.sum() == n
+    assert float(macro_f1_from(confusion.sum(axis=0))) == pytest.approx(macro_f1(truth, pred))
+    assert float(share_error_from(counts.sum(axis=0), summed.sum(axis=0))) == pytest.approx(
+        share_errors(truth, proba)["max_abs_error"], abs=1e-4)
+    perfect = per_intent(truth, truth, np.eye(3)[[TIERS.index(t) for t in truth]], intents)
+    out = intervals({"noisy": (confusion, counts, summed), "perfect": perfect, "seed": perfect}, draws=300)
+    assert out["real_sources"] == ["noisy", "perfect"]  # our own seed set is never in the mean
+    assert out["sources"]["perfect"]["macro_f1_interval"] == (1.0, 1.0)
+    lo, hi = out["sources"]["noisy"]["macro_f1_interval"]
+    assert lo < out["sources"]["noisy"]["macro_f1"] < hi
+    assert out["mean"] == pytest.approx((1.0 + out["sources"]["noisy"]["macro_f1"]) / 2)
+    assert out["mean_interval_between"][0] <= out["sources"]["noisy"]["macro_f1"] + 1e-12
+    assert out["mean_interval_between"][1] == 1.0
+    assert intervals({"noisy": (confusion, counts, summed)}, draws=300) == intervals({"noisy": (confusion, counts, summed)}, draws=300)
