@@ -8,7 +8,8 @@ what the sheet shows: it reads a topic's messages in the messages sheet (``SPLIT
 each tiered by its gold intent, as a specialist reading them would) and gives the topic their tier
 when they all agree, else writes ``split`` and tiers those messages. A second reviewer, for
 comparison, knows every message's gold tier, which no person does: a topic whose hours are at least
-``PURE`` one tier gets that tier, any other is split (the figures before 2026-12-02 were this one's).
+``PURE`` one tier gets that tier, any other is split (every figure until this change, on 2026-12-02,
+was this one's).
 
 Queues:
 - **Banking77**: the training split (8,400 rows, CC BY 4.0) as one customer over 28 days, with the
