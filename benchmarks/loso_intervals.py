@@ -30,6 +30,13 @@ Both also say in what share of the draws the issue's bars are met (mean >= 0.80;
 0.70; a source's share error within 5 points). The figures themselves are recomputed from the
 held-out heads and match the card (the same code, data and embeddings). Writes
 ``benchmarks/results/loso_intervals.{json,md}``.
+
+``--against MODELS_DIR`` compares the CURRENT model with another one trained on the same files (a
+candidate: ``taxonomy train-tiers --models-dir MODELS_DIR`` with changed settings, that folder's
+``tier-classifier/CURRENT`` naming it; its held-out heads are fitted once and cached, as this
+model's): both read the same rows, and each draw resamples the same intents for both, so the
+difference per source and in the mean comes with the interval a decision to ship needs. Printed,
+nothing written.
 """
 
 from __future__ import annotations
@@ -125,15 +132,19 @@ def intervals(frames: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], draw
     return out
 
 
-def load_frames() -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], str]:
-    """Each training source's held-out rows as :func:`per_intent` sums, from the CURRENT model's
-    held-out heads on the training embeddings (the card's figures), and the model's description."""
+Frames = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def load_frames(models_dir: str | None = None) -> tuple[Frames, str]:
+    """Each training source's held-out rows as :func:`per_intent` sums, from the held-out heads of
+    the CURRENT model of ``models_dir`` (default: this checkout's) on this checkout's training rows
+    and embeddings (the card's figures), and the model's description."""
     from benchmarks._heldout import model_under_test
     from taxonomy.tiers.head import softmax
     from taxonomy.tiers.model import _training_embeddings
     from taxonomy.tiers.train import load_training_data
 
-    model = model_under_test()
+    model = model_under_test(models_dir=models_dir)
     data = load_training_data(message_labels=True)
     vectors = _training_embeddings(data.texts)
     frames = {}
@@ -145,8 +156,47 @@ def load_frames() -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     return frames, model.describe()
 
 
+def paired(head: Frames, base: Frames, draws: int = DRAWS, seed: int = SEED) -> dict[str, Any]:
+    """``head`` minus ``base`` on the same rows: per source and for the mean over the real sources,
+    the measured difference in macro-F1 and its 90% interval, each draw resampling the same intents
+    for both models."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {"sources": {}}
+    deltas = {}
+    for source in sorted(head):
+        (ch, _, _), (cb, _, _) = head[source], base[source]
+        pick = rng.integers(0, len(ch), size=(draws, len(ch)))
+        deltas[source] = macro_f1_from(ch[pick].sum(axis=1)) - macro_f1_from(cb[pick].sum(axis=1))
+        point = float(macro_f1_from(ch.sum(axis=0)) - macro_f1_from(cb.sum(axis=0)))
+        out["sources"][source] = {"difference": point, "interval": interval(deltas[source]),
+                                  "p_better": float((deltas[source] > 0).mean())}
+    real = [s for s in sorted(head) if s not in OWN_SOURCES]
+    mean = np.stack([deltas[s] for s in real]).mean(axis=0)
+    out.update(real_sources=real, difference=float(np.mean([out["sources"][s]["difference"] for s in real])),
+               interval=interval(mean), p_better=float((mean > 0).mean()), draws=draws, seed=seed)
+    return out
+
+
+def _paired_markdown(d: dict[str, Any], head: str, base: str) -> str:
+    rows = [[s + ("" if s in d["real_sources"] else " (ours, not in the mean)"), f"{r['difference']:+.4f}",
+             f"{r['interval'][0]:+.3f} to {r['interval'][1]:+.3f}", f"{r['p_better']:.2f}"] for s, r in d["sources"].items()]
+    rows.append([f"**mean of the {len(d['real_sources'])} real sources**", f"**{d['difference']:+.4f}**",
+                 f"{d['interval'][0]:+.3f} to {d['interval'][1]:+.3f}", f"{d['p_better']:.2f}"])
+    return "\n\n".join([f"# {head}\n\nminus {base}", f"{d['draws']:,} paired draws (the same intents for both), seed {d['seed']}.",
+                        markdown_table(["held-out source", "macro-F1 difference", "90% interval", "share of draws better"], rows)])
+
+
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", metavar="MODELS_DIR", default=None,
+                        help="compare with the CURRENT model of this folder (same training files): paired "
+                             "differences per source and in the mean, printed; nothing written")
+    args = parser.parse_args(argv)
+    if args.against:
+        head, head_says = load_frames()
+        base, base_says = load_frames(args.against)
+        print(_paired_markdown(paired(head, base), head_says, base_says))
+        return
     info = machine(["numpy", "scikit-learn"])
     started = time.perf_counter()
     frames, described = load_frames()

@@ -282,3 +282,25 @@ def test_loso_intervals_match_the_card_figures_and_resample_whole_intents() -> N
     assert out["mean_interval_between"][0] <= out["sources"]["noisy"]["macro_f1"] + 1e-12
     assert out["mean_interval_between"][1] == 1.0
     assert intervals({"noisy": (confusion, counts, summed)}, draws=300) == intervals({"noisy": (confusion, counts, summed)}, draws=300)
+
+
+def test_loso_intervals_paired_differences_resample_the_same_intents_for_both_models() -> None:
+    """``benchmarks.loso_intervals --against``: a model against itself differs by exactly nothing in
+    every draw; a model that reads every row right is better in every draw than one that does not."""
+    import numpy as np
+
+    from benchmarks.loso_intervals import paired, per_intent
+    from taxonomy.schema import TIERS
+
+    rng = np.random.default_rng(1)
+    n = 300
+    intents = rng.choice([f"i{k}" for k in range(10)], size=n)
+    truth = np.array([TIERS[int(i[1:]) % 3] for i in intents])
+    proba = rng.dirichlet([1, 1, 1], size=n)
+    noisy = {"a": per_intent(truth, np.asarray(TIERS)[proba.argmax(axis=1)], proba, intents)}
+    perfect = {"a": per_intent(truth, truth, np.eye(3)[[TIERS.index(t) for t in truth]], intents)}
+    same = paired(noisy, noisy, draws=200)
+    assert same["difference"] == 0.0 and same["interval"] == (0.0, 0.0) and same["p_better"] == 0.0
+    better = paired(perfect, noisy, draws=200)
+    assert better["difference"] > 0.3 and better["interval"][0] > 0 and better["p_better"] == 1.0
+    assert better["sources"]["a"]["difference"] == better["difference"]  # one source: the mean is that source
