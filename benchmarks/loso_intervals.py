@@ -32,9 +32,10 @@ held-out heads and match the card (the same code, data and embeddings). Writes
 ``benchmarks/results/loso_intervals.{json,md}``.
 
 ``--against MODELS_DIR`` compares the CURRENT model with another one trained on the same files (a
-candidate: ``taxonomy train-tiers --models-dir MODELS_DIR`` with changed settings, that folder's
-``tier-classifier/CURRENT`` naming it; its held-out heads are fitted once and cached, as this
-model's): both read the same rows, and each draw resamples the same intents for both, so the
+candidate with changed settings, written by ``taxonomy.tiers.train_and_save(version, MODELS_DIR,
+settings=...)`` into a folder holding copies of ``tier-seed/`` and ``tier-corpus/``, its
+``tier-classifier/CURRENT`` naming that version; its held-out heads are fitted once and cached, as
+this model's): both read the same rows, and each draw resamples the same intents for both, so the
 difference per source and in the mean comes with the interval a decision to ship needs. Printed,
 nothing written.
 """
