@@ -136,25 +136,33 @@ def intervals(frames: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], draw
 Frames = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def load_frames(models_dir: str | None = None) -> tuple[Frames, str]:
-    """Each training source's held-out rows as :func:`per_intent` sums, from the held-out heads of
-    the CURRENT model of ``models_dir`` (default: this checkout's) on this checkout's training rows
-    and embeddings (the card's figures), and the model's description."""
+def load_frames(models_dirs: list[str | None]) -> list[tuple[Frames, str]]:
+    """For the CURRENT model of each of ``models_dirs`` (None: this checkout's), each training
+    source's held-out rows as :func:`per_intent` sums, from its held-out heads on this checkout's
+    training rows and embeddings (the card's figures; read once for all the models), and the
+    model's description."""
     from benchmarks._heldout import model_under_test
     from taxonomy.tiers.head import softmax
     from taxonomy.tiers.model import _training_embeddings
     from taxonomy.tiers.train import load_training_data
 
-    model = model_under_test(models_dir=models_dir)
     data = load_training_data(message_labels=True)
     vectors = _training_embeddings(data.texts)
-    frames = {}
-    for source in sorted(set(data.sources.tolist())):
-        rows = np.flatnonzero(data.sources == source)
-        logits = model.head_for(source).logits([data.texts[i] for i in rows], vectors[rows])
-        pred = np.asarray(TIERS)[logits.argmax(axis=1)]
-        frames[source] = per_intent(data.tiers[rows], pred, softmax(logits / model.head.temperature), data.intents[rows])
-    return frames, model.describe()
+    out = []
+    for models_dir in models_dirs:
+        model = model_under_test(models_dir=models_dir)
+        frames = {}
+        for source in sorted(set(data.sources.tolist())):
+            rows = np.flatnonzero(data.sources == source)
+            logits = model.head_for(source).logits([data.texts[i] for i in rows], vectors[rows])
+            pred = np.asarray(TIERS)[logits.argmax(axis=1)]
+            frames[source] = per_intent(data.tiers[rows], pred, softmax(logits / model.head.temperature), data.intents[rows])
+        out.append((frames, model.describe()))
+    return out
+
+
+def _source_label(source: str) -> str:
+    return source if source not in OWN_SOURCES else f"{source} (ours, not in the mean)"
 
 
 def paired(head: Frames, base: Frames, draws: int = DRAWS, seed: int = SEED) -> dict[str, Any]:
@@ -179,7 +187,7 @@ def paired(head: Frames, base: Frames, draws: int = DRAWS, seed: int = SEED) -> 
 
 
 def _paired_markdown(d: dict[str, Any], head: str, base: str) -> str:
-    rows = [[s + ("" if s in d["real_sources"] else " (ours, not in the mean)"), f"{r['difference']:+.4f}",
+    rows = [[_source_label(s), f"{r['difference']:+.4f}",
              f"{r['interval'][0]:+.3f} to {r['interval'][1]:+.3f}", f"{r['p_better']:.2f}"] for s, r in d["sources"].items()]
     rows.append([f"**mean of the {len(d['real_sources'])} real sources**", f"**{d['difference']:+.4f}**",
                  f"{d['interval'][0]:+.3f} to {d['interval'][1]:+.3f}", f"{d['p_better']:.2f}"])
@@ -194,13 +202,12 @@ def main(argv: list[str] | None = None) -> None:
                              "differences per source and in the mean, printed; nothing written")
     args = parser.parse_args(argv)
     if args.against:
-        head, head_says = load_frames()
-        base, base_says = load_frames(args.against)
+        (head, head_says), (base, base_says) = load_frames([None, args.against])
         print(_paired_markdown(paired(head, base), head_says, base_says))
         return
     info = machine(["numpy", "scikit-learn"])
     started = time.perf_counter()
-    frames, described = load_frames()
+    [(frames, described)] = load_frames([None])
     result = intervals(frames)
     data = {"machine": stamp_end(info), "model_under_test": described, "seconds": round(time.perf_counter() - started, 1), **result}
     write_results("loso_intervals", data, _markdown(data))
@@ -209,12 +216,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _markdown(d: dict[str, Any]) -> str:
     pct = lambda lo_hi: f"{lo_hi[0]:.3f}-{lo_hi[1]:.3f}"  # noqa: E731
-    rows = [[s, r["rows"], r["intents"], f"{r['macro_f1']:.4f}", pct(r["macro_f1_interval"]), f"{r['p_macro_f1_at_least_bar']:.2f}",
+    rows = [[_source_label(s), r["rows"], r["intents"], f"{r['macro_f1']:.4f}", pct(r["macro_f1_interval"]), f"{r['p_macro_f1_at_least_bar']:.2f}",
              f"{100 * r['share_error']:.1f}", f"{100 * r['share_error_interval'][0]:.1f}-{100 * r['share_error_interval'][1]:.1f}",
              f"{r['p_share_error_within_bar']:.2f}"] for s, r in d["sources"].items()]
-    for row, s in zip(rows, d["sources"]):
-        if s not in d["real_sources"]:
-            row[0] = f"{s} (ours, not in the mean)"
     return "\n\n".join([
         "# How sure are the leave-one-source-out figures?", machine_markdown(d["machine"]),
         f"- Model under test: {d['model_under_test']}",
