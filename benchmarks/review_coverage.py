@@ -7,11 +7,14 @@ Run from the repository root (the tier corpus must be built, see :mod:`benchmark
 Every queue of :mod:`benchmarks._queues` (real phrasing, gold tiers from the reviewed mappings,
 seeded synthetic handle times; each scored by a head that never saw its source) goes through the
 real topic stage, and a simulated reviewer then reviews **every** topic but ``other``, as
-``benchmarks/review_simulation.py``'s comparison reviewer does: a topic with at least ``PURE`` of its hours in one gold
-tier gets that tier; any other is split, its reviewer tiers the messages the sheet would show
-(:func:`taxonomy.review.sheet.spread`, ``SPLIT_SAMPLE`` of them) and the others are inferred by
-:mod:`taxonomy.review.match`. The intervals are then those of :mod:`taxonomy.uncertainty` on the
-reviewed rows; a (queue, tier) pair is covered when its interval holds the true hours share.
+``benchmarks/review_simulation.py``'s reviewer does: it reads the messages the sheet shows
+(:func:`taxonomy.review.sheet.spread`, ``SPLIT_SAMPLE`` of them), each tiered right; a topic whose
+shown messages are all one tier gets that tier, any other is split, those messages keep their tiers
+and the others are inferred by :mod:`taxonomy.review.match`. The intervals are then those of
+:mod:`taxonomy.uncertainty` on the reviewed rows; a (queue, tier) pair is covered when its interval
+holds the true hours share. For comparison, the same is run with a reviewer who knows every
+message's tier (one tier when at least ``PURE`` of a topic's hours are that tier, else split): no
+person can do that, so its figures are never the ones shipped.
 
 What is left after a full review is what a person's answers cannot fix, and the benchmark splits each
 (queue, tier) pair's error into those parts (:data:`PARTS`): the model's rows of ``other`` (no
@@ -20,11 +23,11 @@ as one (a person's tiered messages are exact). It also says how much of a topic 
 tier's hours are in fact another tier.
 
 Also measured: the effective sample size ``(sum w)^2 / sum w^2`` of each split topic's tiered
-messages, ``w`` the hours each stands for (the rows nearest it). It sets
+messages (the sheet reviewer's splits), ``w`` the hours each stands for (the rows nearest it). It sets
 ``taxonomy.uncertainty.SPLIT_EFFECTIVE`` from the weights alone, never from coverage; the
 intervals are reported at that value and, for comparison, as if the shown messages were a random
 sample (``SPLIT_SAMPLE``). Writes ``benchmarks/results/review_coverage.{json,md}`` and records the
-shipped intervals' check as ``after_review`` in the CURRENT model's entry of
+shipped intervals' check (the sheet reviewer's) as ``after_review`` in the CURRENT model's entry of
 ``models/tier-classifier/uncertainty.json``, which the customer page and ``taxonomy run`` quote for a
 customer whose hours are partly reviewed.
 """
@@ -52,13 +55,13 @@ PARTS = {"other": "`other` topic (the model's tiers)", "inferred": "split topics
          "one tier": "topics reviewed as one tier", "tiered": "messages a person tiered"}
 
 
-def reviewed(df: pl.DataFrame, vectors: np.ndarray, reviewer: str = "pure") -> tuple[pl.DataFrame, list[float]]:
+def reviewed(df: pl.DataFrame, vectors: np.ndarray, reviewer: str = "sheet") -> tuple[pl.DataFrame, list[float]]:
     """The queue with every topic but ``other`` reviewed by the simulated reviewer, and the
     effective sample size of each split topic's tiered messages. Column ``_part`` says which of
-    :data:`PARTS` each row's tier comes from. ``reviewer``: ``pure`` gives a
-    topic one tier when at least ``PURE`` of its hours are that tier (it knows every message's tier,
-    as ``benchmarks/review_simulation.py``'s reviewer); ``sheet`` knows only what the sheet shows:
-    one tier when every message shown is that tier, else split."""
+    :data:`PARTS` each row's tier comes from. ``reviewer``: ``sheet`` (shipped) knows only what the
+    sheet shows: one tier when every message shown is that tier, else split; ``pure`` gives a topic
+    one tier when at least ``PURE`` of its hours are that tier (it knows every message's tier, as
+    ``benchmarks/review_simulation.py``'s comparison reviewer)."""
     x = _unit(vectors)
     ids = df["conversation_id"].to_list()
     texts = dict(zip(ids, df["text"].to_list()))
@@ -143,24 +146,25 @@ def main(argv: list[str] | None = None) -> None:
     queues, model = load_queues()
     params = uncertainty.calibration(model.version)
     rates = Config().scoring.default_rates
-    frames, sheet_frames, effective, reviewed_share, residual = [], [], [], [], []
+    frames, pure_frames, effective, reviewed_share, residual = [], [], [], [], []
     for queue in queues:
         df, _ = topic_rows(queue)
         frame, eff = reviewed(df, queue.vectors)
         frames.append((queue.name, frame))
-        sheet_frames.append((queue.name, reviewed(df, queue.vectors, "sheet")[0]))
+        pure_frames.append((queue.name, reviewed(df, queue.vectors, "pure")[0]))
         effective += eff
         residual += one_tier_residual(frame)
         reviewed_share.append(float(frame.filter(pl.col("tier_source") == "review")["handle_time_seconds"].sum() / frame["handle_time_seconds"].sum()))
     shipped = uncertainty.SPLIT_EFFECTIVE
     runs = {}
-    for label, value in ((f"SPLIT_EFFECTIVE {shipped:g} (shipped)", shipped), (f"as a random sample of {uncertainty.SPLIT_SAMPLE}", float(uncertainty.SPLIT_SAMPLE))):
+    for label, value in ((f"SPLIT_EFFECTIVE {shipped:g} (shipped), reviewer who sees only the sheet", shipped),
+                         (f"as a random sample of {uncertainty.SPLIT_SAMPLE}, the same reviewer", float(uncertainty.SPLIT_SAMPLE))):
         uncertainty.SPLIT_EFFECTIVE = value
         pairs = coverage(frames, params, rates)
         runs[label] = {"value": value, **summary(pairs), "pairs_detail": pairs}
     uncertainty.SPLIT_EFFECTIVE = shipped
-    pairs = coverage(sheet_frames, params, rates)  # the reviewer who knows only the sheet
-    runs[f"SPLIT_EFFECTIVE {shipped:g}, reviewer who sees only the sheet"] = {"value": shipped, **summary(pairs), "pairs_detail": pairs}
+    pairs = coverage(pure_frames, params, rates)  # the comparison reviewer, who knows every message's tier
+    runs[f"SPLIT_EFFECTIVE {shipped:g}, reviewer who knows every message's tier (no person can)"] = {"value": shipped, **summary(pairs), "pairs_detail": pairs}
     e = np.array(effective)
     data = {"machine": stamp_end(info), "seconds": round(time.perf_counter() - started, 1), "model_under_test": model.describe(),
             "pure_threshold": PURE, "shown": uncertainty.SPLIT_SAMPLE, "queues": len(frames), "reviewed_hours_share_mean": float(np.mean(reviewed_share)),
@@ -211,13 +215,14 @@ def _markdown(d: dict) -> str:
         "# 90% intervals after a full review, on real queues", "", machine_markdown(d["machine"]), "",
         f"- Model under test: {d['model_under_test']}", "",
         "Every queue of `benchmarks/_queues.py` (real phrasing, gold tiers, each scored by a head that never saw its source) "
-        "goes through the real topic stage; a simulated reviewer then reviews every topic but `other`: one tier where a topic "
-        "has that much of its hours in it, else `split`, tiering the messages the sheet shows and leaving the rest to "
-        "`taxonomy.review.match`'s inference. A (queue, tier) pair is covered when the 90% interval holds the true hours share.", "",
+        "goes through the real topic stage; a simulated reviewer then reviews every topic but `other`, knowing only what the "
+        "sheet shows: one tier where every message the sheet shows is that tier, else `split`, tiering those messages and "
+        "leaving the rest to `taxonomy.review.match`'s inference. A (queue, tier) pair is covered when the 90% interval holds "
+        "the true hours share.", "",
         f"{d['queues']} queues; the reviewer reaches {100 * d['reviewed_hours_share_mean']:.0f}% of the hours on average (the rest is the "
-        f"`other` topic); a topic is reviewed as one tier at {100 * d['pure_threshold']:.0f}% of its hours. The last row's reviewer "
-        "knows only what the sheet shows: a topic is one tier when every message shown is that tier, else split (more topics "
-        "reviewed as one hold another tier's messages; the rows below are the first row's).", "",
+        f"`other` topic). The last row's reviewer knows every message's tier, which no person does: a topic is one tier at "
+        f"{100 * d['pure_threshold']:.0f}% of its hours, else split. The first row is what `after_review` records and the pages "
+        "quote; the tables below are its.", "",
         f"**Effective sample of a split topic's tiered messages** ({d['split_topics']} split topics): median {e['median']:.1f}, "
         f"mean {e['mean']:.1f}, 10th-90th percentile {e['q10']:.1f}-{e['q90']:.1f}, of {d['shown']} shown.", "",
         table, "",

@@ -53,8 +53,9 @@ SEED = 14
 SPLIT_SAMPLE = 8  # messages the review sheet shows per topic (taxonomy.review.sheet.MESSAGES_PER_TOPIC)
 # How many random messages a split topic's inferred mix is worth: the effective sample size
 # (sum w)^2 / sum w^2 of the hours w each tiered message stands for (taxonomy.review.match), median
-# 4.9 (10th-90th percentile 2.8-6.5) over the 159 split topics of 21 real queues
-# (benchmarks/results/review_coverage.md). Measured on the weights alone, not tuned on coverage.
+# 4.9 (10th-90th percentile 3.3-6.6) over the 270 topics of 24 real queues that a reviewer who reads
+# only the sheet splits (benchmarks/results/review_coverage.md; 4.9 over 159 topics of 21 queues
+# when the simulated reviewer knew every tier). Measured on the weights alone, not tuned on coverage.
 SPLIT_EFFECTIVE = 5.0
 ONE_HOT = 1.0 - 1e-9
 
@@ -92,10 +93,11 @@ def held_out_check(model_version: str | None, *, after_review: bool = False) -> 
     ``benchmarks.uncertainty_coverage`` measured them leave-one-source-out: ``coverage`` (share of
     (queue, tier) checks whose true hours share fell inside), ``checks``, ``sources``, ``mean_width``.
     With ``after_review``: the same queues with every topic reviewed, as ``benchmarks.review_coverage``
-    measured them (``coverage``, ``checks``, ``queues``, ``mean_width``). Intervals after a review are
-    narrower and hold less often: what a review leaves (the model's rows of ``other``, a split topic's
-    inferred rows, the few rows of another tier in a topic reviewed as one, each about a third of
-    the error) is a point or two the narrower draws miss.
+    measured them with a simulated reviewer who reads only the sheet (``coverage``, ``checks``,
+    ``queues``, ``mean_width``). Intervals after a review are far narrower and still hold the truth
+    less often than 90%: what a review leaves (the model's rows of ``other``, a split topic's inferred
+    rows, the odd row of another tier in a topic reviewed as one) is a point or two the narrower
+    draws miss.
     ``None`` when that version's entry records no such check (the page then claims nothing more)."""
     check = (_calibration_table().get(model_version or "") or {}).get("after_review" if after_review else "held_out")
     return dict(check) if check else None

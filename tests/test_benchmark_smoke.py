@@ -83,7 +83,25 @@ def test_review_coverage_reviews_every_topic_and_scores_the_intervals() -> None:
                        "topic_id": topic, "tier": np.array(TIERS)[p.argmax(axis=1)].tolist(), "tier_source": ["model"] * n,
                        "handle_time_seconds": rng.uniform(60, 900, n), **{f"p_{t}": p[:, i] for i, t in enumerate(TIERS)},
                        "gold": gold})
-    frame, effective = reviewed(df, x)
+    assert reviewed(df, x, "pure")[0].equals(reviewed(df, x)[0])  # both reviewers agree on a pure and a mixed topic
+    # A third topic whose one personalized message holds a third of its hours but is not on the sheet:
+    # the reviewer who reads the sheet takes it for informational; the all-knowing one splits it.
+    from taxonomy.review.sheet import spread
+
+    ids3, x3 = [f"d{i:03d}" for i in range(12)], rng.standard_normal((12, EMBEDDING_DIM)).astype(np.float32)
+    hidden = sorted(set(ids3) - set(spread(ids3, dict(zip(ids3, x3 / np.linalg.norm(x3, axis=1, keepdims=True))), 8, None)))[0]
+    p3 = rng.dirichlet([1, 1, 1], size=12)
+    third = pl.DataFrame({"conversation_id": ids3, "text": [f"other {i}" for i in range(12)], "topic_id": ["t0003"] * 12,
+                          "tier": np.array(TIERS)[p3.argmax(axis=1)].tolist(), "tier_source": ["model"] * 12,
+                          "handle_time_seconds": [1800.0 if c == hidden else 300.0 for c in ids3],
+                          **{f"p_{t}": p3[:, i] for i, t in enumerate(TIERS)},
+                          "gold": ["personalized" if c == hidden else "informational" for c in ids3]})
+    both, x_both = pl.concat([df, third]), np.vstack([x, x3])
+    by_sheet = reviewed(both, x_both)[0].filter(pl.col("topic_id") == "t0003")
+    assert set(by_sheet["_part"]) == {"one tier"} and by_sheet["p_informational"].to_list() == [1.0] * 12
+    by_all = reviewed(both, x_both, "pure")[0].filter(pl.col("topic_id") == "t0003")
+    assert set(by_all["_part"]) == {"tiered", "inferred"}
+    frame, effective = reviewed(df, x)  # the shipped reviewer, who knows only the sheet
     assert frame["tier_source"].to_list() == ["review"] * n
     assert frame.filter(pl.col("topic_id") == "t0001")["p_informational"].to_list() == [1.0] * 30  # pure: one tier
     mixed = frame.filter(pl.col("topic_id") == "t0002")

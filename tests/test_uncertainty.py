@@ -77,6 +77,7 @@ def test_held_out_check_is_what_the_coverage_benchmark_shipped() -> None:
 
     from benchmarks.uncertainty_coverage import _held_out
     from taxonomy.tiers import current_version
+    from taxonomy import uncertainty
     from taxonomy.uncertainty import CALIBRATION_FILE, held_out_check, review_leaves
 
     pairs = [{"covered": c, "width": w, "point": 0.5, "truth": 0.5} for c, w in [(True, 0.4), (False, 0.2), (True, 0.6), (True, 0.4)]]
@@ -87,7 +88,8 @@ def test_held_out_check_is_what_the_coverage_benchmark_shipped() -> None:
     assert held_out_check("tier-clf-v2") is None  # calibrated before the check was recorded: nothing claimed
     assert held_out_check("a-version-without-an-entry") is None and held_out_check(None) is None
     after = held_out_check(current_version(), after_review=True)  # benchmarks.review_coverage's check
-    assert after == shipped["after_review"] and after["coverage"] < check["coverage"] and after["mean_width"] < check["mean_width"]
+    # the pages say "only": the reviewed intervals hold the truth less often than the 90% they are drawn for
+    assert after == shipped["after_review"] and after["coverage"] < uncertainty.LEVEL and after["mean_width"] < check["mean_width"]
     assert held_out_check("tier-clf-v5", after_review=True) is None
     said = review_leaves(after)  # what the page and the run summary add after the coverage
     assert f"was {100 * after['mean_error']:.1f} points off on average, {100 * after['max_error']:.1f} at most" in said

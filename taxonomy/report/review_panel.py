@@ -34,7 +34,7 @@ def interval_check(model_version: str | None, reviewed: float | None = None) -> 
     """What the intervals' "90%" was measured to be on sources the tier model never saw, in words
     (``taxonomy.uncertainty.held_out_check``); None when the model version records no such check.
     Where a person has reviewed some of the hours (``reviewed``: ``reviewed_hours_share``), it adds
-    what intervals after a review held: they are narrower and hold less often."""
+    what intervals after a review held: far narrower, and short of 90%."""
     from taxonomy.uncertainty import held_out_check, review_leaves
 
     check = held_out_check(model_version)

@@ -189,7 +189,7 @@ def test_cockpit_shows_intervals_reviewed_share_and_top_rows(analysed: tuple, tm
 
 def test_after_a_review_the_page_and_run_summary_quote_what_reviewed_intervals_held(analysed: tuple, tmp_path: Path,
                                                                                     capsys) -> None:
-    """Reviewed intervals are narrower and hold less often (``benchmarks.review_coverage``): where
+    """Reviewed intervals are narrower and hold the truth less often than 90% (``benchmarks.review_coverage``): where
     hours are reviewed, the page and ``taxonomy run`` quote that check too."""
     from taxonomy.cli import print_run_summary
     from taxonomy.report import render_reports
