@@ -84,6 +84,9 @@ _CLOSINGS = (r"thanks|thank you|many thanks|cheers|best|best regards|kind regard
 _CLOSING_WORDS = r"(?:" + _CLOSINGS + r")"
 _NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|support|wishes|a|lot|heaps|anyway|"
                r"bye|in|advance|for|you|u|very|sir|madam|please|pls|asap|now|today|bis|im|voraus|schön|à|até|"
+               # what follows "thanks," when it signs nothing ("thanks, that worked", "thanks, appreciate it")
+               r"that|this|it|i|we|appreciate\w*|great|perfect|ok|okay|sounds|works?|worked|got|noted|done|"
+               r"understood|received|solved|sorted|fixed|helpful|"
                r"hasta|de|por|pour|para|d'avance|d’avance|bonne|buen|bom|boa|equipo|équipe|equipe|zusammen|"
                + _CLOSINGS + r")\b")
 # A closing that starts a sentence, or a capitalised one after a space where the message has no full
