@@ -197,7 +197,7 @@ def print_run_summary(result: RunResult) -> None:
     """Print where the outputs are and one line per customer (``taxonomy run``, ``make demo``)."""
     from taxonomy.publish import _clip, _interval, _num, _pct, _pts, read_published
     from taxonomy.storage import Store
-    from taxonomy.uncertainty import held_out_check, review_leaves
+    from taxonomy.uncertainty import after_review_held, held_out_check
     from taxonomy.window import window_bounds
 
     store = Store(result.output, label=result.label)
@@ -234,8 +234,7 @@ def print_run_summary(result: RunResult) -> None:
                   f" true hours share in {100 * check['coverage']:.0f}% of {check['checks']} checks.")
         after = held_out_check(version, after_review=True)
         if after and reviewed:
-            print(f"  hours reviewed by a person: {', '.join(reviewed)}. On such queues reviewed in full, the intervals held"
-                  f" the true share in only {100 * after['coverage']:.0f}% of {after['checks']} checks{review_leaves(after)}.")
+            print(f"  hours reviewed by a person: {', '.join(reviewed)}. On such queues reviewed in full, {after_review_held(after)}.")
     for cid, why in result.failed.items():
         print(f"  {cid:<20} FAILED: {why}")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())

@@ -35,7 +35,7 @@ def interval_check(model_version: str | None, reviewed: float | None = None) -> 
     (``taxonomy.uncertainty.held_out_check``); None when the model version records no such check.
     Where a person has reviewed some of the hours (``reviewed``: ``reviewed_hours_share``), it adds
     what intervals after a review held: far narrower, and short of 90%."""
-    from taxonomy.uncertainty import held_out_check, review_leaves
+    from taxonomy.uncertainty import after_review_held, held_out_check
 
     check = held_out_check(model_version)
     if not check:
@@ -44,8 +44,7 @@ def interval_check(model_version: str | None, reviewed: float | None = None) -> 
             f"like these held the true hours share in {100 * check['coverage']:.0f}% of {check['checks']} checks.")
     after = held_out_check(model_version, after_review=True)
     if after and reviewed:
-        text += (f" {100 * reviewed:.0f}% of these hours are reviewed. On the same kind of queues reviewed in full, the"
-                 f" intervals held the true share in only {100 * after['coverage']:.0f}% of {after['checks']} checks{review_leaves(after)}.")
+        text += f" {100 * reviewed:.0f}% of these hours are reviewed. On the same kind of queues reviewed in full, {after_review_held(after)}."
     return text
 
 

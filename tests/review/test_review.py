@@ -205,7 +205,8 @@ def test_after_a_review_the_page_and_run_summary_quote_what_reviewed_intervals_h
     result = run(str(landing), str(out), as_of=AS_OF, config=cfg, progress=False)
     after = held_out_check(_published(out, "scores").row(0, named=True)["model_version"], after_review=True)
     assert after, "the shipped tier model records how its intervals fared after a full review"
-    quoted = f"held the true share in only {100 * after['coverage']:.0f}% of {after['checks']} checks"
+    quoted = (f"intervals about {100 * after['mean_width']:.0f} points wide held the true share in {100 * after['coverage']:.0f}%"
+              f" of {after['checks']} checks")
     left = f"was {100 * after['mean_error']:.1f} points off on average, {100 * after['max_error']:.1f} at most"
     print_run_summary(result)
     printed = capsys.readouterr().out
