@@ -207,6 +207,8 @@ MUST_REDACT = [
     ("how do i turn on 2fa Kind regards, Zoe O'Brien", "how do i turn on 2fa Kind regards, <NAME>"),
     ("Thanks,\nPriya", "Thanks,\n<NAME>"),
     ("thanks, anna", "thanks, <NAME>"),  # a listed given name in lower case after a closing that starts the message
+    # A thank-you with no comma before a capitalised listed given name that ends the message.
+    ("Thanks Anna!", "Thanks <NAME>!"), ("where is my card? thank you Priya Shah.", "where is my card? thank you <NAME>."),
     # A name given as the new or right value of a name; money sent to a person.
     ("My name is misspelled on booking ZAG5EF, it should be Quentin Kowalski.",
      "My name is misspelled on booking ZAG5EF, it should be <NAME>."),
@@ -350,6 +352,7 @@ MUST_KEEP = [
     "can you revert the 29.32 payment to hyatt gift then?", "which plan is the best, cheapest",
     "it works fine thanks, appreciate it", "ok thanks, much appreciated", "the name on the card should be the same",
     "thanks, appreciate it", "Thanks, it works now", "thanks, that worked",  # a closing that starts the message, no name after it
+    "Thanks Apple", "thanks again", "Thanks Team", "Thanks In Advance",  # no comma, and no listed given name after it
     "my friend said it was free", "i sent money to china and it never arrived", "we sent 50 to chase bank",
     "your agent was very helpful", "this is really urgent, please call",
     "Send it to my daughter please",
