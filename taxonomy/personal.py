@@ -97,9 +97,6 @@ _SIGNOFF_RE = re.compile(
     + _NOT_A_NAME + r")([^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
 
 
-_NAME_TOKEN_PLAIN = r"(?-i:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)"  # one capitalised word: "Anna", "Élodie"
-
-
 def labelled_name(m: re.Match[str]) -> str:
     """A :data:`LABELLED_NAME_RE` match with its label kept and the name replaced."""
     return m.group(1) + m.group(2) + "<NAME>"
@@ -113,17 +110,11 @@ _LOWER_SIGNOFF_RE = re.compile(r"(?<=[ \t])(" + _CLOSING_WORDS + r")[ \t]*[!.]?[
 _LOOSE_CLOSINGS = frozenset(("best", "thanks", "thank you", "ty", "thx", "danke", "merci", "gracias", "obrigado", "obrigada"))
 
 
-# A thank-you straight before the name that ends the message, no comma ("Thanks Anna!", "thank you
-# Maria Berg."): only a capitalised listed given name first, so "Thanks Apple" and "thanks again" stay.
-_THANKS_NAME_RE = re.compile(r"(?:\A|(?<=[\s.!?,]))(?:thanks|thank you|many thanks|thx|ty|cheers)[ \t]+((" + _NAME_TOKEN_PLAIN
-                             + r")(?:[ \t]+" + _NAME_TOKEN_PLAIN + r")?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
-
-
 def signoff(text: str) -> str:
     """``text`` with the name it signs off with replaced (only the last 80 characters are read)."""
     start = max(0, len(text) - 80)
     last = text.rstrip().rstrip(".!").rsplit(None, 1)
-    m = _THANKS_NAME_RE.search(text, start) if last and last[-1][:1].isupper() else None  # most texts end otherwise
+    m = _CLOSING_NAME_RE.search(text, start) if last and last[-1][:1].isupper() else None  # most texts end otherwise
     if m is not None and m.group(2).lower() in name_lists()[0]:
         return text[:m.start(1)] + "<NAME>" + text[m.end(1):]
     # The closing ends at the last comma or line break, and no closing is longer than 24 characters.
@@ -147,6 +138,10 @@ def signoff(text: str) -> str:
 # -- Names the writer introduces themselves with ----------------------------------------------
 # A capitalised name word in any of the detected languages: "Anna", "Élodie", "Müller", "O'Brien".
 _NAME_TOKEN = r"(?-i:[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]|(?<=[DLO])['’][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ])[\w'’-]*)"
+# A closing straight before the name that ends the message, no comma ("Thanks Anna!", "Kind regards
+# Maria Berg."; read by signoff): only a listed given name first, so "Thanks Apple" and "thanks again" stay.
+_CLOSING_NAME_RE = re.compile(r"(?:\A|(?<=[\s.!?,]))" + _CLOSING_WORDS + r"[ \t]+((" + _NAME_TOKEN + r")(?:[ \t]+"
+                              + _NAME_TOKEN + r")?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
 # Words that follow "my name is" without being a name ("my name is misspelled / not on the booking"),
 # and that end a name ("my name is Angela and I would like ...").
 _NOT_INTRODUCED = (
