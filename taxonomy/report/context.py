@@ -96,12 +96,25 @@ def ladder(scores: dict[str, Any]) -> list[dict[str, Any]]:
         ]
         steps.append({
             "label": labels[i],
-            "detail": f"answers {charts.tier_name(tier).lower()} requests" + ("" if gain is None else f" (+{100 * gain:.1f} pts)"),
+            "detail": f"answers {charts.tier_name(tier).lower()} requests" + _gain_words(scores, tier, gain),
             "value": value,
             "segments": segments,
         })
         previous = value if value is not None else previous
     return steps
+
+
+def _gain_words(scores: dict[str, Any], tier: str, gain: float | None) -> str:
+    """`` (+6 pts; 90%: 0–19)``: a step's gain in whole points, as sure as the tier's hours share. The gain
+    is that share times the tier's achievable rate, so its interval is the share's interval times the
+    rate; without an interval, the gain alone."""
+    if gain is None:
+        return ""
+    rate = num(scores.get(f"achievable_rate_{tier}"))
+    low, high = (num(scores.get(f"handle_time_share_{tier}_{side}")) for side in ("low", "high"))
+    if rate is None or low is None or high is None:
+        return f" (+{100 * gain:.0f}\u00a0pts)"
+    return f" (+{100 * gain:.0f}\u00a0pts; 90%:\u00a0{100 * rate * low:.0f}–{100 * rate * high:.0f})"
 
 
 def _gains(levels: list[float | None]) -> list[float]:

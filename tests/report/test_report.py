@@ -75,6 +75,9 @@ def _scores(cid: str, hours: float, potential: float, current: float | None, top
         "automation_gap": None if current is None else potential + 0.05 - current, "other_topic_share": 0.0,
         "rates_source": "default" if current is None else "peers:p75:n=3;default:action_led", "model_version": "tier-clf-1.0.0",
         "pipeline_version": "0.1.0", "run_id": f"{as_of}-abc123",
+        **{f"achievable_rate_{t}": RATES[t] for t in TIERS},
+        **{f"handle_time_share_{t}_low": max(shares[t] - 0.1, 0.0) for t in TIERS},
+        **{f"handle_time_share_{t}_high": min(shares[t] + 0.1, 1.0) for t in TIERS},
     }]), SCORES_OUT)
 
 
@@ -555,3 +558,7 @@ def test_estimates_are_shown_no_more_precisely_than_they_are_known(rendered: dic
     assert re.search(r'data-field="current_automation_rate">\d+\.\d%<', html)
     ladder = re.findall(r'<div class="num">([^<]*)</div>', html)
     assert len(ladder) == 3 and all(re.fullmatch(r"\d+%", v) for v in ladder), ladder
+    # Each step's gain in whole points beside its 90% interval (the tier's hours share times its rate).
+    gains = re.findall(r"requests \(\+(\d+)\s+pts; 90%:\s+(\d+)–(\d+)\)", html)
+    assert len(gains) == 3, gains
+    assert all(int(lo) <= int(g) <= int(hi) and lo != hi for g, lo, hi in gains), gains
