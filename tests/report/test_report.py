@@ -549,7 +549,7 @@ def test_bundled_sample_end_to_end(browser, tmp_path: Path) -> None:  # noqa: AN
 
 
 def test_estimates_are_shown_no_more_precisely_than_they_are_known(rendered: dict[str, Path]) -> None:
-    """Model estimates (potential, its hours, the gap, the ladder, tier volume shares) in whole units beside
+    """Model estimates (potential, its hours, the gap, the ladder, tier volume shares, a topic's potential) in whole units beside
     their wide intervals; measured figures (automated today, handle time missing) keep their decimal."""
     html = rendered["acme-bank"].read_text()
     for field in ("automation_potential", "automation_gap", "hours_to_win"):
@@ -559,6 +559,8 @@ def test_estimates_are_shown_no_more_precisely_than_they_are_known(rendered: dic
     ladder = re.findall(r'<div class="num">([^<]*)</div>', html)
     assert len(ladder) == 3 and all(re.fullmatch(r"\d+%", v) for v in ladder), ladder
     # Each step's gain in whole points beside its 90% interval (the tier's hours share times its rate).
+    potentials = re.findall(r'data-field="topic_potential">([^<]*)<', html)  # a topic's, from its tier mix
+    assert potentials and all(re.fullmatch(r"\d+%|n/a", v) for v in potentials), potentials
     gains = re.findall(r"requests \(\+(\d+)\s+pts; 90%:\s+(\d+)–(\d+)\)", html)
     assert len(gains) == 3, gains
     assert all(int(lo) <= int(g) <= int(hi) and lo != hi for g, lo, hi in gains), gains
