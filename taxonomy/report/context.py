@@ -76,6 +76,7 @@ def portfolio_rows(customers: list[tuple[dict[str, Any], float | None]]) -> list
             "conversations": s.get("conversations"),
             "hours": num(s.get("handle_time_hours")),
             "rates_source": s.get("rates_source"),
+            "rates_short": rates_short(s.get("rates_source")),
             "potential_text": interval_texts(s)["automation_potential"],
             "interval_width": interval_width(s),
             "reviewed": num(s.get("reviewed_hours_share")),
@@ -185,8 +186,31 @@ def customer_context(data: CustomerData) -> dict[str, Any]:
     return {
         "customer_id": data.customer_id, "s": s, "to_win_hours": hours_to_win(data.topics), "ladder": ladder(s),
         "languages": languages, "mix": mix, "charts": chart_html, "topics": topic_rows(data), "rates_note": rates_note,
+        "rates_short": rates_short(s.get("rates_source")),
         "intervals": interval_texts(s), "interval_check": interval_check(s.get("model_version"), num(s.get("reviewed_hours_share"))),
     }
+
+
+def rates_short(source: str | None) -> str:
+    """A few words for a ``rates_source`` in the headline ("3 peer customers, 75th percentile"; ``n/a`` when
+    none is recorded); :func:`describe_rates_source` says it whole in the method section."""
+    said = []
+    for part in (source or "").split(";"):
+        calibrated = re.fullmatch(r"calibrated:([a-z_]+)=\d+((?:,[a-z_]+=\d+)*)", part)
+        peers = re.fullmatch(r"peers:p(\d+):n=(\d+)", part)
+        default = re.fullmatch(r"default(?::([a-z_,]+))?", part)
+        if calibrated:
+            tiers = [calibrated.group(1)] + re.findall(r",([a-z_]+)=", calibrated.group(2))
+            said.append("back-tests (" + ", ".join(charts.tier_name(t).lower() for t in tiers) + ")")
+        elif peers:
+            said.append(f"{peers.group(2)} peer customers, {peers.group(1)}th percentile")
+        elif default:
+            tiers = default.group(1)
+            said.append("configured defaults" + (" (" + ", ".join(charts.tier_name(t).lower() for t in tiers.split(",")) + ")"
+                                                 if tiers else ""))
+        elif part:
+            said.append(part)
+    return "; ".join(said) or "n/a"
 
 
 def describe_rates_source(source: str | None) -> str:

@@ -22,6 +22,7 @@ import pytest
 from taxonomy.errors import TaxonomyError
 from taxonomy.report import describe_rates_source, hours_to_win, portfolio_rows, render_reports
 from taxonomy.report.charts import with_csp
+from taxonomy.report.context import rates_short
 from taxonomy.schema import CONVERSATIONS_OUT, SCORES_OUT, TIERS, TOPICS_OUT, TRENDS_OUT, conform
 from taxonomy.storage import Store
 
@@ -230,6 +231,18 @@ def test_rates_source_in_plain_words() -> None:
     assert "action-led requests, so those use the configured default" in describe_rates_source("peers:p75:n=3;default:action_led")
     assert "default rates" in describe_rates_source("default")
     assert describe_rates_source(None) == "an unrecorded source"
+    # The headline's few words: every part of a compound source, each tier named.
+    assert rates_short("calibrated:informational=4,personalized=1;peers:p75:n=5;default:action_led") == (
+        "back-tests (informational, personalized); 5 peer customers, 75th percentile; configured defaults (action-led)")
+    assert rates_short("default") == "configured defaults" and rates_short(None) == "n/a"
+
+
+def test_headline_names_the_rates_in_words(rendered: dict[str, Path]) -> None:
+    said = {cid: re.search(r"Achievable rates from: <b>([^<]*)</b>", rendered[cid].read_text()).group(1) for cid in CUSTOMERS}
+    assert "3 peer customers, 75th percentile; configured defaults (action-led)" in said.values(), said
+    assert "configured defaults" in said.values(), said
+    portfolio = rendered["portfolio"].read_text()
+    assert re.findall(r'data-field="rates">([^<]*)<', portfolio) == [said[cid] for cid in re.findall(r'href="customer_id=([^/"]+)/', portfolio)]
 
 
 def test_portfolio_page_rows_links(rendered: dict[str, Path]) -> None:
