@@ -246,8 +246,13 @@ def main_action(texts: list[str], label: str) -> str:
     return f"{verb} the {done_to[0][0]}" if done_to else verb
 
 
-def _hours(hours_to_win: float | None) -> str:
-    return "hours to win unknown (no handle time)" if hours_to_win is None else f"~{hours_to_win:.1f} agent hours/month to win"
+def _hours(hours_to_win: float | None, topic_hours: float | None = None) -> str:
+    """``~5.2 agent hours/month to win``, and ``of the topic's 6.7`` when the topic's other tiers hold the rest
+    (the topic table's "still to win" is the whole topic's: the two figures must not seem to disagree)."""
+    if hours_to_win is None:
+        return "hours to win unknown (no handle time)"
+    whole = "" if topic_hours is None or round(topic_hours, 1) == round(hours_to_win, 1) else f" of the topic's {topic_hours:.1f}"
+    return f"~{hours_to_win:.1f} agent hours/month to win{whole}"
 
 
 def _quoted(items: list[str]) -> str:
@@ -256,7 +261,8 @@ def _quoted(items: list[str]) -> str:
 
 def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: float | None,
                   hours_share: float | None, keywords: list[str] | None = None,
-                  boilerplate: dict[str, tuple[str, ...]] | None = None, *, english: bool = True) -> dict[str, object]:
+                  boilerplate: dict[str, tuple[str, ...]] | None = None, *, english: bool = True,
+                  topic_hours: float | None = None) -> dict[str, object]:
     """The next best action of one topic: its structure and its text.
 
     Args:
@@ -272,6 +278,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
             (:func:`taxonomy.quotes.common_sentences` over all its topics): never quoted.
         english: The topic's language is English: its quotes get English casing ("How do i ..." ->
             "How do I ...", :func:`taxonomy.quotes.english_case`), the words otherwise as written.
+        topic_hours: The whole topic's hours to win, said beside ``hours_to_win`` when they differ.
 
     Returns:
         ``nba_questions``, ``nba_records``, ``nba_checks`` (lists), ``nba_action`` and ``next_best_action``.
@@ -283,7 +290,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
     questions = [english_case(q) for q in questions] if english else questions
     records = records_needed(texts)
     out: dict[str, object] = {"nba_questions": questions, "nba_records": [], "nba_checks": [], "nba_action": None}
-    hours = _hours(hours_to_win)
+    hours = _hours(hours_to_win, topic_hours)
     if tier == "informational":
         text = f'Publish help-centre answers for the topic "{label}" ({hours}).'
         if questions:
@@ -298,7 +305,7 @@ def topic_actions(tier: str | None, label: str, texts: list[str], hours_to_win: 
         checks = checks_needed(texts)
         action = main_action(texts, label)
         out.update(nba_records=records, nba_checks=checks, nba_action=action)
-        share = "" if hours_share is None else f", {100 * hours_share:.0f}% of the hours still to win"
+        share = "" if hours_share is None else f", {100 * hours_share:.0f}% of the customer's hours still to win"
         doing = f'the topic "{label}" end to end' if action == label else f'"{action}" end to end for the topic "{label}"'
         text = f"Automate {doing} ({hours}{share})."
         if questions:
@@ -369,6 +376,6 @@ def add_actions(records: list[dict]) -> None:
         if r["tier"]:
             share = None if own is None or total <= 0 else max(own, 0.0) / total
             r.update(topic_actions(r["tier"], r["label"], by_tier.get(r["tier"], []), own, share, r.get("keywords"), boilerplate,
-                                   english=r["language"] == "en"))
+                                   english=r["language"] == "en", topic_hours=r["hours_to_win"]))
             rest = other_tiers(r["tier"], r["label"], win, by_tier) if win else ""
             r["next_best_action"] += f" {rest}" if rest else ""

@@ -153,7 +153,7 @@ def test_action_structure_from_requests() -> None:
     assert any(c.startswith("time window") for c in result["nba_checks"])
     assert any(c.startswith("amount") for c in result["nba_checks"])
     assert records_needed(texts)[0] == "order"
-    assert "25% of the hours still to win" in result["next_best_action"]
+    assert "25% of the customer's hours still to win" in result["next_best_action"]
     # A sentence holding a long number (an order id) or a placeholder is never quoted.
     assert all("12345678" not in q for q in distinct_questions(texts))
     assert distinct_questions(["Where is my refund?", "where is my refund?", "Where is my refund??"])[:1]

@@ -285,6 +285,7 @@ def test_a_mixed_topics_action_claims_only_its_tiers_hours_and_names_the_rest() 
     assert topic["hours_to_win"] == pytest.approx(own + rest) and topic["nba_hours_to_win"] == pytest.approx(own)
     action = topic["next_best_action"]
     assert action.startswith("Publish help-centre answers") and f"~{own:.1f} agent hours/month to win" in action
+    assert f"to win of the topic's {own + rest:.1f}" in action  # the table's "still to win" is the whole topic's
     assert f'Its action-led requests ("exchange") hold ~{rest:.1f} agent hours/month more: they need a procedure.' in action
     # A tier holding under a quarter of the topic's hours to win is not named.
     small = conversations(rows[:6] + [("action_led", "t0001", 10.0, None)]).with_columns(
@@ -292,6 +293,8 @@ def test_a_mixed_topics_action_claims_only_its_tiers_hours_and_names_the_rest() 
     quiet = score_customer(small, topics_frame({"t0001": "rain jacket"}), RATES, "default", customer_id="acme",
                            model_version="m1", pipeline_version="p1", run_id="r1", **WINDOW).topics.row(0, named=True)
     assert "Its action-led" not in quiet["next_best_action"] and quiet["nba_hours_to_win"] < quiet["hours_to_win"]
+    said = round(quiet["nba_hours_to_win"], 1) != round(quiet["hours_to_win"], 1)
+    assert ("of the topic's" in quiet["next_best_action"]) == said  # the rest is said only where it shows
 
 
 def test_an_action_quotes_the_requests_the_model_itself_reads_in_its_tier() -> None:
