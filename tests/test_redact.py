@@ -95,6 +95,8 @@ MUST_REDACT = [
     ("Name on card: Zoe Meyer", "Name on card: <NAME>"),
     ("Where is my refund? Kind regards, Zoe Meyer", "Where is my refund? Kind regards, <NAME>"),
     ("where is my refund? cheers, liam", "where is my refund? cheers, <NAME>"),
+    ("Thanks, Will", "Thanks, <NAME>"), ("thanks, will", "thanks, <NAME>"),  # "will do" is a reply, "will" alone a name
+    ("All sorted. Best, Will Smith", "All sorted. Best, <NAME>"),
     ("Card blocked. Thanks!\nBen", "Card blocked. Thanks!\n<NAME>"),
     # Names the writer introduces themselves by (as STAR's and MultiDoGO's users write them).
     ("Hi, my name is Angela and I would like to make an appointment", "Hi, my name is <NAME> and I would like to make an appointment"),
@@ -352,6 +354,7 @@ MUST_KEEP = [
     "can you revert the 29.32 payment to hyatt gift then?", "which plan is the best, cheapest",
     "it works fine thanks, appreciate it", "ok thanks, much appreciated", "the name on the card should be the same",
     "thanks, appreciate it", "Thanks, it works now", "thanks, that worked",  # a closing that starts the message, no name after it
+    "Thanks, will do", "thanks, will try", "Cheers, can do!",  # "Will" and "Can" are given names; "do" and "try" no surnames
     "Thanks Apple", "thanks again", "Thanks Team", "Thanks In Advance",  # no comma, and no listed given name after it
     "my friend said it was free", "i sent money to china and it never arrived", "we sent 50 to chase bank",
     "your agent was very helpful", "this is really urgent, please call",
