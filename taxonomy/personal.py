@@ -91,13 +91,13 @@ _NOT_A_NAME = (r"(?:team|all|everyone|everybody|guys|folks|again|so|much|mate|su
                + _CLOSINGS + r")\b")
 # What follows a word after a closing when the two are a reply, not a name and surname ("Thanks, will do",
 # "Cheers, can try"): "Will" and "Can" are given names, "do" and "try" no surnames.
-_NOT_A_SURNAME = r"(?:do|try|check|wait|see|call|look|confirm|send|go)\b"
+_REPLY_VERB = r"(?:do|try|check|wait|see|call|look|confirm|send|go)\b"
 # A closing that starts a sentence, or a capitalised one after a space where the message has no full
 # stop before it ("i can't travel anymore Best, Quentin"); the name must end the message, with or
 # without a dash before it ("Thanks,\n-- Anna Berg").
 _SIGNOFF_RE = re.compile(
     r"(?:\A|(?<=[.!?\n])|(?<=[ \t])(?-i:(?=[A-Z])))[ \t]*" + _CLOSING_WORDS + r"[ \t]*[!.]?[ \t]*[,\n][ \t\n]*(?:[-–—]{1,2}[ \t]*)?(?!"
-    + _NOT_A_NAME + r")([^\W\d_][\w'’-]*(?:[ \t]+(?!" + _NOT_A_SURNAME + r")[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
+    + _NOT_A_NAME + r")([^\W\d_][\w'’-]*(?:[ \t]+(?!" + _REPLY_VERB + r")[^\W\d_][\w'’-]*)?)[ \t]*[.!]*\s*\Z", re.IGNORECASE)
 
 
 def labelled_name(m: re.Match[str]) -> str:
@@ -109,7 +109,7 @@ def labelled_name(m: re.Match[str]) -> str:
 # one that is seldom anything else ("regards", "cheers") any word is the name; after one that often is
 # ("best", "thanks") only a listed given name, or a word before a listed surname (taxonomy.people).
 _LOWER_SIGNOFF_RE = re.compile(r"(?<=[ \t])(" + _CLOSING_WORDS + r")[ \t]*[!.]?[ \t]*,[ \t]*(?!" + _NOT_A_NAME
-                               + r")([a-z][\w'’-]*)(?:[ \t]+(?!" + _NOT_A_NAME + "|" + _NOT_A_SURNAME + r")([a-z][\w'’-]*))?[ \t]*[.!]*\s*\Z", re.IGNORECASE)
+                               + r")([a-z][\w'’-]*)(?:[ \t]+(?!" + _NOT_A_NAME + "|" + _REPLY_VERB + r")([a-z][\w'’-]*))?[ \t]*[.!]*\s*\Z", re.IGNORECASE)
 _LOOSE_CLOSINGS = frozenset(("best", "thanks", "thank you", "ty", "thx", "danke", "merci", "gracias", "obrigado", "obrigada"))
 
 
