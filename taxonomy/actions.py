@@ -113,6 +113,12 @@ _NOT_A_VERB_AFTER = frozenset({"a", "an", "the", "my", "your", "our", "their", "
 # A word that is both an action and a record ("order", "refund", "transfer") is the action only after these.
 _VERB_OPENERS = frozenset({"to", "please", "pls", "can", "could", "you", "i", "we", "and", "me", "us"})
 _PRONOUNS = frozenset({"it", "them"})
+# Such a word opening a clause is its subject, not an order to act, when a word saying what happened to it
+# follows ("Order #1155770 came with a torn jacket", "Transfer to my savings failed"; "Refund my order" acts).
+_SUBJECT_OF = frozenset({"came", "arrived", "failed", "declined", "bounced", "is", "was", "has", "hasn't", "isn't",
+                         "wasn't", "never", "not", "didn't", "still", "went", "got", "shows", "showed", "says", "said"})
+_OBJECT_OPENERS = _ARTICLES | {"the", "my", "your", "our", "their", "this", "that", "these", "those", "me", "us",
+                               "please", "pls"} | _PRONOUNS
 # A label that gives an end-user's detail ("My name is <NAME>", "Account holder: <NAME>", "The card is
 # <CARD>"): the writer identifying themselves, not a request about their name, identity or card.
 _GIVEN_DETAIL_RE = re.compile(r"(?i)\b(?:(?:account|card)[ \t]?holder|(?:full[ \t]+|first[ \t]+|last[ \t]+)?name|e-?mail|"
@@ -211,7 +217,8 @@ def _sentence_actions(sentence: str) -> tuple[frozenset[tuple[str, str | None]],
             if before in _ARTICLES and w in _NOMINAL_ACTIONS and after not in OBJECT_WORDS:  # not "a return flight"
                 verb = _NOMINAL_ACTIONS[w]
             elif (w in _VERBS and before not in _NOT_A_VERB_AFTER
-                  and (w not in OBJECT_WORDS or not i or before in _VERB_OPENERS)):
+                  and (w not in OBJECT_WORDS or before in _VERB_OPENERS
+                       or (not i and (after in _OBJECT_OPENERS or _SUBJECT_OF.isdisjoint(ws))))):
                 verb = w
             else:
                 continue

@@ -192,6 +192,12 @@ def test_an_action_led_text_quotes_requests_of_its_tier_beside_the_name() -> Non
     # A verb's word used as an adjective or a noun is no action: the topic's name stands.
     (["The amount of cash I received is not correct.", "I did not get the correct amount"] * 2, "Wrong cash amount"),
     (["Only one box of order 4648728 arrived, is the rest coming?"] * 3, "Wrong cash amount"),
+    # A word that is a record and an action, opening a clause, is its subject when what happened to it follows
+    # ("Order #123 came with a torn jacket" orders nothing); as an order it acts ("Order a new card for me").
+    (["Order #1155770 came with a torn rain jacket.", "Order SW-8359976 came with torn sheets", "order 3577784 never arrived",
+      "Transfer to my savings failed", "Refund for order 123 not received"], "Wrong cash amount"),
+    (["Order a new card for me", "Order me a new card, mine is broken.", "Please order a new card"], "order the card"),
+    (["Refund my order please", "Refund the order, it never came", "refund my order"], "refund the order"),
     # A contact detail the message gives is not what the action is about.
     (["I ordered the wrong size, can you cancel it before it ships? My email is <EMAIL>."] * 3, "cancel"),
     # One message is not enough to name the topic's action.
