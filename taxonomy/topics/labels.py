@@ -40,11 +40,22 @@ _GREETING_PHRASES = ("kind regards", "best regards", "warm regards", "best,", "m
 
 _TOKEN_RE = re.compile(_TOKEN_PATTERN + "|\x00")  # \x00 separates documents
 _STOP = frozenset(STOP_WORDS)
+# An end-user's reference or date: the letters of "SW-8359976" and the month of "on 9 Dec" or "Dec 9th" made
+# keywords such as "sw", "order sw" and "ordered dec" (the digits alone never were: _TOKEN_PATTERN; "may" is
+# a stop word already).
+_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
+_DETAIL_RE = re.compile(r"\b[^\W\d_]{1,4}[-#]\d{4,}[\w-]*|\b\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?" + _MONTHS
+                        + r"|\b" + _MONTHS + r"[ \t]*\d{1,2}(?:st|nd|rd|th)?\b")
+_DIGIT_RE = re.compile(r"\d")
 
 
 def _clean(text: str) -> str:
-    """``text`` lower-cased, without placeholders, greetings and closings (``_GREETING_PHRASES``)."""
+    """``text`` lower-cased, without placeholders, an end-user's references and dates (``_DETAIL_RE``),
+    greetings and closings (``_GREETING_PHRASES``)."""
     out = _PLACEHOLDER_RE.sub(" ", text or "").replace("\x00", " ").lower()
+    if _DIGIT_RE.search(out):  # most messages hold no digit: the pattern runs on the others only
+        out = _DETAIL_RE.sub(" ", out)
     for phrase in _GREETING_PHRASES:
         if phrase in out:
             out = out.replace(phrase, " ")

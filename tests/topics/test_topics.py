@@ -292,3 +292,15 @@ def test_keywords_leave_out_greetings_and_closings() -> None:
     words = {w for terms in keywords.values() for term in terms for w in term.split()}
     assert "refund" in keywords[0][0] and "pin" in " ".join(keywords[1][:2])
     assert not words & {"hiya", "afternoon", "kind", "regards", "best", "cheers", "dear", "good", "thanks"}, keywords
+
+
+def test_keywords_never_hold_an_end_users_reference_or_date() -> None:
+    """The letters of an order number ("SW-8359976") and the month of a date ("on 9 Dec") are no topic words;
+    a product's name with a short number ("covid-19") and a month without a day ("the January sale") are."""
+    texts = ["Where is my order SW-3962901?", "where is my order sw-1335449", "Order BK-7720114 not here, where is it",
+             "ordered on 10 Nov and still nothing", "Ordered Dec 9th and still nothing", "ordered on the 2nd of February, nothing",
+             "What are the covid-19 rules for my flight?", "Is the January sale still on?"]
+    keywords = ctfidf_keywords(texts, np.array([0, 0, 0, 1, 1, 1, 2, 2]), [0, 1, 2], n_keywords=20)
+    words = {w for terms in keywords.values() for term in terms for w in term.split()}
+    assert not words & {"sw", "bk", "nov", "dec", "february"}, keywords
+    assert "order" in keywords[0] and "ordered" in keywords[1] and {"covid", "january"} <= words, keywords
