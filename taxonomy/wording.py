@@ -104,12 +104,11 @@ _NO_START = frozenset(_AUX | _PRONOUN | _QUESTION | _DEPENDENT | _LEADING_SUBJEC
 _AMOUNT_RE = re.compile(r"^[£$€¥][\d.,]+\W*$|^[\d.,]+(?:£|€|\$|eur|gbp|usd)\W*$", re.IGNORECASE)
 _MAYBE_DETAIL_RE = re.compile(r"[\d<£$€¥]|^[.,]")  # what a placeholder, number or amount needs
 _SHORT_TERM_RE = re.compile(r"(?=\w{2,3}$)[a-z]*\d[a-z]+|[a-z]+\d")  # "2fa", "4g", "mp3": not a reference
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january", "february",
+          "march", "april", "june", "july", "august", "september", "october", "november", "december")
 # Words that go with a detail before them: "8 days", "9 Dec", "2 pounds".
-_DETAIL_TAIL = frozenset({
-    "days", "day", "weeks", "week", "hours", "hour", "minutes", "months", "month", "years", "times", "pounds",
-    "euros", "dollars", "items", "am", "pm", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
-    "sept", "oct", "nov", "dec", "january", "february", "march", "april", "june", "july", "august", "september",
-    "october", "november", "december"})
+_DETAIL_TAIL = frozenset({"days", "day", "weeks", "week", "hours", "hour", "minutes", "months", "month", "years", "times",
+                          "pounds", "euros", "dollars", "items", "am", "pm", *MONTHS})
 # Verbs whose particle is no preposition ("turn on 2fa", "log in with ..."): a detail after them stays.
 _PHRASAL = frozenset({"turn", "log", "sign", "set", "top", "check", "switch", "opt", "pick", "fill", "cash", "pay",
                       "hand", "send", "put", "take", "get", "give", "carry", "move", "look", "find"})

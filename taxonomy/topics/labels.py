@@ -16,6 +16,8 @@ from collections import Counter
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from taxonomy.wording import MONTHS
+
 # Placeholders written by taxonomy.redact ("<EMAIL>", "<CARD>", ...) are not topic words.
 _PLACEHOLDER_RE = re.compile(r"<[A-Z]+>")
 # Words of two or more letters: digits, ids and amounts say nothing about the topic.
@@ -41,10 +43,8 @@ _GREETING_PHRASES = ("kind regards", "best regards", "warm regards", "best,", "m
 _TOKEN_RE = re.compile(_TOKEN_PATTERN + "|\x00")  # \x00 separates documents
 _STOP = frozenset(STOP_WORDS)
 # An end-user's reference or date: the letters of "SW-8359976" and the month of "on 9 Dec" or "Dec 9th" made
-# keywords such as "sw", "order sw" and "ordered dec" (the digits alone never were: _TOKEN_PATTERN; "may" is
-# a stop word already).
-_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
+# keywords such as "sw", "order sw" and "ordered dec" (the digits alone never were: _TOKEN_PATTERN).
+_MONTHS = r"(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b\.?"
 _DETAIL_RE = re.compile(r"\b[^\W\d_]{1,4}[-#]\d{4,}[\w-]*|\b\d{1,2}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?" + _MONTHS
                         + r"|\b" + _MONTHS + r"[ \t]*\d{1,2}(?:st|nd|rd|th)?\b")
 _DIGIT_RE = re.compile(r"\d")
